@@ -1,0 +1,3 @@
+"""Flowglad billing for Flask."""
+
+__version__ = "0.1.0.dev0"

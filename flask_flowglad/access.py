@@ -1,0 +1,141 @@
+"""Gating the app's own views on a plan feature."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
+from werkzeug.sansio.response import Response as SansIOResponse
+
+from .errors import OUTAGES, FlowgladError
+from .extension import get_extension
+
+logger = logging.getLogger("flask_flowglad")
+
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+DeniedHandler = Callable[[str], ResponseReturnValue]
+
+
+class FeatureNotAvailable(HTTPException):
+    """The customer's plan does not include a feature: **402 Payment Required**.
+
+    402 says "this is for paying customers", which a client can act on (show an upgrade
+    prompt), unlike 403's "never for you". Render it with an ordinary error handler::
+
+        @app.errorhandler(FeatureNotAvailable)
+        def upgrade(error):
+            return render_template("upgrade.html", feature=error.feature_slug), 402
+
+    When the request wants JSON the body is the ``{data, error}`` envelope.
+
+    .. versionadded:: 0.1
+    """
+
+    code = 402
+    description = "Your plan does not include this feature."
+
+    def __init__(self, feature_slug: str, description: str | None = None) -> None:
+        super().__init__(description or f"Your plan does not include the {feature_slug!r} feature.")
+        self.feature_slug = feature_slug
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> SansIOResponse:
+        if _wants_json():
+            return _json_error(self, "feature_not_available", {"feature": self.feature_slug})
+        return super().get_response(environ, scope)
+
+
+class BillingUnavailable(ServiceUnavailable):
+    """Flowglad could not be asked, and the view fails closed: **503**.
+
+    .. versionadded:: 0.1
+    """
+
+    description = "Billing is temporarily unavailable. Please try again shortly."
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> SansIOResponse:
+        if _wants_json():
+            return _json_error(self, "billing_unavailable", {})
+        return super().get_response(environ, scope)
+
+
+def feature_required(
+    feature_slug: str, *, on_denied: DeniedHandler | None = None
+) -> Callable[[ViewT], ViewT]:
+    """Let a view run only for customers whose plan includes ``feature_slug``.
+
+    - Not logged in: flask-login's unauthorized handling, as ``login_required`` does.
+    - No such feature: ``on_denied(feature_slug)`` when given (say, a redirect to an
+      upgrade page), else :exc:`FeatureNotAvailable`.
+    - Flowglad unreachable: :exc:`BillingUnavailable`, unless ``FLOWGLAD_FAIL_OPEN``
+      lets the view run.
+
+    .. versionadded:: 0.1
+    """
+
+    def decorator(view: ViewT) -> ViewT:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "OPTIONS":
+                return current_app.ensure_sync(view)(*args, **kwargs)
+            allowed = _has_feature(feature_slug)
+            if allowed is None:
+                return _unauthorized()
+            if not allowed:
+                if on_denied is not None:
+                    return on_denied(feature_slug)
+                raise FeatureNotAvailable(feature_slug)
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        return cast(ViewT, wrapper)
+
+    return decorator
+
+
+def _has_feature(feature_slug: str) -> bool | None:
+    """``None`` for anonymous; an outage decides by the fail-open policy."""
+    extension = get_extension()
+    customer = extension.current_customer()
+    if customer is None:
+        return None
+    try:
+        return customer.get_billing().check_feature_access(feature_slug)
+    except OUTAGES as exc:
+        if extension.settings.fail_open:
+            logger.warning("Flowglad unreachable, %r allowed (fail open): %s", feature_slug, exc)
+            return True
+        logger.warning("Flowglad unreachable, %r refused (fail closed): %s", feature_slug, exc)
+        raise BillingUnavailable() from exc
+    except FlowgladError as exc:
+        # Not an outage (a refused key, a wrong base URL): never opened by the policy.
+        logger.error("Flowglad billing read failed for %r: %s", feature_slug, exc)
+        raise BillingUnavailable() from exc
+
+
+def _unauthorized() -> Any:
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None:
+        return login_manager.unauthorized()
+    raise Unauthorized()
+
+
+def _wants_json() -> bool:
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def _json_error(exc: HTTPException, code: str, extra: dict[str, Any]) -> SansIOResponse:
+    message = exc.description or ""
+    response = jsonify(
+        {"data": None, "error": {"code": code, "message": message, "json": {"message": message, **extra}}}
+    )
+    response.status_code = exc.code or 500
+    return response

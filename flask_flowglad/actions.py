@@ -1,0 +1,363 @@
+"""The actions the React SDK calls, one entry each: subroute → schema, handler, failure code.
+
+Handlers get the validated parameters (snake_case) and the customer's service, and return
+the ``data`` member exactly as Flowglad's reference server shapes it. Adding a route is
+one entry in :data:`ACTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from marshmallow import Schema
+
+from . import schemas
+from .billing import BillingSnapshot, JSONObject
+from .service import CustomerBilling
+
+if TYPE_CHECKING:
+    from .extension import Flowglad
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    flowglad: Flowglad
+    #: ``None`` only for actions that serve anonymous visitors.
+    customer: CustomerBilling | None
+    schema: type[Schema]
+
+    def wire(self, params: Params) -> JSONObject:
+        """Validated parameters back in Flowglad's camelCase names."""
+        return dict(self.schema().dump(params))
+
+    @property
+    def signed_in(self) -> CustomerBilling:
+        assert self.customer is not None, "the blueprint checks the customer first"
+        return self.customer
+
+    @property
+    def billing(self) -> BillingSnapshot:
+        return self.signed_in.get_billing()
+
+
+Handler = Callable[[ActionContext, Params], Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    schema: type[Schema]
+    handler: Handler
+    #: The ``error.code`` of upstream failures; Flowglad's reference server's values.
+    code: str | Callable[[ActionContext], str]
+    requires_customer: bool = True
+    methods: frozenset[str] = field(default_factory=lambda: frozenset({"POST"}))
+
+    def failure_code(self, context: ActionContext) -> str:
+        return self.code(context) if callable(self.code) else self.code
+
+
+# -- customers -----------------------------------------------------------------------
+
+
+def customer_billing(context: ActionContext, params: Params) -> JSONObject:
+    return context.billing.raw
+
+
+def find_or_create_customer(context: ActionContext, params: Params) -> JSONObject:
+    return {"customer": context.signed_in.find_or_create()}
+
+
+def update_customer(context: ActionContext, params: Params) -> JSONObject:
+    customer = params.get("customer", {})
+    return context.signed_in.update_customer(name=customer.get("name"), email=customer.get("email"))
+
+
+def customer_details(context: ActionContext, params: Params) -> JSONObject:
+    customer = context.billing.customer
+    return {
+        "customer": {
+            "id": customer.get("id"),
+            "livemode": customer.get("livemode"),
+            "email": customer.get("email"),
+            "name": customer.get("name") or None,
+            "externalId": customer.get("externalId") or None,
+            "createdAt": iso_timestamp(customer.get("createdAt")),
+            "updatedAt": iso_timestamp(customer.get("updatedAt")),
+        }
+    }
+
+
+# -- checkout ------------------------------------------------------------------------
+
+
+def checkout_creator(checkout_type: str) -> Handler:
+    def create_checkout(context: ActionContext, params: Params) -> JSONObject:
+        body = {**context.wire(params), "type": checkout_type}
+        return context.signed_in.create_checkout_session(body)
+
+    create_checkout.__name__ = f"create_{checkout_type}_checkout"
+    return create_checkout
+
+
+def retrieve_checkout_session(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.get_checkout_session(params["id"])
+
+
+# -- subscriptions -------------------------------------------------------------------
+
+
+def cancel_subscription(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.cancel_subscription(params["id"], params["cancellation"]["timing"])
+
+
+def uncancel_subscription(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.uncancel_subscription(params["id"])
+
+
+def adjust_subscription(context: ActionContext, params: Params) -> JSONObject:
+    if "subscription_items" in params:
+        items = [_price_item(item) for item in params["subscription_items"]]
+    else:
+        items = [_price_item(params)]
+    timing = params.get("timing", "auto")
+    adjustment: JSONObject = {"timing": timing, "newSubscriptionItems": items}
+    if timing != "at_end_of_current_billing_period":
+        prorate = params.get("prorate")
+        adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
+    return context.signed_in.adjust_subscription(adjustment, params.get("subscription_id"))
+
+
+def create_subscription(context: ActionContext, params: Params) -> JSONObject:
+    options = context.wire(params)
+    price_id = options.pop("priceId", None)
+    price_slug = options.pop("priceSlug", None)
+    return context.signed_in.create_subscription(
+        price_id=price_id, price_slug=price_slug, **options
+    )
+
+
+def list_subscriptions(context: ActionContext, params: Params) -> JSONObject:
+    billing = context.billing
+    current = billing.current_subscriptions
+    return {
+        "subscriptions": billing.subscriptions if params.get("include_historical") else current,
+        "currentSubscriptions": current,
+        "currentSubscription": current[0] if current else None,
+    }
+
+
+def _price_item(params: Mapping[str, Any]) -> JSONObject:
+    item: JSONObject = {"quantity": params.get("quantity", 1)}
+    if params.get("price_id") is not None:
+        item["priceId"] = params["price_id"]
+    else:
+        item["priceSlug"] = params["price_slug"]
+    return item
+
+
+# -- usage ---------------------------------------------------------------------------
+
+
+def create_usage_event(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.create_usage_event(context.wire(params))
+
+
+def usage_meter_balances(context: ActionContext, params: Params) -> JSONObject:
+    subscription_id = params.get("subscription_id")
+    if subscription_id is not None:
+        context.signed_in.get_subscription(subscription_id)  # owned, or 403
+    return {"usageMeterBalances": context.billing.usage_meter_balances(subscription_id)}
+
+
+def feature_access(context: ActionContext, params: Params) -> JSONObject:
+    subscription_id = params.get("subscription_id")
+    subscriptions = [
+        s
+        for s in context.billing.current_subscriptions
+        if subscription_id is None or s.get("id") == subscription_id
+    ]
+    features: dict[Any, JSONObject] = {}
+    for subscription in subscriptions:
+        experimental = subscription.get("experimental") or {}
+        for item in experimental.get("featureItems") or []:
+            if item.get("type") == "toggle" and item.get("slug") not in features:
+                features[item.get("slug")] = {
+                    key: item.get(key) for key in ("id", "livemode", "slug", "name")
+                }
+    return {"features": list(features.values())}
+
+
+# -- payment methods, invoices, purchases --------------------------------------------
+
+
+def payment_methods(context: ActionContext, params: Params) -> JSONObject:
+    billing = context.billing
+    return {
+        "paymentMethods": billing.payment_methods,
+        "billingPortalUrl": billing.billing_portal_url,
+    }
+
+
+def list_invoices(context: ActionContext, params: Params) -> JSONObject:
+    entries = context.billing.invoices
+    return {"invoices": page(entries, params, lambda entry: (entry.get("invoice") or {}).get("id"))}
+
+
+def list_purchases(context: ActionContext, params: Params) -> JSONObject:
+    return {"purchases": page(context.billing.purchases, params, lambda entry: entry.get("id"))}
+
+
+def page(
+    entries: list[JSONObject], params: Params, entry_id: Callable[[JSONObject], Any]
+) -> list[JSONObject]:
+    """In-memory paging over the billing payload, as the reference does: a cursor, a limit."""
+    cursor = params.get("starting_after")
+    if cursor is not None:
+        ids = [entry_id(entry) for entry in entries]
+        if cursor in ids:
+            entries = entries[ids.index(cursor) + 1 :]
+    limit = params.get("limit")
+    return entries if limit is None else entries[:limit]
+
+
+# -- resources -----------------------------------------------------------------------
+
+
+def resource_usages(context: ActionContext, params: Params) -> JSONObject:
+    entries = context.signed_in.get_resource_usages(params.get("subscription_id"))
+    return {"resources": [entry.get("usage") for entry in entries if isinstance(entry, dict)]}
+
+
+def resource_usage(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.get_resource_usage(
+        resource_slug=params.get("resource_slug"),
+        resource_id=params.get("resource_id"),
+        subscription_id=params.get("subscription_id"),
+    )
+
+
+def resource_claims(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.list_resource_claims(
+        resource_slug=params.get("resource_slug"), subscription_id=params.get("subscription_id")
+    )
+
+
+def resource_changer(change: str) -> Handler:
+    def change_resource(context: ActionContext, params: Params) -> JSONObject:
+        body = context.wire(params)
+        subscription_id = body.pop("subscriptionId", None)
+        method = getattr(context.signed_in, f"{change}_resource")
+        result: JSONObject = method(body, subscription_id)
+        return result
+
+    change_resource.__name__ = f"{change}_resource"
+    return change_resource
+
+
+# -- pricing -------------------------------------------------------------------------
+
+
+def retrieve_pricing_model(context: ActionContext, params: Params) -> JSONObject:
+    if context.customer is None:
+        return {"pricingModel": context.flowglad.default_pricing_model(), "source": "default"}
+    return {"pricingModel": context.billing.pricing_model, "source": "customer"}
+
+
+def _pricing_failure_code(context: ActionContext) -> str:
+    if context.customer is None:
+        return "DEFAULT_PRICING_MODEL_FETCH_FAILED"
+    return "PRICING_MODEL_FETCH_FAILED"
+
+
+def iso_timestamp(value: Any) -> Any:
+    """Epoch milliseconds as JavaScript's ``toISOString`` writes them; strings pass."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+ACTIONS: dict[str, Action] = {
+    "customers/billing": Action(schemas.CustomerBillingSchema, customer_billing, "billing_fetch_failed"),
+    "customers/find-or-create": Action(
+        schemas.CustomerFindOrCreateSchema, find_or_create_customer, "customer_find_or_create_failed"
+    ),
+    "customers/update": Action(schemas.CustomerUpdateSchema, update_customer, "customer_update_failed"),
+    "customerDetails": Action(
+        schemas.CustomerDetailsSchema, customer_details, "customer_details_fetch_failed"
+    ),
+    "checkout-sessions/create": Action(
+        schemas.CheckoutSessionCreateSchema,
+        checkout_creator("product"),
+        "checkout_session_create_failed",
+    ),
+    "checkout-sessions/create-add-payment-method": Action(
+        schemas.AddPaymentMethodCheckoutSchema,
+        checkout_creator("add_payment_method"),
+        "checkout_session_create_failed",
+    ),
+    "checkout-sessions/create-activate-subscription": Action(
+        schemas.ActivateSubscriptionCheckoutSchema,
+        checkout_creator("activate_subscription"),
+        "checkout_session_create_failed",
+    ),
+    "checkout-sessions/retrieve": Action(
+        schemas.CheckoutSessionRetrieveSchema, retrieve_checkout_session, "checkout_session_retrieve_failed"
+    ),
+    "subscriptions/cancel": Action(
+        schemas.SubscriptionCancelSchema, cancel_subscription, "subscription_cancel_failed"
+    ),
+    "subscriptions/uncancel": Action(
+        schemas.SubscriptionUncancelSchema, uncancel_subscription, "subscription_uncancel_failed"
+    ),
+    "subscriptions/adjust": Action(
+        schemas.SubscriptionAdjustSchema, adjust_subscription, "subscription_adjust_failed"
+    ),
+    "subscriptions/create": Action(
+        schemas.SubscriptionCreateSchema, create_subscription, "subscription_create_failed"
+    ),
+    "subscriptions/list": Action(
+        schemas.SubscriptionListSchema, list_subscriptions, "subscription_list_failed"
+    ),
+    "usage-events/create": Action(
+        schemas.UsageEventCreateSchema, create_usage_event, "usage_event_create_failed"
+    ),
+    "usage-meters/balances": Action(
+        schemas.UsageMeterBalancesSchema, usage_meter_balances, "usage_meter_balances_failed"
+    ),
+    "features/access": Action(schemas.FeatureAccessSchema, feature_access, "feature_access_failed"),
+    "payment-methods/list": Action(
+        schemas.PaymentMethodListSchema, payment_methods, "payment_methods_fetch_failed"
+    ),
+    "invoices/list": Action(schemas.InvoiceListSchema, list_invoices, "invoices_fetch_failed"),
+    "purchases/list": Action(schemas.PurchaseListSchema, list_purchases, "purchases_fetch_failed"),
+    "resources/usages": Action(schemas.ResourceUsagesSchema, resource_usages, "get_resources_failed"),
+    "resources/usages/retrieve": Action(
+        schemas.ResourceUsageRetrieveSchema, resource_usage, "get_resource_usage_failed"
+    ),
+    "resources/claim": Action(
+        schemas.ResourceClaimSchema,
+        resource_changer("claim"),
+        "claim_resource_failed",
+    ),
+    "resources/release": Action(
+        schemas.ResourceReleaseSchema,
+        resource_changer("release"),
+        "release_resource_failed",
+    ),
+    "resources/claims": Action(
+        schemas.ResourceClaimsSchema, resource_claims, "list_resource_claims_failed"
+    ),
+    "pricing-models/retrieve": Action(
+        schemas.PricingModelRetrieveSchema,
+        retrieve_pricing_model,
+        _pricing_failure_code,
+        requires_customer=False,
+        methods=frozenset({"GET", "POST"}),
+    ),
+}

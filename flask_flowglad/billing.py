@@ -1,0 +1,174 @@
+"""A customer's billing, as Flowglad's billing endpoint returns it, with the helpers apps ask.
+
+The payload is kept unchanged (:attr:`BillingSnapshot.raw`) so it can be passed to the
+React SDK as is; the helpers read it the way Flowglad's own helpers do, with one deliberate
+difference explained in :meth:`BillingSnapshot.check_feature_access`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+JSONObject = dict[str, Any]
+
+
+class BillingSnapshot:
+    """One read of a customer's billing.
+
+    .. versionadded:: 0.1
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        #: The billing payload exactly as Flowglad returned it.
+        self.raw: JSONObject = dict(raw)
+
+    def __repr__(self) -> str:
+        customer = self.customer.get("externalId") if self.customer else None
+        return f"<BillingSnapshot customer={customer!r}>"
+
+    @property
+    def customer(self) -> JSONObject:
+        return _as_object(self.raw.get("customer"))
+
+    @property
+    def subscriptions(self) -> list[JSONObject]:
+        """Every subscription of the customer, current or not."""
+        return _as_objects(self.raw.get("subscriptions"))
+
+    @property
+    def current_subscriptions(self) -> list[JSONObject]:
+        return _as_objects(self.raw.get("currentSubscriptions"))
+
+    @property
+    def current_subscription(self) -> JSONObject | None:
+        """The most recently created current subscription, as Flowglad picks it."""
+        value = self.raw.get("currentSubscription")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def pricing_model(self) -> JSONObject:
+        return _as_object(self.raw.get("pricingModel"))
+
+    @property
+    def invoices(self) -> list[JSONObject]:
+        return _as_objects(self.raw.get("invoices"))
+
+    @property
+    def purchases(self) -> list[JSONObject]:
+        return _as_objects(self.raw.get("purchases"))
+
+    @property
+    def payment_methods(self) -> list[JSONObject]:
+        return _as_objects(self.raw.get("paymentMethods"))
+
+    @property
+    def billing_portal_url(self) -> str | None:
+        value = self.raw.get("billingPortalUrl")
+        return value if isinstance(value, str) else None
+
+    def find_subscription(self, subscription_id: str) -> JSONObject | None:
+        """The customer's subscription with this id, current or not; ``None`` if not theirs."""
+        return next((s for s in self.subscriptions if s.get("id") == subscription_id), None)
+
+    def find_current_subscription(self, subscription_id: str) -> JSONObject | None:
+        return next(
+            (s for s in self.current_subscriptions if s.get("id") == subscription_id), None
+        )
+
+    def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
+        """Whether a toggle feature is granted.
+
+        Without ``subscription_id``, a feature granted by **any** current subscription
+        counts. Flowglad's JavaScript helper looks at the first current subscription only;
+        since that list is not ordered, a customer with a base plan and an add-on could be
+        refused a feature they pay for. With ``subscription_id``, only that current
+        subscription is consulted, as Flowglad does.
+        """
+        return any(
+            item.get("type") == "toggle" and item.get("slug") == feature_slug
+            for subscription in self._subscriptions_for(subscription_id)
+            for item in feature_items(subscription)
+        )
+
+    def check_usage_balance(
+        self, usage_meter_slug: str, subscription_id: str | None = None
+    ) -> JSONObject | None:
+        """The whole balance record of a usage meter, or ``None`` without one.
+
+        Without ``subscription_id``, the first current subscription that has the meter
+        answers (consistent with :meth:`check_feature_access`).
+        """
+        for subscription in self._subscriptions_for(subscription_id):
+            balances = _index_by_slug(usage_meter_balances(subscription))
+            if usage_meter_slug in balances:
+                return balances[usage_meter_slug]
+        return None
+
+    def usage_meter_balances(self, subscription_id: str | None = None) -> list[JSONObject]:
+        """The balances of every current subscription, or of the one named."""
+        return [
+            balance
+            for subscription in self._subscriptions_for(subscription_id)
+            for balance in usage_meter_balances(subscription)
+        ]
+
+    def get_product(self, product_slug: str) -> JSONObject | None:
+        """The product of the customer's pricing model with this slug."""
+        return _index_by_slug(_as_objects(self.pricing_model.get("products"))).get(product_slug)
+
+    def get_price(self, price_slug: str) -> JSONObject | None:
+        """A product price with this slug; usage prices live on meters and are not included."""
+        prices = (
+            price
+            for product in _as_objects(self.pricing_model.get("products"))
+            for price in _as_objects(product.get("prices"))
+        )
+        return _index_by_slug(prices).get(price_slug)
+
+    def has_purchased(self, product_slug: str) -> bool:
+        """Whether any purchase is of one of the product's prices, whatever its status."""
+        product = self.get_product(product_slug)
+        if product is None:
+            return False
+        price_ids = {price.get("id") for price in _as_objects(product.get("prices"))}
+        return any(purchase.get("priceId") in price_ids for purchase in self.purchases)
+
+    def _subscriptions_for(self, subscription_id: str | None) -> list[JSONObject]:
+        if subscription_id is None:
+            return self.current_subscriptions
+        found = self.find_current_subscription(subscription_id)
+        return [found] if found is not None else []
+
+
+def feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:
+    """A subscription's feature items: the top-level member when present, else the experimental one."""
+    if "featureItems" in subscription:
+        return _as_objects(subscription.get("featureItems"))
+    return _as_objects(_as_object(subscription.get("experimental")).get("featureItems"))
+
+
+def usage_meter_balances(subscription: Mapping[str, Any]) -> list[JSONObject]:
+    return _as_objects(_as_object(subscription.get("experimental")).get("usageMeterBalances"))
+
+
+def plain_subscription(details: Mapping[str, Any]) -> JSONObject:
+    """A subscription record without the details billing adds, as the subscription endpoint returns it."""
+    return {k: v for k, v in details.items() if k not in ("subscriptionItems", "experimental")}
+
+
+def _index_by_slug(records: Iterable[JSONObject]) -> dict[Any, JSONObject]:
+    """Later duplicates overwrite earlier ones, as in Flowglad's helpers."""
+    return {record.get("slug"): record for record in records}
+
+
+def _as_object(value: object) -> JSONObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_objects(value: object) -> list[JSONObject]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]

@@ -1,0 +1,590 @@
+"""A small client for Flowglad's REST API.
+
+It imports nothing from Flask, so a script, a worker or a test can use it as
+is. The extension builds one from the app's config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random as _random
+import threading
+import time
+import typing as t
+import uuid
+from types import TracebackType
+from urllib.parse import quote
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.auth import AuthBase
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from .errors import (
+    FlowgladAPIError,
+    FlowgladConnectionError,
+    FlowgladError,
+    FlowgladTimeout,
+    api_error_from_response,
+    parse_retry_after,
+)
+
+__all__ = ["FlowgladClient"]
+
+logger = logging.getLogger(__name__)
+
+#: Statuses after which a retry may succeed; every 5xx is added to these.
+_RETRY_STATUSES = frozenset({408, 429})
+
+
+def _segment(value: str) -> str:
+    """Percent-encode one path parameter.
+
+    Every reserved character is encoded, so an id can never reach another
+    route; ``.`` and ``..`` would be collapsed by URL normalisation, and an
+    empty id would address the collection, so they are refused.
+    """
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        raise ValueError(f"invalid Flowglad id {value!r}")
+    return quote(value, safe="")
+
+
+def _comma_list(values: t.Sequence[str] | None) -> str | None:
+    """Serialise a query array the way Flowglad's own client does."""
+    if not values:
+        return None
+    if isinstance(values, str):
+        return values
+    return ",".join(values)
+
+
+def _failed_before_sending(exc: requests.RequestException) -> bool:
+    """Whether the connection failed before any byte of the request left.
+
+    Only then can a write be retried without risking a double effect.
+    requests reports a refused or unresolvable connection as a
+    ``ConnectionError`` wrapping urllib3's ``MaxRetryError`` whose reason is
+    a ``NewConnectionError``.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        for cause in exc.args:
+            if isinstance(cause, MaxRetryError):
+                cause = cause.reason
+            if isinstance(cause, NewConnectionError):
+                return True
+    return False
+
+
+def _transport_error(exc: requests.RequestException) -> FlowgladConnectionError:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return FlowgladTimeout(f"Flowglad did not answer in time: {exc}")
+    return FlowgladConnectionError(f"Could not reach Flowglad: {exc}")
+
+
+def _default_user_agent() -> str:
+    # imported late: the package's __init__ may import this module
+    from . import __version__
+
+    return f"flask-flowglad/{__version__}"
+
+
+class _SecretKeyAuth(AuthBase):
+    """Send the raw secret key, as Flowglad expects (no scheme).
+
+    Passing it as ``auth`` also keeps requests from replacing it with
+    credentials found in a ``.netrc`` file.
+    """
+
+    def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._secret_key
+        return r
+
+
+class _Local(threading.local):
+    session: requests.Session | None = None
+    pid: int = 0
+
+
+class FlowgladClient:
+    """Talk to Flowglad's REST API with timeouts, pooled connections and
+    careful retries.
+
+    Every method returns the parsed JSON body of Flowglad's answer unchanged,
+    or raises a :class:`~flask_flowglad.errors.FlowgladError`.
+
+    Reads are retried on connection errors, timeouts, 408, 429 and 5xx.
+    Writes are retried only when a retry cannot double their effect: usage
+    events (their ``transactionId`` is fixed before the first attempt), and
+    any write whose connection failed before the request was sent.
+
+    Each thread gets its own :class:`requests.Session`, made on first use and
+    remade after a fork, since a session is neither documented thread-safe
+    nor safe to share with a child process.
+
+    :param secret_key: The Flowglad secret key (``sk_test_...``).
+    :param base_url: Where Flowglad's API lives.
+    :param connect_timeout: Seconds to wait for a connection.
+    :param read_timeout: Seconds to wait for each read of the answer.
+    :param max_retries: Extra attempts after the first.
+    :param backoff_factor: First retry delay; doubled at each retry.
+    :param backoff_max: Longest delay between attempts.
+    :param max_retry_wait: A ``Retry-After`` longer than this is not waited
+        for; the error is raised at once, since the caller is usually a
+        browser request that cannot wait.
+    :param adapter: A transport mounted on ``base_url`` in every session, in
+        place of the network (the sandbox's in-process adapter).
+    :param pool_maxsize: Keep-alive connections kept per thread.
+    :param sleep: Called to wait between attempts; tests pass a recorder.
+    :param random: Returns a float in [0, 1); drives the jitter.
+    :param user_agent: Sent as ``User-Agent``; defaults to
+        ``flask-flowglad/<version>``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        base_url: str = "https://app.flowglad.com",
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        max_retries: int = 2,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 8.0,
+        max_retry_wait: float = 10.0,
+        adapter: BaseAdapter | None = None,
+        pool_maxsize: int = 10,
+        sleep: t.Callable[[float], None] = time.sleep,
+        random: t.Callable[[], float] = _random.random,
+        user_agent: str | None = None,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("A Flowglad secret key is required.")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative.")
+        self._auth = _SecretKeyAuth(secret_key)
+        self.base_url = base_url.rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_retries = max_retries
+        self.backoff_factor = backoff_factor
+        self.backoff_max = backoff_max
+        self.max_retry_wait = max_retry_wait
+        self.user_agent = user_agent or _default_user_agent()
+        self._adapter = adapter
+        self._pool_maxsize = pool_maxsize
+        self._sleep = sleep
+        self._random = random
+        self._local = _Local()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url!r}>"
+
+    # -- sessions ---------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        """This thread's session, made now if there is none in this process."""
+        local = self._local
+        pid = os.getpid()
+        if local.session is None or local.pid != pid:
+            # A session inherited through fork is dropped, not closed: its
+            # sockets still belong to the parent.
+            local.session = self._new_session()
+            local.pid = pid
+        return local.session
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        if self._adapter is not None:
+            session.mount(self._adapter_prefix, self._adapter)
+        else:
+            # retries are ours; urllib3 must never resend a request by itself
+            http = HTTPAdapter(pool_maxsize=self._pool_maxsize, max_retries=0)
+            session.mount("https://", http)
+            session.mount("http://", http)
+        return session
+
+    @property
+    def _adapter_prefix(self) -> str:
+        return self.base_url + "/"
+
+    def close(self) -> None:
+        """Close this thread's session and its pooled connections.
+
+        A given ``adapter`` is not closed: the client does not own it.
+
+        .. versionadded:: 0.1
+        """
+        local = self._local
+        session = local.session
+        local.session = None
+        if session is None or local.pid != os.getpid():
+            return
+        if self._adapter is not None:
+            session.adapters.pop(self._adapter_prefix, None)
+        session.close()
+
+    def __enter__(self) -> FlowgladClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the request loop -------------------------------------------------
+
+    def _backoff(self, retry: int) -> float:
+        """Delay before retry number ``retry`` (0 for the first retry).
+
+        Exponential, capped, minus up to 25% jitter so that clients that
+        failed together do not all come back at the same instant.
+        """
+        delay = min(self.backoff_factor * 2.0 ** min(retry, 30), self.backoff_max)
+        return delay * (1 - 0.25 * self._random())
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: type[dict[str, t.Any]] | type[list[t.Any]],
+        params: t.Mapping[str, str | None] | None = None,
+        body: t.Any = None,
+        idempotent: bool,
+    ) -> t.Any:
+        """Send a request, retrying as the rules allow; return its JSON.
+
+        :param idempotent: Whether repeating the request cannot double an
+            effect, so it may be retried after any transient failure.
+        """
+        url = self.base_url + path
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        data: bytes | None = None
+        if body is not None:
+            # encoded once, so every attempt sends the same bytes
+            data = json.dumps(body, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        retry = 0
+        error: FlowgladError
+
+        while True:
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    params=params,  # requests leaves out None values
+                    data=data,
+                    headers=headers,
+                    auth=self._auth,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                )
+            except requests.RequestException as exc:
+                error = _transport_error(exc)
+                transient = isinstance(
+                    exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+                )
+                retryable = idempotent and transient or _failed_before_sending(exc)
+                if not retryable or retry >= self.max_retries:
+                    raise error from exc
+                wait = self._backoff(retry)
+                reason = type(exc).__name__
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return self._parse(response, expect)
+                error = api_error_from_response(status, response.text, response.headers)
+                transient = status in _RETRY_STATUSES or status >= 500
+                if not (idempotent and transient) or retry >= self.max_retries:
+                    raise error
+                retry_after = parse_retry_after(response.headers)
+                if retry_after is not None and retry_after > self.max_retry_wait:
+                    raise error
+                wait = self._backoff(retry) if retry_after is None else retry_after
+                reason = str(status)
+
+            retry += 1
+            logger.info(
+                "Retrying %s %s after %s in %.2fs (retry %d of %d).",
+                method,
+                path,
+                reason,
+                wait,
+                retry,
+                self.max_retries,
+            )
+            self._sleep(wait)
+
+    @staticmethod
+    def _parse(
+        response: requests.Response,
+        expect: type[dict[str, t.Any]] | type[list[t.Any]],
+    ) -> t.Any:
+        """Decode a success body, refusing anything but the expected JSON.
+
+        A proxy or a misrouted base URL can answer 200 with HTML; that must
+        surface as a Flowglad error, not as a ``JSONDecodeError`` or a
+        ``TypeError`` far from here.
+        """
+        data: t.Any = response.text
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            problem = "the response body is not JSON"
+        else:
+            if isinstance(data, expect):
+                return data
+            problem = f"expected a JSON {'object' if expect is dict else 'array'}"
+        raise FlowgladAPIError(
+            response.status_code,
+            None,
+            f"Unexpected answer from Flowglad: {problem}",
+            response.headers.get("X-Request-Id"),
+            data,
+        )
+
+    def _object(self, method: str, path: str, **kwargs: t.Any) -> dict[str, t.Any]:
+        return t.cast("dict[str, t.Any]", self._request(method, path, expect=dict, **kwargs))
+
+    def _get(
+        self, path: str, params: t.Mapping[str, str | None] | None = None
+    ) -> dict[str, t.Any]:
+        return self._object("GET", path, params=params, idempotent=True)
+
+    def _write(self, method: str, path: str, body: t.Any) -> dict[str, t.Any]:
+        return self._object(method, path, body=body, idempotent=False)
+
+    # -- customers --------------------------------------------------------
+
+    def get_customer(self, external_id: str) -> dict[str, t.Any]:
+        """Fetch a customer by your app's id: ``{"customer": {...}}``.
+
+        :raises FlowgladNotFound: If there is no such customer, or it was archived.
+
+        .. versionadded:: 0.1
+        """
+        return self._get(f"/api/v1/customers/{_segment(external_id)}")
+
+    def create_customer(
+        self, external_id: str, *, name: str, email: str, **extra: t.Any
+    ) -> dict[str, t.Any]:
+        """Create a customer; Flowglad may start its default plan with it.
+
+        Extra keyword arguments (``logoURL``, ``domain``, ...) are sent in the
+        ``customer`` object as given.
+
+        :raises FlowgladConflict: If the external id is taken.
+
+        .. versionadded:: 0.1
+        """
+        customer = {**extra, "externalId": external_id, "name": name, "email": email}
+        return self._write("POST", "/api/v1/customers", {"customer": customer})
+
+    def update_customer(self, external_id: str, customer: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Change a customer's name, email, ... (``customer`` is sent as given).
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/customers/{_segment(external_id)}"
+        return self._write("PUT", path, {"customer": customer})
+
+    def archive_customer(self, external_id: str) -> dict[str, t.Any]:
+        """Archive a customer, cancelling its subscriptions and freeing its id.
+
+        .. versionadded:: 0.1
+        """
+        return self._write("POST", f"/api/v1/customers/{_segment(external_id)}/archive", {})
+
+    def get_billing(self, external_id: str) -> dict[str, t.Any]:
+        """Everything the React SDK shows about a customer's billing.
+
+        .. versionadded:: 0.1
+        """
+        return self._get(f"/api/v1/customers/{_segment(external_id)}/billing")
+
+    def get_usage_balances(
+        self, external_id: str, subscription_id: str | None = None
+    ) -> dict[str, t.Any]:
+        """A customer's usage meter balances, optionally for one subscription.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/customers/{_segment(external_id)}/usage-balances"
+        return self._get(path, {"subscriptionId": subscription_id})
+
+    # -- checkout sessions ------------------------------------------------
+
+    def create_checkout_session(self, checkout_session: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Open a hosted checkout: ``{"checkoutSession": {...}, "url": ...}``.
+
+        Not retried after the request was sent: a retry could open a second
+        session.
+
+        .. versionadded:: 0.1
+        """
+        body = {"checkoutSession": checkout_session}
+        return self._write("POST", "/api/v1/checkout-sessions", body)
+
+    def get_checkout_session(self, session_id: str) -> dict[str, t.Any]:
+        """Fetch a checkout session, e.g. to see whether it succeeded.
+
+        .. versionadded:: 0.1
+        """
+        return self._get(f"/api/v1/checkout-sessions/{_segment(session_id)}")
+
+    # -- subscriptions ----------------------------------------------------
+
+    def get_subscription(self, subscription_id: str) -> dict[str, t.Any]:
+        """Fetch a subscription: ``{"subscription": {...}}``.
+
+        .. versionadded:: 0.1
+        """
+        return self._get(f"/api/v1/subscriptions/{_segment(subscription_id)}")
+
+    def create_subscription(self, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Create a subscription directly (``body`` is sent as given).
+
+        .. versionadded:: 0.1
+        """
+        return self._write("POST", "/api/v1/subscriptions", body)
+
+    def cancel_subscription(self, subscription_id: str, timing: str) -> dict[str, t.Any]:
+        """Cancel a subscription ``"immediately"`` or
+        ``"at_end_of_current_billing_period"``.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/subscriptions/{_segment(subscription_id)}/cancel"
+        return self._write("POST", path, {"cancellation": {"timing": timing}})
+
+    def uncancel_subscription(self, subscription_id: str) -> dict[str, t.Any]:
+        """Undo a cancellation scheduled for the end of the period.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/subscriptions/{_segment(subscription_id)}/uncancel"
+        return self._write("POST", path, {})
+
+    def adjust_subscription(
+        self, subscription_id: str, adjustment: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
+        """Change a subscription's items (upgrade, downgrade, quantity).
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/subscriptions/{_segment(subscription_id)}/adjust"
+        return self._write("POST", path, {"adjustment": adjustment})
+
+    # -- usage events -----------------------------------------------------
+
+    @staticmethod
+    def _with_transaction_id(usage_event: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Give an event a ``transactionId`` unless it has one.
+
+        Flowglad ignores a second event with the same id, which is what makes
+        retrying usage events safe; so the id is fixed here, once, before the
+        first attempt. The caller's dict is not changed.
+        """
+        if usage_event.get("transactionId"):
+            return usage_event
+        return {**usage_event, "transactionId": uuid.uuid4().hex}
+
+    def create_usage_event(self, usage_event: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Record usage: ``{"usageEvent": {...}}``. Retried like a read.
+
+        .. versionadded:: 0.1
+        """
+        body = {"usageEvent": self._with_transaction_id(usage_event)}
+        return self._object("POST", "/api/v1/usage-events", body=body, idempotent=True)
+
+    def create_usage_events(self, usage_events: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+        """Record several usage events in one call. Retried like a read.
+
+        .. versionadded:: 0.1
+        """
+        body = {"usageEvents": [self._with_transaction_id(e) for e in usage_events]}
+        return self._object("POST", "/api/v1/usage-events/bulk", body=body, idempotent=True)
+
+    # -- pricing model ----------------------------------------------------
+
+    def get_default_pricing_model(self) -> dict[str, t.Any]:
+        """The pricing model the secret key is bound to: ``{"pricingModel": ...}``.
+
+        .. versionadded:: 0.1
+        """
+        return self._get("/api/v1/pricing-models/default")
+
+    # -- resources --------------------------------------------------------
+
+    def get_resource_usages(
+        self,
+        subscription_id: str,
+        *,
+        resource_slugs: t.Sequence[str] | None = None,
+        resource_ids: t.Sequence[str] | None = None,
+    ) -> list[dict[str, t.Any]]:
+        """Usage and claims of a subscription's resources, as a list.
+
+        An empty sequence is the same as ``None``: no filter.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/resource-claims/{_segment(subscription_id)}/usages"
+        params = {
+            "resourceSlugs": _comma_list(resource_slugs),
+            "resourceIds": _comma_list(resource_ids),
+        }
+        result = self._request("GET", path, expect=list, params=params, idempotent=True)
+        return t.cast("list[dict[str, t.Any]]", result)
+
+    def get_resource_usage(
+        self,
+        subscription_id: str,
+        *,
+        resource_slug: str | None = None,
+        resource_id: str | None = None,
+    ) -> dict[str, t.Any]:
+        """Usage and claims of one resource; Flowglad wants exactly one of
+        ``resource_slug`` and ``resource_id``.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/resource-claims/{_segment(subscription_id)}/usage"
+        return self._get(path, {"resourceSlug": resource_slug, "resourceId": resource_id})
+
+    def list_resource_claims(
+        self, subscription_id: str, *, resource_slug: str | None = None
+    ) -> dict[str, t.Any]:
+        """Active claims of a subscription: ``{"claims": [...]}``.
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/resource-claims/{_segment(subscription_id)}/claims"
+        return self._get(path, {"resourceSlug": resource_slug})
+
+    def claim_resource(self, subscription_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Claim units of a resource (``body`` is sent as given).
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/resource-claims/{_segment(subscription_id)}/claim"
+        return self._write("POST", path, body)
+
+    def release_resource(self, subscription_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Release claimed units of a resource (``body`` is sent as given).
+
+        .. versionadded:: 0.1
+        """
+        path = f"/api/v1/resource-claims/{_segment(subscription_id)}/release"
+        return self._write("POST", path, body)

@@ -1,0 +1,61 @@
+"""Identifiers and time: Flowglad-looking ids, and a clock that never repeats a millisecond.
+
+Creation order decides which subscription is "current", so two records made in the same
+millisecond must still be told apart: the clock hands out strictly increasing values.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import secrets
+import string
+import time
+from collections.abc import Callable
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str) -> str:
+    """``prefix_`` + 21 random characters, like Flowglad's nanoid-based ids."""
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(21))
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Clock:
+    """Epoch milliseconds, strictly increasing across calls."""
+
+    def __init__(self, source: Callable[[], int] = wall_clock_ms) -> None:
+        self._source = source
+        self._last = 0
+
+    def now(self) -> int:
+        value = max(int(self._source()), self._last + 1)
+        self._last = value
+        return value
+
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def add_interval(start_ms: int, unit: str, count: int) -> int:
+    """The end of a billing period: calendar months/years, like a real billing system."""
+    if unit == "day":
+        return start_ms + count * DAY_MS
+    if unit == "week":
+        return start_ms + count * 7 * DAY_MS
+    start = dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.timezone.utc)
+    months = count if unit == "month" else 12 * count
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(start.day, _days_in_month(year, month))
+    end = start.replace(year=year, month=month, day=day)
+    return int(end.timestamp() * 1000)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]

@@ -1,0 +1,325 @@
+"""Pricing models from plain data files.
+
+A pricing model is data, not code, so users describe their own plans in a JSON file
+(same vocabulary as Flowglad's dashboard: products with prices and features, usage meters
+with usage prices, resources) and the sandbox turns it into the records the API returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from importlib import resources as importlib_resources
+from typing import Any
+
+from .ids import new_id
+
+Record = dict[str, Any]
+
+PricingSource = str | os.PathLike[str] | Mapping[str, Any] | None
+
+_INTERVALS = ("day", "week", "month", "year")
+
+
+class PricingError(ValueError):
+    """The pricing data file is not usable; the message says where."""
+
+
+def load_pricing_data(source: PricingSource) -> Mapping[str, Any]:
+    """Read the plain data: ``None`` is the demo model shipped with the package."""
+    if source is None:
+        text = (
+            importlib_resources.files(__package__).joinpath("default_pricing.json").read_text()
+        )
+        data: Any = json.loads(text)
+    elif isinstance(source, Mapping):
+        data = source
+    else:
+        with open(source, encoding="utf-8") as f:
+            data = json.load(f)
+    if not isinstance(data, Mapping):
+        raise PricingError("a pricing model must be a JSON object")
+    return data
+
+
+class PricingModel:
+    """The records of one pricing model, indexed the ways the API looks them up."""
+
+    def __init__(self, data: Mapping[str, Any], *, organization_id: str, created_at: int) -> None:
+        self.id = new_id("pricing_model")
+        self.organization_id = organization_id
+        self.currency: str = str(data.get("currency", "USD")).upper()
+        self._now = created_at
+        self.prices: dict[str, Record] = {}
+        self.products: dict[str, Record] = {}
+        self.usage_meters: dict[str, Record] = {}
+        self.features: dict[str, Record] = {}
+        self.resources: dict[str, Record] = {}
+        #: product id -> its feature records (a product's features are granted per item)
+        self.product_features: dict[str, list[Record]] = {}
+
+        for i, raw in enumerate(_list(data, "resources")):
+            slug = _str(raw, "slug", f"resources[{i}]")
+            rid = new_id("resource")
+            self.resources[rid] = {
+                **self._base(rid),
+                "organizationId": organization_id,
+                "pricingModelId": self.id,
+                "slug": slug,
+                "name": str(raw.get("name", slug)),
+                "active": True,
+            }
+
+        meters_out: list[Record] = []
+        for i, raw in enumerate(_list(data, "usageMeters")):
+            where = f"usageMeters[{i}]"
+            slug = _str(raw, "slug", where)
+            mid = new_id("usage_meter")
+            aggregation = raw.get("aggregationType", "sum")
+            if aggregation not in ("sum", "count_distinct_properties"):
+                raise PricingError(f"{where}.aggregationType must be sum or count_distinct_properties")
+            meter: Record = {
+                **self._base(mid),
+                "organizationId": organization_id,
+                "name": str(raw.get("name", slug)),
+                "pricingModelId": self.id,
+                "slug": slug,
+                "aggregationType": aggregation,
+            }
+            self.usage_meters[mid] = meter
+            prices = [
+                self._usage_price(p, mid, f"{where}.prices[{j}]")
+                for j, p in enumerate(_list(raw, "prices"))
+            ]
+            _mark_default(prices)
+            out = {**meter, "prices": prices}
+            if prices:
+                out["defaultPrice"] = next(p for p in prices if p["isDefault"])
+            meters_out.append(out)
+
+        for i, raw in enumerate(_list(data, "features")):
+            self._feature(raw, f"features[{i}]")
+
+        products_out: list[Record] = []
+        for i, raw in enumerate(_list(data, "products")):
+            products_out.append(self._product(raw, f"products[{i}]"))
+        defaults = [p for p in products_out if p["default"]]
+        if len(defaults) > 1:
+            raise PricingError("at most one product may be the default")
+
+        self.record: Record = {
+            **self._base(self.id),
+            "organizationId": organization_id,
+            "isDefault": True,
+            "name": str(data.get("name", "Sandbox pricing model")),
+            "products": products_out,
+            "usageMeters": meters_out,
+        }
+        if defaults:
+            self.record["defaultProduct"] = defaults[0]
+
+    # lookups ---------------------------------------------------------------------------
+
+    def price_by_slug(self, slug: str) -> Record | None:
+        return next((p for p in self.prices.values() if p["slug"] == slug), None)
+
+    def product_by_slug(self, slug: str) -> Record | None:
+        return next((p for p in self.products.values() if p["slug"] == slug), None)
+
+    def meter_by_slug(self, slug: str) -> Record | None:
+        return next((m for m in self.usage_meters.values() if m["slug"] == slug), None)
+
+    def resource_by_slug(self, slug: str) -> Record | None:
+        return next((r for r in self.resources.values() if r["slug"] == slug), None)
+
+    def meter_default_price(self, meter_id: str) -> Record | None:
+        prices = [p for p in self.prices.values() if p.get("usageMeterId") == meter_id]
+        return next((p for p in prices if p["isDefault"]), prices[0] if prices else None)
+
+    def default_price(self) -> Record | None:
+        """The price a new customer is subscribed to: the default product's default price."""
+        product = self.record.get("defaultProduct")
+        if product is None:
+            return None
+        price: Record = product["defaultPrice"]
+        return price
+
+    # builders --------------------------------------------------------------------------
+
+    def _base(self, record_id: str) -> Record:
+        return {"id": record_id, "createdAt": self._now, "updatedAt": self._now, "livemode": False}
+
+    def _usage_price(self, raw: Mapping[str, Any], meter_id: str, where: str) -> Record:
+        pid = new_id("price")
+        price: Record = {
+            **self._base(pid),
+            "intervalUnit": _interval(raw, where),
+            "name": raw.get("name"),
+            "intervalCount": _positive_int(raw, "intervalCount", where, 1),
+            "type": "usage",
+            "trialPeriodDays": None,
+            "isDefault": bool(raw.get("isDefault", False)),
+            "unitPrice": _amount(raw, where),
+            "usageEventsPerUnit": _positive_int(raw, "usageEventsPerUnit", where, 1),
+            "productId": None,
+            "active": True,
+            "currency": self.currency,
+            "slug": raw.get("slug"),
+            "usageMeterId": meter_id,
+            "pricingModelId": self.id,
+        }
+        self.prices[pid] = price
+        return price
+
+    def _feature(self, raw: Mapping[str, Any], where: str) -> None:
+        slug = _str(raw, "slug", where)
+        kind = raw.get("type")
+        fid = new_id("feature")
+        feature: Record = {
+            **self._base(fid),
+            "organizationId": self.organization_id,
+            "type": kind,
+            "slug": slug,
+            "name": str(raw.get("name", slug)),
+            "description": str(raw.get("description", "")),
+            "pricingModelId": self.id,
+            "active": True,
+        }
+        if kind == "toggle":
+            pass
+        elif kind == "usage_credit_grant":
+            meter = self.meter_by_slug(_str(raw, "usageMeter", where))
+            if meter is None:
+                raise PricingError(f"{where}.usageMeter names no usage meter")
+            renewal = raw.get("renewalFrequency", "every_billing_period")
+            if renewal not in ("once", "every_billing_period"):
+                raise PricingError(f"{where}.renewalFrequency must be once or every_billing_period")
+            feature.update(
+                amount=_positive_int(raw, "amount", where, None),
+                usageMeterId=meter["id"],
+                renewalFrequency=renewal,
+            )
+        elif kind == "resource":
+            resource = self.resource_by_slug(_str(raw, "resource", where))
+            if resource is None:
+                raise PricingError(f"{where}.resource names no resource")
+            feature.update(amount=_positive_int(raw, "amount", where, None), resourceId=resource["id"])
+        else:
+            raise PricingError(f"{where}.type must be toggle, usage_credit_grant or resource")
+        if any(f["slug"] == slug for f in self.features.values()):
+            raise PricingError(f"{where}: duplicate feature slug {slug!r}")
+        self.features[fid] = feature
+
+    def _product(self, raw: Mapping[str, Any], where: str) -> Record:
+        slug = _str(raw, "slug", where)
+        product_id = new_id("prod")
+        product: Record = {
+            **self._base(product_id),
+            "name": str(raw.get("name", slug)),
+            "description": raw.get("description"),
+            "imageURL": raw.get("imageURL"),
+            "organizationId": self.organization_id,
+            "active": True,
+            "singularQuantityLabel": raw.get("singularQuantityLabel"),
+            "pluralQuantityLabel": raw.get("pluralQuantityLabel"),
+            "pricingModelId": self.id,
+            "default": bool(raw.get("default", False)),
+            "slug": slug,
+        }
+        prices: list[Record] = []
+        for j, p in enumerate(_list(raw, "prices")):
+            prices.append(self._product_price(p, product_id, f"{where}.prices[{j}]"))
+        if not prices:
+            raise PricingError(f"{where} needs at least one price")
+        _mark_default(prices)
+        features: list[Record] = []
+        for name in raw.get("features", []):
+            feature = next((f for f in self.features.values() if f["slug"] == name), None)
+            if feature is None:
+                raise PricingError(f"{where}.features: no feature with slug {name!r}")
+            features.append(feature)
+        self.product_features[product_id] = features
+        self.products[product_id] = product
+        return {
+            **product,
+            "prices": prices,
+            "defaultPrice": next(p for p in prices if p["isDefault"]),
+            "features": features,
+        }
+
+    def _product_price(self, raw: Mapping[str, Any], product_id: str, where: str) -> Record:
+        kind = raw.get("type", "subscription")
+        pid = new_id("price")
+        price: Record = {
+            **self._base(pid),
+            "name": raw.get("name"),
+            "type": kind,
+            "isDefault": bool(raw.get("isDefault", False)),
+            "unitPrice": _amount(raw, where),
+            "productId": product_id,
+            "active": True,
+            "currency": self.currency,
+            "slug": raw.get("slug"),
+            "pricingModelId": self.id,
+        }
+        if kind == "subscription":
+            trial = raw.get("trialPeriodDays")
+            if trial is not None and (not isinstance(trial, int) or trial < 0):
+                raise PricingError(f"{where}.trialPeriodDays must be an integer >= 0")
+            price.update(
+                intervalUnit=_interval(raw, where),
+                intervalCount=_positive_int(raw, "intervalCount", where, 1),
+                trialPeriodDays=trial,
+                usageEventsPerUnit=None,
+                usageMeterId=None,
+            )
+        elif kind == "single_payment":
+            price.update(intervalUnit=None, intervalCount=None, trialPeriodDays=None)
+        else:
+            raise PricingError(f"{where}.type must be subscription or single_payment")
+        if raw.get("slug") is not None and self.price_by_slug(str(raw["slug"])) is not None:
+            raise PricingError(f"{where}: duplicate price slug {raw['slug']!r}")
+        self.prices[pid] = price
+        return price
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise PricingError(f"{key} must be a list of objects")
+    return value
+
+
+def _str(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise PricingError(f"{where}.{key} must be a non-empty string")
+    return value
+
+
+def _positive_int(raw: Mapping[str, Any], key: str, where: str, default: int | None) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise PricingError(f"{where}.{key} must be a positive integer")
+    return value
+
+
+def _amount(raw: Mapping[str, Any], where: str) -> int:
+    value = raw.get("unitPrice", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise PricingError(f"{where}.unitPrice must be an integer >= 0 (minor currency units)")
+    return value
+
+
+def _interval(raw: Mapping[str, Any], where: str) -> str:
+    value = raw.get("intervalUnit", "month")
+    if value not in _INTERVALS:
+        raise PricingError(f"{where}.intervalUnit must be one of {', '.join(_INTERVALS)}")
+    return str(value)
+
+
+def _mark_default(prices: list[Record]) -> None:
+    """Exactly one default price per product or meter: the first, unless one is marked."""
+    if prices and not any(p["isDefault"] for p in prices):
+        prices[0]["isDefault"] = True

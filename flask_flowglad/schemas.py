@@ -1,0 +1,646 @@
+"""Input schemas for the actions of the ``@flowglad/react`` protocol.
+
+There is one schema per action key. ``ACTION_SCHEMAS[key]().load(body)`` checks a request
+body and returns a dict with snake_case keys holding only the fields that were sent, plus
+the documented defaults. Wire names are camelCase (mapped with ``data_key``, derived from
+the attribute name by :class:`WireSchema`). Opaque user data (``outputMetadata``,
+``metadata``, ``properties``) is returned unchanged.
+
+Unknown keys are rejected (``RAISE``) except where the React SDK sends keys the server
+must not use; there they are dropped unread (``EXCLUDE``):
+
+=====================================================  =======  ==============================
+action                                                 unknown  what gets dropped
+=====================================================  =======  ==============================
+``customers/billing``, ``customers/find-or-create``    EXCLUDE  ``externalId`` (never required)
+``checkout-sessions/create``                           EXCLUDE  ``type``, ``autoRedirect``,
+                                                                ``customerExternalId``
+``checkout-sessions/create-add-payment-method``        EXCLUDE  ``type``, ``autoRedirect``
+``checkout-sessions/create-activate-subscription``     EXCLUDE  ``type``, ``autoRedirect``,
+                                                                ``priceId``
+``customers/update``                                   RAISE    ``externalId`` and
+                                                                ``customer.id`` (accepted)
+every other key, and every nested object               RAISE
+=====================================================  =======  ==============================
+
+The customer is never taken from a body: it comes from the server session.
+
+Where this is stricter than the reference server (which mostly does not validate):
+
+* URLs must be absolute ``http``/``https`` URLs; surrounding whitespace is trimmed.
+* ``quantity``, ``amount`` and ``intervalCount`` are integers from 1 to 2**53 - 1. The
+  reference keeps a usage ``amount`` of ``0``, but upstream rejects it, so it is a 400 here.
+* Integers are JSON integers: ``true``/``false``, strings, fractions, NaN and Infinity are
+  rejected (an integral float such as ``2.0`` is accepted, as in JavaScript).
+* Identifiers and slugs must not be empty, as they end up in upstream URL paths.
+* Metadata values are strings of at most 500 characters, numbers or booleans, as upstream
+  requires; ``properties`` may hold any JSON except NaN and Infinity.
+* ``customer.phone`` and ``customer.billingAddress`` of ``customers/update`` are validated
+  and returned, but upstream ignores them; only ``name`` and ``email`` are worth sending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypedDict
+from urllib.parse import urlsplit
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+from marshmallow.exceptions import SCHEMA
+
+#: Largest integer JavaScript represents exactly; upstream caps integers there.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+CANCELLATION_TIMINGS = ("at_end_of_current_billing_period", "immediately")
+ADJUSTMENT_TIMINGS = ("immediately", "at_end_of_current_billing_period", "auto")
+INTERVALS = ("day", "week", "month", "year")
+
+
+# --- fields ---------------------------------------------------------------------------
+
+
+class JSONInteger(fields.Field[int]):
+    """An integer as JSON (and JavaScript) means it: no booleans, no strings."""
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value
+        # ``is_integer`` is false for NaN and infinities.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class JSONBoolean(fields.Field[bool]):
+    """Only ``true`` and ``false``; marshmallow's Boolean also takes ``1`` and ``"yes"``."""
+
+    default_error_messages = {"invalid": "Not a valid boolean."}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+class HttpUrl(fields.String):
+    """An absolute ``http``/``https`` URL; the user's browser is sent there later."""
+
+    default_error_messages = {"url": "Not a valid absolute http or https URL."}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        url = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 -- raises ValueError on a malformed port
+        except ValueError as error:
+            raise self.make_error("url") from error
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or any(ch.isspace() or not ch.isprintable() for ch in url)
+        ):
+            raise self.make_error("url")
+        return url
+
+
+_ISO_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.IGNORECASE,
+)
+
+
+class ISODateTime(fields.String):
+    """An ISO 8601 date-time with a time zone, kept as the string that was sent."""
+
+    default_error_messages = {
+        "datetime": "Not a valid ISO 8601 date-time with time zone (e.g. 2025-01-31T12:00:00Z)."
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        match = _ISO_DATETIME.fullmatch(text)
+        if match is None:
+            raise self.make_error("datetime")
+        year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+        try:
+            dt.datetime(year, month, day, hour, minute, second)
+        except ValueError as error:
+            raise self.make_error("datetime") from error
+        return text
+
+
+class JSONObject(fields.Field[dict[str, Any]]):
+    """Any JSON object, returned unchanged (it is the user's data, not ours to rename)."""
+
+    default_error_messages = {
+        "invalid": "Not a valid object.",
+        "special": "NaN and Infinity are not valid JSON.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        if not _is_finite_json(value):
+            raise self.make_error("special")
+        return value
+
+
+def _is_finite_json(value: Any) -> bool:
+    # Python's json module accepts NaN/Infinity; they could not be sent upstream.
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_is_finite_json(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_is_finite_json(item) for item in value)
+    return True
+
+
+class Metadata(fields.Field[dict[str, Any]]):
+    """Flowglad metadata: values are strings (at most 500 characters), numbers or booleans."""
+
+    default_error_messages = {
+        "invalid": "Not a valid object.",
+        "value": "Must be a string of at most 500 characters, a number or a boolean.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        message = self.error_messages["value"]
+        errors = {key: [message] for key, item in value.items() if not _is_metadata_value(item)}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+def _is_metadata_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= 500
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int)  # bool is an int
+
+
+_NOT_EMPTY = validate.Length(min=1, error="Must not be empty.")
+
+
+def identifier(**kwargs: Any) -> fields.String:
+    """An id or slug; upstream puts these in URL paths, so empty is never valid."""
+    return fields.String(validate=_NOT_EMPTY, **kwargs)
+
+
+def claim_external_id(**kwargs: Any) -> fields.String:
+    """A claim's external identifier (not the customer's), as upstream bounds it."""
+    return fields.String(validate=validate.Length(max=255), **kwargs)
+
+
+def count(**kwargs: Any) -> JSONInteger:
+    """A quantity, amount or interval count: an integer of at least 1."""
+    return JSONInteger(validate=validate.Range(min=1, max=MAX_SAFE_INTEGER), **kwargs)
+
+
+def epoch_ms(**kwargs: Any) -> JSONInteger:
+    """A timestamp in epoch milliseconds, as Flowglad stores them."""
+    return JSONInteger(validate=validate.Range(min=0, max=MAX_SAFE_INTEGER), **kwargs)
+
+
+def choice(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
+    """A string enum."""
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+def non_empty_list(inner: fields.Field[Any], **kwargs: Any) -> fields.List[Any]:
+    """An array with at least one item."""
+    return fields.List(inner, validate=validate.Length(min=1), **kwargs)
+
+
+# --- bases ----------------------------------------------------------------------------
+
+
+def _camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class WireSchema(Schema):
+    """Strict base: camelCase on the wire, unknown keys rejected.
+
+    ``one_of`` lists groups of attribute names of which exactly one must be present.
+    ``ignored`` lists fields that are accepted (so strictness allows them) but never
+    returned, because the server must not use them.
+    """
+
+    one_of: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    ignored: ClassVar[frozenset[str]] = frozenset()
+
+    class Meta(Schema.Meta):
+        unknown = RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        if field_obj.data_key is None:
+            field_obj.data_key = _camel_case(field_name)
+
+    def wire_name(self, attr: str) -> str:
+        """The JSON key of the field stored under ``attr``."""
+        return self.fields[attr].data_key or attr
+
+    @validates_schema
+    def _check_one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        messages = []
+        for group in self.one_of:
+            if sum(name in data for name in group) != 1:
+                names = ", ".join(self.wire_name(name) for name in group)
+                messages.append(f"Provide exactly one of {names}.")
+        if messages:
+            raise ValidationError(messages)
+
+    @post_load
+    def _drop_ignored(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        for name in self.ignored:
+            data.pop(name, None)
+        return data
+
+
+class TolerantSchema(WireSchema):
+    """For bodies the React SDK pads with keys the server must drop unread."""
+
+    class Meta(Schema.Meta):
+        unknown = EXCLUDE
+
+
+class IdSchema(WireSchema):
+    """A body naming one object by ``id``; whose object it is, the server checks."""
+
+    id = identifier(required=True)
+
+
+class SubscriptionScopedSchema(WireSchema):
+    """Actions on one of the customer's subscriptions, the current one by default."""
+
+    subscription_id = identifier()
+
+
+class ListPageSchema(WireSchema):
+    """Cursor and page size over a list from the billing payload."""
+
+    limit = JSONInteger(validate=validate.Range(min=0, max=MAX_SAFE_INTEGER))
+    starting_after = fields.String()
+
+
+class CheckoutSessionBaseSchema(TolerantSchema):
+    """What every checkout session needs; ``customerExternalId`` comes from the server."""
+
+    success_url = HttpUrl(required=True)
+    cancel_url = HttpUrl(required=True)
+    output_metadata = Metadata()
+    output_name = fields.String()
+
+
+class PriceChoiceSchema(WireSchema):
+    """A price given by id or by slug, with a quantity."""
+
+    one_of = (("price_id", "price_slug"),)
+
+    price_id = identifier()
+    price_slug = identifier()
+    quantity = count(load_default=1)
+
+
+# --- customers ------------------------------------------------------------------------
+
+
+class CustomerBillingSchema(TolerantSchema):
+    """``customers/billing``: no input; the customer comes from the server session."""
+
+
+class CustomerFindOrCreateSchema(TolerantSchema):
+    """``customers/find-or-create``: no input; the customer comes from the server session."""
+
+
+class PostalAddressSchema(WireSchema):
+    """The ``address`` of a billing address (Stripe's shape, hence ``postal_code``)."""
+
+    name = fields.String()
+    line1 = fields.String(required=True, allow_none=True)
+    line2 = fields.String(required=True, allow_none=True)
+    city = fields.String(required=True, allow_none=True)
+    state = fields.String(required=True, allow_none=True)
+    postal_code = fields.String(required=True, allow_none=True, data_key="postal_code")
+    country = fields.String(required=True)
+
+
+class BillingAddressSchema(WireSchema):
+    """``customer.billingAddress`` of ``customers/update``."""
+
+    name = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.Email()
+    phone = fields.String()
+    address = fields.Nested(PostalAddressSchema, required=True)
+
+
+class CustomerChangesSchema(WireSchema):
+    """``customer`` of ``customers/update``; its ``id`` is accepted and dropped."""
+
+    ignored = frozenset({"id"})
+
+    id = fields.String()
+    name = fields.String()
+    email = fields.Email()
+    phone = fields.String()
+    billing_address = fields.Nested(BillingAddressSchema)
+
+
+class CustomerUpdateSchema(WireSchema):
+    """``customers/update``; a body ``externalId`` is accepted and dropped."""
+
+    ignored = frozenset({"external_id"})
+
+    customer = fields.Nested(CustomerChangesSchema, required=True)
+    external_id = fields.String()
+
+
+class CustomerDetailsSchema(WireSchema):
+    """``customerDetails``: no input."""
+
+
+# --- checkout sessions ----------------------------------------------------------------
+
+
+class CheckoutSessionCreateSchema(CheckoutSessionBaseSchema, PriceChoiceSchema):
+    """``checkout-sessions/create``: a product checkout for one price.
+
+    Tolerant through :class:`CheckoutSessionBaseSchema`, which comes first in the MRO.
+    """
+
+
+class AddPaymentMethodCheckoutSchema(CheckoutSessionBaseSchema):
+    """``checkout-sessions/create-add-payment-method``."""
+
+    target_subscription_id = identifier()
+
+
+class ActivateSubscriptionCheckoutSchema(CheckoutSessionBaseSchema):
+    """``checkout-sessions/create-activate-subscription``; the price comes from upstream."""
+
+    target_subscription_id = identifier(required=True)
+
+
+class CheckoutSessionRetrieveSchema(IdSchema):
+    """``checkout-sessions/retrieve``."""
+
+
+# --- subscriptions --------------------------------------------------------------------
+
+
+class SubscriptionUncancelSchema(IdSchema):
+    """``subscriptions/uncancel``."""
+
+
+class CancellationSchema(WireSchema):
+    """``cancellation`` of ``subscriptions/cancel``."""
+
+    timing = choice(CANCELLATION_TIMINGS, required=True)
+
+
+class SubscriptionCancelSchema(IdSchema):
+    """``subscriptions/cancel``."""
+
+    cancellation = fields.Nested(CancellationSchema, required=True)
+
+
+class SubscriptionItemSchema(PriceChoiceSchema):
+    """One item of ``subscriptionItems`` in ``subscriptions/adjust``."""
+
+
+class SubscriptionAdjustSchema(SubscriptionScopedSchema):
+    """``subscriptions/adjust``: a price by slug (A), by id (B), or a list of items (C)."""
+
+    one_of = (("price_slug", "price_id", "subscription_items"),)
+
+    price_slug = identifier()
+    price_id = identifier()
+    quantity = count()
+    subscription_items = non_empty_list(fields.Nested(SubscriptionItemSchema))
+    timing = choice(ADJUSTMENT_TIMINGS, load_default="auto")
+    prorate = JSONBoolean()
+
+    @validates_schema
+    def _check_quantity_form(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "subscription_items" in data and "quantity" in data:
+            raise ValidationError(
+                "Not allowed with subscriptionItems; give each item its own quantity.",
+                "quantity",
+            )
+
+    @post_load
+    def _default_quantity(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if "subscription_items" not in data:
+            data.setdefault("quantity", 1)
+        return data
+
+
+class SubscriptionCreateSchema(PriceChoiceSchema):
+    """``subscriptions/create``; the customer is added by the server."""
+
+    start_date = ISODateTime()
+    trial_end = epoch_ms()
+    metadata = Metadata()
+    name = fields.String()
+    backup_payment_method_id = identifier()
+    default_payment_method_id = identifier()
+    interval = choice(INTERVALS)
+    interval_count = count()
+    do_not_charge = JSONBoolean(load_default=False)
+
+
+class SubscriptionListSchema(WireSchema):
+    """``subscriptions/list``."""
+
+    include_historical = JSONBoolean()
+
+
+# --- usage ----------------------------------------------------------------------------
+
+
+class UsageEventCreateSchema(SubscriptionScopedSchema):
+    """``usage-events/create``; the server fills ``transactionId`` when absent."""
+
+    one_of = (("price_id", "price_slug", "usage_meter_id", "usage_meter_slug"),)
+
+    price_id = identifier()
+    price_slug = identifier()
+    usage_meter_id = identifier()
+    usage_meter_slug = identifier()
+    amount = count(load_default=1)
+    transaction_id = fields.String(validate=_NOT_EMPTY)
+    properties = JSONObject()
+    usage_date = epoch_ms()
+
+
+class UsageMeterBalancesSchema(SubscriptionScopedSchema):
+    """``usage-meters/balances``."""
+
+
+class FeatureAccessSchema(SubscriptionScopedSchema):
+    """``features/access``."""
+
+
+# --- resources ------------------------------------------------------------------------
+
+
+class ResourceUsagesSchema(SubscriptionScopedSchema):
+    """``resources/usages`` (React sends no body at all)."""
+
+
+class ResourceUsageRetrieveSchema(SubscriptionScopedSchema):
+    """``resources/usages/retrieve``."""
+
+    one_of = (("resource_slug", "resource_id"),)
+
+    resource_slug = identifier()
+    resource_id = identifier()
+
+
+class ResourceClaimsSchema(SubscriptionScopedSchema):
+    """``resources/claims``; ``resourceSlug`` filters."""
+
+    resource_slug = identifier()
+
+
+class ResourceClaimTargetSchema(SubscriptionScopedSchema):
+    """What to claim or release: anonymous claims by count, or named claims.
+
+    ``externalId``/``externalIds`` name claims (e.g. an invited user), never the customer.
+    """
+
+    resource_slug = identifier(required=True)
+    quantity = count()
+    external_id = claim_external_id()
+    external_ids = non_empty_list(claim_external_id())
+
+
+class ResourceClaimSchema(ResourceClaimTargetSchema):
+    """``resources/claim``."""
+
+    one_of = (("quantity", "external_id", "external_ids"),)
+
+    metadata = Metadata()
+
+
+class ResourceReleaseSchema(ResourceClaimTargetSchema):
+    """``resources/release``."""
+
+    one_of = (("quantity", "external_id", "external_ids", "claim_ids"),)
+
+    claim_ids = non_empty_list(identifier())
+
+
+# --- catalog and lists ----------------------------------------------------------------
+
+
+class PricingModelRetrieveSchema(WireSchema):
+    """``pricing-models/retrieve``: no input."""
+
+
+class PaymentMethodListSchema(WireSchema):
+    """``payment-methods/list``: no input."""
+
+
+class InvoiceListSchema(ListPageSchema):
+    """``invoices/list``."""
+
+
+class PurchaseListSchema(ListPageSchema):
+    """``purchases/list``."""
+
+
+#: Input schema of every action key the blueprint serves.
+ACTION_SCHEMAS: dict[str, type[Schema]] = {
+    "customers/billing": CustomerBillingSchema,
+    "customers/find-or-create": CustomerFindOrCreateSchema,
+    "customers/update": CustomerUpdateSchema,
+    "customerDetails": CustomerDetailsSchema,
+    "checkout-sessions/create": CheckoutSessionCreateSchema,
+    "checkout-sessions/create-add-payment-method": AddPaymentMethodCheckoutSchema,
+    "checkout-sessions/create-activate-subscription": (ActivateSubscriptionCheckoutSchema),
+    "checkout-sessions/retrieve": CheckoutSessionRetrieveSchema,
+    "subscriptions/cancel": SubscriptionCancelSchema,
+    "subscriptions/uncancel": SubscriptionUncancelSchema,
+    "subscriptions/adjust": SubscriptionAdjustSchema,
+    "subscriptions/create": SubscriptionCreateSchema,
+    "subscriptions/list": SubscriptionListSchema,
+    "usage-events/create": UsageEventCreateSchema,
+    "usage-meters/balances": UsageMeterBalancesSchema,
+    "features/access": FeatureAccessSchema,
+    "resources/usages": ResourceUsagesSchema,
+    "resources/usages/retrieve": ResourceUsageRetrieveSchema,
+    "resources/claim": ResourceClaimSchema,
+    "resources/release": ResourceReleaseSchema,
+    "resources/claims": ResourceClaimsSchema,
+    "pricing-models/retrieve": PricingModelRetrieveSchema,
+    "payment-methods/list": PaymentMethodListSchema,
+    "invoices/list": InvoiceListSchema,
+    "purchases/list": PurchaseListSchema,
+}
+
+
+class ValidationIssue(TypedDict):
+    """One problem with a request body; ``path`` uses wire names and list indexes."""
+
+    path: list[str | int]
+    message: str
+
+
+def validation_issues(err: ValidationError) -> list[ValidationIssue]:
+    """Flatten marshmallow's nested messages into a list, for the 400 envelope.
+
+    ``{"cancellation": {"timing": ["Must be one of: ..."]}}`` becomes
+    ``[{"path": ["cancellation", "timing"], "message": "Must be one of: ..."}]``.
+    Body-level problems (exclusivity, wrong JSON type) have the path of their object.
+    """
+    issues: list[ValidationIssue] = []
+    _collect(err.messages, [], issues)
+    return issues
+
+
+def _collect(messages: Any, path: list[str | int], issues: list[ValidationIssue]) -> None:
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            _collect(value, path if key == SCHEMA else [*path, key], issues)
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            _collect(item, path, issues)
+    else:
+        issues.append({"path": path, "message": str(messages)})

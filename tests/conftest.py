@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests_mock as requests_mock_module
+from flask import Flask
+from flask_login import FlaskLoginClient, LoginManager, UserMixin
+
+from flask_flowglad import Flowglad
+
+BASE_URL = "https://flowglad.test"
+API = BASE_URL + "/api/v1"
+
+
+class User(UserMixin):
+    def __init__(self, user_id: str, name: str | None = None, email: str | None = None) -> None:
+        self.id = user_id
+        self.name = name if name is not None else f"User {user_id}"
+        self.email = email if email is not None else f"{user_id}@example.com"
+
+
+def make_app(**config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=True,
+        SECRET_KEY="test",
+        FLOWGLAD_SECRET_KEY="sk_test_unit",
+        FLOWGLAD_BASE_URL=BASE_URL,
+        FLOWGLAD_MAX_RETRIES=0,
+    )
+    app.config.update(config)
+    login_manager = LoginManager(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User:
+        return User(user_id)
+
+    app.test_client_class = FlaskLoginClient
+    return app
+
+
+@pytest.fixture
+def upstream() -> Iterator[requests_mock_module.Mocker]:
+    """Flowglad's API, mocked; unmatched requests fail the test."""
+    with requests_mock_module.Mocker() as mocker:
+        yield mocker
+
+
+@pytest.fixture
+def app() -> Flask:
+    app = make_app()
+    Flowglad(app)
+    return app
+
+
+@pytest.fixture
+def client_for(app: Flask) -> Callable[..., Any]:
+    def client_for(user_id: str | None = "u1") -> Any:
+        return app.test_client(user=User(user_id)) if user_id else app.test_client()
+
+    return client_for
+
+
+def calls(mocker: requests_mock_module.Mocker) -> list[tuple[str, str]]:
+    """The upstream requests made, as (method, path) pairs."""
+    return [(r.method, r.path) for r in mocker.request_history]

@@ -1,0 +1,166 @@
+"""Harness for the browser tests: the example app on a real HTTP server, Debian's
+Chromium driven by Playwright, and a screenshot plus console log for each failure.
+
+Nothing here downloads a browser. Missing pieces skip the tests with the command that
+installs them, except in CI (``CI`` set), where they fail: CI must run the journey.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).parent))  # whatever pytest's import mode
+
+from e2e_harness import (  # noqa: E402
+    BUILD_FRONTEND,
+    BUNDLE,
+    CHROMIUM_ARGS,
+    EXAMPLE,
+    INSTALL_CHROMIUM,
+    INSTALL_PLAYWRIGHT,
+    ConsoleLog,
+    LiveApp,
+    find_chromium,
+    save_artifacts,
+    unavailable,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+# The example is not an installed package: make `import saas_app` work.
+if str(EXAMPLE) not in sys.path:
+    sys.path.insert(0, str(EXAMPLE))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end tests of the example app in headless Chromium"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so fixtures can tell that a test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+# -- the browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable(INSTALL_PLAYWRIGHT)
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    path = find_chromium()
+    if path is None:
+        unavailable(INSTALL_CHROMIUM)
+    browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def frontend_built() -> None:
+    if not BUNDLE.is_file():
+        unavailable(BUILD_FRONTEND)
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser: Browser, frontend_built: None) -> Iterator[Page]:
+    """A fresh browser context per test; on failure its screenshot and console are kept."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    console = ConsoleLog()
+    console.attach(page)
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_artifacts(request.node, page, console)
+    context.close()
+
+
+@pytest.fixture
+def step(
+    request: pytest.FixtureRequest,
+) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    """``with step("name"):`` names the part of a journey that runs, for the failure
+    artifacts, and prints how long each part took (shown with ``-s``)."""
+
+    @contextlib.contextmanager
+    def run(name: str) -> Iterator[None]:
+        request.node.e2e_step = name
+        started = time.perf_counter()
+        yield
+        print(f"  {name}: {time.perf_counter() - started:.2f}s")
+
+    return run
+
+
+# -- the app -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_live_app(tmp_path: Path) -> Iterator[Callable[..., LiveApp]]:
+    """Start the example app on a free port with a fresh database and sandbox."""
+    from saas_app import create_app
+
+    from flask_flowglad.sandbox import Sandbox
+
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start(**config: Any) -> LiveApp:
+        sandbox = Sandbox()
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "e2e",
+                "DATABASE": str(tmp_path / f"saas-{len(servers)}.sqlite3"),
+                "FLOWGLAD_SANDBOX": sandbox,
+                "SAAS_DEMO_USER": None,
+                **config,
+            }
+        )
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return LiveApp(app, sandbox, f"http://127.0.0.1:{server.server_port}")
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def live_app(make_live_app: Callable[..., LiveApp]) -> LiveApp:
+    return make_live_app()

@@ -1,0 +1,120 @@
+"""The whole customer journey of the example app, in headless Chromium against the
+real ``@flowglad/react`` bundle, with the sandbox playing Flowglad."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from e2e_harness import LiveApp, dump
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+TEST_CARD = "4242 4242 4242 4242"
+
+
+def sign_up(page: Page, live_app: LiveApp, name: str, email: str) -> None:
+    page.goto(live_app("/signup"))
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_test_id("signup-submit").click()
+    page.wait_for_url(live_app("/billing"))
+
+
+def pay_on_hosted_checkout(page: Page, live_app: LiveApp) -> None:
+    """Pay with the test card on the sandbox's hosted checkout page."""
+    page.wait_for_url(re.compile(re.escape(live_app("/flowglad-sandbox/"))))
+    page.get_by_label(re.compile("card number", re.I)).fill(TEST_CARD)
+    page.get_by_role("button", name=re.compile("^pay", re.I)).click()
+
+
+def test_journey_from_sign_up_to_log_out(
+    live_app: LiveApp, page: Page, step: Callable[[str], Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    with step("sign up"):
+        sign_up(page, live_app, "Ada Lovelace", "ada@example.com")
+        # Sign-up created the Flowglad customer in the same flow.
+        created = live_app.upstream_calls("POST", "/api/v1/customers")
+        assert [c["json"]["customer"]["externalId"] for c in created] == ["1"], dump(created)
+        assert created[0]["json"]["customer"]["email"] == "ada@example.com"
+
+    with step("free plan shown"):
+        expect(page.get_by_test_id("current-plan-name")).to_have_text("Free")
+        expect(page.get_by_test_id("plan-pro")).to_be_visible()
+
+    with step("gated page denied"):
+        response = page.goto(live_app("/analytics/"))
+        assert response is not None and response.status == 402
+        expect(page.get_by_test_id("upgrade-prompt")).to_be_visible()
+
+    with step("upgrade through the hosted checkout"):
+        page.get_by_test_id("see-plans").click()
+        page.get_by_test_id("checkout-pro").click()
+        pay_on_hosted_checkout(page, live_app)
+        page.wait_for_url(live_app("/billing?checkout=success"))
+        expect(page.get_by_test_id("checkout-success")).to_be_visible()
+        expect(page.get_by_test_id("current-plan-name")).to_have_text("Pro")
+        expect(page.get_by_test_id("subscription-status")).to_have_text("active")
+        expect(page.get_by_test_id("payment-method")).to_contain_text("4242")
+
+    with step("feature unlocked"):
+        response = page.goto(live_app("/analytics/"))
+        assert response is not None and response.status == 200
+        expect(page.get_by_test_id("analytics-unlocked")).to_be_visible()
+        calls_left = page.get_by_test_id("calls-left")
+        before = int(calls_left.inner_text())
+        assert before > 1
+
+    with step("usage recorded, balance goes down"):
+        page.get_by_test_id("run-analysis").click()
+        expect(page.get_by_test_id("flash-success")).to_contain_text("1 API call used")
+        expect(calls_left).to_have_text(str(before - 1))
+        events = live_app.upstream_calls("POST", "/api/v1/usage-events")
+        assert len(events) == 1, dump(events)
+        # The billing page (useUsageMeters) shows the same balance.
+        page.goto(live_app("/billing"))
+        expect(page.get_by_test_id("usage-balance-api_calls")).to_have_text(str(before - 1))
+
+    with step("usage refused when spent"):
+        page.goto(live_app("/analytics/"))
+        page.get_by_test_id("calls").fill(str(before - 1))
+        page.get_by_test_id("run-analysis").click()
+        expect(calls_left).to_have_text("0")
+        page.get_by_test_id("run-analysis").click()
+        expect(page.get_by_test_id("flash-error")).to_contain_text("Out of API calls")
+        expect(calls_left).to_have_text("0")
+        assert len(live_app.upstream_calls("POST", "/api/v1/usage-events")) == 2
+
+    with step("cancel at period end"):
+        page.goto(live_app("/billing"))
+        page.get_by_test_id("cancel-subscription").click()
+        expect(page.get_by_test_id("subscription-status")).to_have_text("cancellation_scheduled")
+        expect(page.get_by_test_id("cancel-notice")).to_contain_text("Cancels on")
+
+    with step("uncancel"):
+        page.get_by_test_id("uncancel-subscription").click()
+        expect(page.get_by_test_id("subscription-status")).to_have_text("active")
+        expect(page.get_by_test_id("cancel-subscription")).to_be_visible()
+
+    with step("invoice listed"):
+        page.reload()
+        rows = page.get_by_test_id("invoice-row")
+        expect(rows.first).to_be_visible()
+        expect(rows.filter(has_text="$20.00")).to_have_count(1)
+
+    with step("log out, then the API answers 401"):
+        page.get_by_test_id("logout").click()
+        expect(page.get_by_role("link", name="Log in")).to_be_visible()
+        status = page.evaluate(
+            """() => fetch('/api/flowglad/customers/billing', {
+                method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'
+            }).then((r) => r.status)"""
+        )
+        assert status == 401
+        page.goto(live_app("/billing"))
+        assert "/login" in page.url

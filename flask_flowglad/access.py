@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, has_request_context, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
-from werkzeug.sansio.response import Response as SansIOResponse
 
+from . import envelope
 from .errors import OUTAGES, FlowgladError
 from .extension import get_extension
 
@@ -42,11 +42,7 @@ class FeatureNotAvailable(HTTPException):
     def __init__(self, feature_slug: str, description: str | None = None) -> None:
         super().__init__(description or f"Your plan does not include the {feature_slug!r} feature.")
         self.feature_slug = feature_slug
-
-    def get_response(self, environ: Any = None, scope: Any = None) -> SansIOResponse:
-        if _wants_json():
-            return _json_error(self, "feature_not_available", {"feature": self.feature_slug})
-        return super().get_response(environ, scope)
+        self.response = _json_error(self, "feature_not_available", {"feature": feature_slug})
 
 
 class BillingUnavailable(ServiceUnavailable):
@@ -57,10 +53,9 @@ class BillingUnavailable(ServiceUnavailable):
 
     description = "Billing is temporarily unavailable. Please try again shortly."
 
-    def get_response(self, environ: Any = None, scope: Any = None) -> SansIOResponse:
-        if _wants_json():
-            return _json_error(self, "billing_unavailable", {})
-        return super().get_response(environ, scope)
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.response = _json_error(self, "billing_unavailable", {})
 
 
 def feature_required(
@@ -124,18 +119,13 @@ def _unauthorized() -> Any:
 
 
 def _wants_json() -> bool:
-    if request.is_json:
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    accept = request.accept_mimetypes
+    return request.is_json or accept["application/json"] > accept["text/html"]
 
 
-def _json_error(exc: HTTPException, code: str, extra: dict[str, Any]) -> SansIOResponse:
+def _json_error(exc: HTTPException, code: str, extra: dict[str, Any]) -> Response | None:
+    """The envelope for clients that asked for JSON; ``None`` lets Werkzeug render HTML."""
+    if not has_request_context() or not _wants_json():
+        return None
     message = exc.description or ""
-    response = jsonify(
-        {"data": None, "error": {"code": code, "message": message, "json": {"message": message, **extra}}}
-    )
-    response.status_code = exc.code or 500
-    return response
+    return envelope.failure(exc.code or 500, code, message, details=extra)

@@ -91,9 +91,9 @@ class Flowglad:
         sandbox = None
         if settings.sandbox:
             sandbox, client = self._sandbox_client(settings)
-            from .sandbox import PAGES_URL_PREFIX
+            from .sandbox import PAGES_PREFIX
 
-            app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_URL_PREFIX)
+            app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
         else:
             client = FlowgladClient(
                 str(settings.secret_key),

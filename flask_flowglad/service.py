@@ -68,21 +68,8 @@ class CustomerBilling:
         One upstream call when the customer exists; cached until the request ends or
         this service changes something for the customer.
         """
-        entry = self._entry()
-        cached = entry.get("billing")
-        if isinstance(cached, BillingSnapshot):
-            return cached
-        try:
-            payload = self.client.get_billing(self.external_id)
-        except FlowgladNotFound as exc:
-            if not _customer_missing(exc):
-                raise
-            self._create_or_accept_existing()
-            payload = self.client.get_billing(self.external_id)
-        snapshot = BillingSnapshot(payload)
-        entry["billing"] = snapshot
-        if snapshot.customer:
-            entry["customer"] = snapshot.customer
+        snapshot = self._read_billing(create_missing=True)
+        assert snapshot is not None
         return snapshot
 
     def find_or_create(self) -> JSONObject:
@@ -120,7 +107,8 @@ class CustomerBilling:
         so ids cannot be probed."""
         response = self.client.get_checkout_session(session_id)
         session = _member(response, "checkoutSession")
-        if session.get("customerId") != self.get_billing().customer.get("id"):
+        billing = self._read_billing(create_missing=False)
+        if billing is None or session.get("customerId") != billing.customer.get("id"):
             raise CheckoutSessionNotFound("Checkout session not found")
         return response
 
@@ -153,9 +141,7 @@ class CustomerBilling:
             if self._known_to_exist() or exc.status not in (400, 404, 500):
                 raise
             try:
-                self.client.create_customer(
-                    self.external_id, name=self.identity.name, email=self.identity.email
-                )
+                self._create_upstream()
             except FlowgladConflict:
                 raise exc from None
             self.invalidate()
@@ -304,15 +290,43 @@ class CustomerBilling:
     def _create_or_accept_existing(self) -> JSONObject:
         """Create the customer; a 409 means another request won the race, so read it."""
         try:
-            response = self.client.create_customer(
-                self.external_id, name=self.identity.name, email=self.identity.email
-            )
+            response = self._create_upstream()
         except FlowgladConflict:
             return _member(self.client.get_customer(self.external_id), "customer")
         return _member(_member(response, "data"), "customer")
 
+    def _create_upstream(self) -> JSONObject:
+        # Flowglad requires both strings; the reference sends empty ones when unknown.
+        return self.client.create_customer(
+            self.external_id, name=self.identity.name or "", email=self.identity.email or ""
+        )
+
+    def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+        """Billing from the cache or one upstream read; ``None`` for a missing customer
+        that is not to be created."""
+        entry = self._entry()
+        cached = entry.get("billing")
+        if isinstance(cached, BillingSnapshot):
+            return cached
+        try:
+            payload = self.client.get_billing(self.external_id)
+        except FlowgladNotFound as exc:
+            if not _customer_missing(exc):
+                raise
+            if not create_missing:
+                return None
+            self._create_or_accept_existing()
+            payload = self.client.get_billing(self.external_id)
+        snapshot = BillingSnapshot(payload)
+        entry["billing"] = snapshot
+        if snapshot.customer:
+            entry["customer"] = snapshot.customer
+        return snapshot
+
     def _owned_subscription(self, subscription_id: str) -> JSONObject:
-        subscription = self.get_billing().find_subscription(subscription_id)
+        # A customer that does not exist yet owns nothing: no need to create it to say so.
+        billing = self._read_billing(create_missing=False)
+        subscription = None if billing is None else billing.find_subscription(subscription_id)
         if subscription is None:
             raise SubscriptionNotOwned("Subscription is not owned by the current user")
         return subscription

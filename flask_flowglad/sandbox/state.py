@@ -411,7 +411,7 @@ class State:
         sub.pending = None
         record["scheduledAdjustmentAt"] = None
         if timing == "immediately":
-            self._end(sub, "customer_request", self.clock.now())
+            self.end_subscription(sub, "customer_request")
         elif record["status"] != "cancellation_scheduled":
             record["status"] = "cancellation_scheduled"
             record["cancelScheduledAt"] = record["currentBillingPeriodEnd"]
@@ -419,7 +419,11 @@ class State:
         self._touch(record)
         return sub
 
-    def _end(self, sub: Sub, reason: str, at: int, replaced_by: str | None = None) -> None:
+    def end_subscription(
+        self, sub: Sub, reason: str, at: int | None = None, replaced_by: str | None = None
+    ) -> None:
+        """Cancel now; the subscription's resource claims are released with it."""
+        at = self.clock.now() if at is None else at
         record = sub.record
         record.update(
             status="canceled",
@@ -516,7 +520,7 @@ class State:
             return sub
         end = record["currentBillingPeriodEnd"]
         if record["status"] == "cancellation_scheduled":
-            self._end(sub, record["cancellationReason"] or "customer_request", end)
+            self.end_subscription(sub, record["cancellationReason"] or "customer_request", end)
             return sub
         if sub.pending:
             pending, sub.pending = sub.pending, None
@@ -853,9 +857,15 @@ class State:
                 if price["unitPrice"] > 0:
                     for other in self.subs_of(customer["id"]):
                         if other is not sub and other.is_current and other.record["isFreePlan"]:
-                            self._end(other, "upgraded_to_paid", self.clock.now(), sub.id)
+                            self.end_subscription(other, "upgraded_to_paid", replaced_by=sub.id)
             else:
-                purchase = self._purchase(customer, price, session)
+                purchase = self.purchase(
+                    customer,
+                    price,
+                    session["quantity"],
+                    name=session["outputName"],
+                    metadata=session["outputMetadata"],
+                )
                 session["purchaseId"] = purchase["id"]
         elif kind == "add_payment_method":
             targets = []
@@ -906,18 +916,27 @@ class State:
         self.payment_methods.append(method)
         return method
 
-    def _purchase(self, customer: Record, price: Record, session: Record) -> Record:
-        total = price["unitPrice"] * session["quantity"]
+    def purchase(
+        self,
+        customer: Record,
+        price: Record,
+        quantity: int,
+        *,
+        name: str | None,
+        metadata: Record | None,
+    ) -> Record:
+        """A paid one-time purchase and its invoice."""
+        total = price["unitPrice"] * quantity
         base = self._base("prch")
         purchase: Record = {
             **base,
-            "name": session["outputName"] or self._product_name(price) or "Purchase",
+            "name": name or self._product_name(price) or "Purchase",
             "status": "paid",
             "customerId": customer["id"],
             "organizationId": self.organization_id,
             "billingCycleAnchor": None,
             "priceId": price["id"],
-            "quantity": session["quantity"],
+            "quantity": quantity,
             "priceType": "single_payment",
             "trialPeriodDays": None,
             "pricePerBillingCycle": None,
@@ -931,7 +950,7 @@ class State:
             "proposal": None,
             "archived": False,
             "billingAddress": None,
-            "metadata": session["outputMetadata"],
+            "metadata": metadata,
             "pricingModelId": self.pricing.id,
             "position": 0,
         }
@@ -939,7 +958,7 @@ class State:
         invoice = self._invoice(
             customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
         )
-        self.invoices[-1][1].append(self._line(invoice["id"], price, session["quantity"]))
+        self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
         return purchase
 
     # read models --------------------------------------------------------------------------

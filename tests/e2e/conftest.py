@@ -35,6 +35,7 @@ from e2e_harness import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
+    from flask import Flask
     from playwright.sync_api import Browser, Page, Playwright
 
 # The example is not an installed package: make `import saas_app` work.
@@ -128,26 +129,39 @@ def step(
 
 
 @pytest.fixture
-def make_live_app(tmp_path: Path) -> Iterator[Callable[..., LiveApp]]:
-    """Start the example app on a free port with a fresh database and sandbox."""
+def make_app(tmp_path: Path) -> Callable[..., Flask]:
+    """Create the example app with a fresh database and its own sandbox."""
     from saas_app import create_app
 
     from flask_flowglad.sandbox import Sandbox
 
-    servers: list[tuple[Any, threading.Thread]] = []
+    count = 0
 
-    def start(**config: Any) -> LiveApp:
-        sandbox = Sandbox()
-        app = create_app(
+    def make(**config: Any) -> Flask:
+        nonlocal count
+        count += 1
+        return create_app(
             {
                 "TESTING": True,
                 "SECRET_KEY": "e2e",
-                "DATABASE": str(tmp_path / f"saas-{len(servers)}.sqlite3"),
-                "FLOWGLAD_SANDBOX": sandbox,
+                "DATABASE": str(tmp_path / f"saas-{count}.sqlite3"),
+                "FLOWGLAD_SANDBOX": Sandbox(),
                 "SAAS_DEMO_USER": None,
                 **config,
             }
         )
+
+    return make
+
+
+@pytest.fixture
+def make_live_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., LiveApp]]:
+    """Start the example app on a free 127.0.0.1 port, served by a real HTTP server."""
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start(**config: Any) -> LiveApp:
+        app = make_app(**config)
+        sandbox = app.config["FLOWGLAD_SANDBOX"]
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -118,6 +118,27 @@ def save_artifacts(item: pytest.Item, page: Page, console: ConsoleLog) -> None:
     sys.stderr.write(f"\ne2e artifacts: {screenshot} {log}\n")
 
 
+# -- steps of a journey -------------------------------------------------------------
+
+TEST_CARD = "4242 4242 4242 4242"
+
+
+def sign_up(page: Page, live_app: LiveApp, name: str, email: str) -> None:
+    page.goto(live_app("/signup"))
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_test_id("signup-submit").click()
+    page.wait_for_url(live_app("/billing"))
+
+
+def pay_on_hosted_checkout(page: Page, live_app: LiveApp) -> None:
+    """Pay with the test card on the sandbox's hosted checkout page."""
+    page.wait_for_url(re.compile(re.escape(live_app("/flowglad-sandbox/"))))
+    page.get_by_label(re.compile("card number", re.I)).fill(TEST_CARD)
+    page.get_by_role("button", name=re.compile("^pay", re.I)).click()
+
+
 def dump(value: Any) -> str:
     """Pretty JSON for assertion messages."""
     return json.dumps(value, indent=2, default=str)[:4000]

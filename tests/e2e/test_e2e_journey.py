@@ -3,32 +3,13 @@ real ``@flowglad/react`` bundle, with the sandbox playing Flowglad."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from e2e_harness import LiveApp, dump
+from e2e_harness import LiveApp, dump, pay_on_hosted_checkout, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
-
-TEST_CARD = "4242 4242 4242 4242"
-
-
-def sign_up(page: Page, live_app: LiveApp, name: str, email: str) -> None:
-    page.goto(live_app("/signup"))
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_test_id("signup-submit").click()
-    page.wait_for_url(live_app("/billing"))
-
-
-def pay_on_hosted_checkout(page: Page, live_app: LiveApp) -> None:
-    """Pay with the test card on the sandbox's hosted checkout page."""
-    page.wait_for_url(re.compile(re.escape(live_app("/flowglad-sandbox/"))))
-    page.get_by_label(re.compile("card number", re.I)).fill(TEST_CARD)
-    page.get_by_role("button", name=re.compile("^pay", re.I)).click()
 
 
 def test_journey_from_sign_up_to_log_out(

@@ -1,0 +1,18 @@
+"""A fake Flowglad for development and tests: stateful, in memory, no account, no network.
+
+.. code-block:: python
+
+    from flask_flowglad.sandbox import Sandbox
+
+    sandbox = Sandbox()  # the demo pricing model: free, pro_monthly, api_calls, ...
+    app.config["FLOWGLAD_SANDBOX"] = sandbox
+"""
+
+from __future__ import annotations
+
+from .api import Call
+from .core import PAGES_PREFIX, Sandbox
+from .errors import SandboxError
+from .pricing import PricingError
+
+__all__ = ["PAGES_PREFIX", "Call", "PricingError", "Sandbox", "SandboxError"]

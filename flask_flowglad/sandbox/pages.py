@@ -1,0 +1,146 @@
+"""Hosted pages: the sandbox's stand-ins for Flowglad's checkout and billing portal.
+
+Plain HTML, no external assets, so they work offline and in browser tests. The templates
+are rendered with a private Jinja environment: a user's app templates can never shadow them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, redirect, request
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .errors import SandboxError
+from .state import CardDeclined
+
+if TYPE_CHECKING:
+    from flask.sansio.blueprints import BlueprintSetupState
+
+    from .core import Sandbox
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+_ZERO_DECIMAL = {"JPY", "KRW"}
+
+_env = Environment(
+    loader=PackageLoader("flask_flowglad.sandbox", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units to a readable price: ``2000, "USD"`` -> ``$20.00``."""
+    symbol = _SYMBOLS.get(currency, currency + " ")
+    if currency in _ZERO_DECIMAL:
+        return f"{symbol}{amount:,}"
+    return f"{symbol}{amount / 100:,.2f}"
+
+
+_env.filters["money"] = money
+
+
+def _render(template: str, status: int = 200, **context: Any) -> Response:
+    html = _env.get_template(template).render(**context)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def create_blueprint(sandbox: Sandbox) -> Blueprint:
+    """Pages bound to one sandbox; the URL prefix it is registered under is remembered."""
+    bp = Blueprint("flowglad_sandbox", __name__)
+
+    def remember_prefix(setup: BlueprintSetupState) -> None:
+        sandbox._mounted_prefix = (setup.url_prefix or "").rstrip("/") or None
+
+    bp.record(remember_prefix)
+    lock = sandbox._lock
+
+    def price_of(session: dict[str, Any]) -> dict[str, Any] | None:
+        return sandbox.pricing.prices.get(session.get("priceId") or "")
+
+    @bp.get("/")
+    def index() -> Response:
+        with lock:
+            customers = [c for c in sandbox.state.customers.values() if not c["archived"]]
+        return _render("index.html", sandbox=sandbox, customers=customers)
+
+    @bp.route("/checkout/<session_id>", methods=["GET", "POST"])
+    def checkout(session_id: str) -> Response:
+        with lock:
+            session = sandbox.state.checkout_sessions.get(session_id)
+            if session is None:
+                abort(404)
+            session = sandbox.state.get_checkout_session(session_id)
+            error = None
+            status = 200
+            if request.method == "POST":
+                try:
+                    sandbox.state.complete_checkout(
+                        session_id,
+                        card_number=request.form.get("card_number", ""),
+                        name=request.form.get("name") or None,
+                    )
+                except CardDeclined as exc:
+                    error, status = str(exc.error), 402
+                except SandboxError as exc:
+                    error, status = str(exc.error), exc.status
+                else:
+                    return redirect(session["successUrl"], code=303)  # type: ignore[return-value]
+            price = price_of(session)
+            product = sandbox.pricing.products.get(price["productId"] or "") if price else None
+        return _render(
+            "checkout.html",
+            status=status,
+            session=session,
+            price=price,
+            product=product,
+            error=error,
+        )
+
+    @bp.get("/checkout/<session_id>/cancel")
+    def cancel_checkout(session_id: str) -> Response:
+        with lock:
+            session = sandbox.state.checkout_sessions.get(session_id)
+        if session is None:
+            abort(404)
+        return redirect(session["cancelUrl"], code=303)  # type: ignore[return-value]
+
+    @bp.get("/portal/<customer_id>")
+    def portal(customer_id: str) -> Response:
+        with lock:
+            customer = sandbox.state.customers.get(customer_id)
+            if customer is None:
+                abort(404)
+            billing = sandbox.state.billing(customer, request.url)
+        return _render(
+            "portal.html",
+            customer=customer,
+            billing=billing,
+            currency=sandbox.pricing.currency,
+            message=request.args.get("message"),
+        )
+
+    @bp.post("/portal/<customer_id>/subscriptions/<subscription_id>/<action>")
+    def portal_action(customer_id: str, subscription_id: str, action: str) -> Response:
+        with lock:
+            sub = sandbox.state.subs.get(subscription_id)
+            if sub is None or sub.record["customerId"] != customer_id:
+                abort(404)
+            try:
+                if action == "cancel":
+                    timing = request.form.get("timing", "at_end_of_current_billing_period")
+                    if timing not in ("immediately", "at_end_of_current_billing_period"):
+                        abort(400)
+                    sandbox.state.cancel(sub, timing)
+                    message = "Subscription canceled."
+                elif action == "uncancel":
+                    sandbox.state.uncancel(sub)
+                    message = "Cancellation withdrawn."
+                else:
+                    abort(404)
+            except SandboxError as exc:
+                message = str(exc.error)
+        target = request.base_url.rsplit("/subscriptions/", 1)[0]
+        return redirect(f"{target}?{urlencode({'message': message})}", code=303)  # type: ignore[return-value]
+
+    return bp

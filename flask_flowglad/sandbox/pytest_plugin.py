@@ -1,0 +1,44 @@
+"""pytest plugin: a fresh Flowglad sandbox for every test that asks for one.
+
+Registered through the ``pytest11`` entry point, so installing flask-flowglad is enough.
+Importing this module imports nothing beyond pytest; the sandbox is loaded by the fixture.
+
+.. code-block:: python
+
+    def test_pro_users_see_reports(app, client, flowglad_sandbox):
+        app.config["FLOWGLAD_SANDBOX"] = flowglad_sandbox
+        flowglad_sandbox.put_customer_on_plan("user-1", "pro_monthly")
+        ...
+        assert [c.path for c in flowglad_sandbox.calls] == [...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+_PRICING_INI = "flowglad_sandbox_pricing"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        _PRICING_INI,
+        "Pricing model JSON file for the flowglad_sandbox fixture (relative to the rootdir); "
+        "the demo model when unset.",
+        default="",
+    )
+
+
+@pytest.fixture
+def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A new, empty :class:`~flask_flowglad.sandbox.Sandbox` for each test."""
+    from .core import Sandbox
+
+    pricing = str(request.config.getini(_PRICING_INI) or "")
+    path = str(request.config.rootpath / pricing) if pricing else None
+    yield Sandbox(path)

@@ -1,0 +1,45 @@
+"""The sandbox as a real HTTP service: the API under ``/api/v1`` and the hosted pages.
+
+Used by ``flask flowglad sandbox`` for apps (or browsers, or other languages) that must
+reach the sandbox over a socket rather than through the in-process adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, request
+
+if TYPE_CHECKING:
+    from .core import Sandbox
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def create_wsgi_app(sandbox: Sandbox) -> Flask:
+    """A small Flask app: every ``/api/...`` request goes to :meth:`Sandbox.handle`."""
+    from .core import PAGES_PREFIX
+
+    app = Flask("flask_flowglad.sandbox.server")
+    app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
+
+    def api(path: str) -> Response:
+        status, headers, body = sandbox.handle(
+            request.method,
+            "/api/" + path,
+            query=request.query_string.decode("latin-1"),
+            body=request.get_data(),
+            headers=dict(request.headers),
+        )
+        return Response(body, status=status, headers=headers)
+
+    app.add_url_rule("/api/<path:path>", "api", api, methods=_METHODS)
+
+    def index() -> Response:
+        return Response(status=302, headers={"Location": PAGES_PREFIX + "/"})
+
+    app.add_url_rule("/", "index", index)
+    return app

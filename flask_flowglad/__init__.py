@@ -31,6 +31,7 @@ from .errors import (
 from .extension import Flowglad, SandboxWarning, init_app, load_current_billing
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
+from .webhooks import WebhookVerificationError, verify_webhook
 
 __version__ = "0.1.0.dev0"
 
@@ -64,7 +65,9 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidCustomerId",
     "SandboxWarning",
+    "WebhookVerificationError",
     "current_billing",
     "feature_required",
     "init_app",
+    "verify_webhook",
 ]

@@ -40,7 +40,9 @@ class FeatureNotAvailable(HTTPException):
     description = "Your plan does not include this feature."
 
     def __init__(self, feature_slug: str, description: str | None = None) -> None:
-        super().__init__(description or f"Your plan does not include the {feature_slug!r} feature.")
+        super().__init__(
+            description or f"Your plan does not include the {feature_slug!r} feature."
+        )
         self.feature_slug = feature_slug
         self.response = _json_error(self, "feature_not_available", {"feature": feature_slug})
 

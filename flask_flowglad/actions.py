@@ -74,7 +74,9 @@ def find_or_create_customer(context: ActionContext, params: Params) -> JSONObjec
 
 def update_customer(context: ActionContext, params: Params) -> JSONObject:
     customer = params.get("customer", {})
-    return context.signed_in.update_customer(name=customer.get("name"), email=customer.get("email"))
+    return context.signed_in.update_customer(
+        name=customer.get("name"), email=customer.get("email")
+    )
 
 
 def customer_details(context: ActionContext, params: Params) -> JSONObject:
@@ -205,7 +207,9 @@ def payment_methods(context: ActionContext, params: Params) -> JSONObject:
 
 def list_invoices(context: ActionContext, params: Params) -> JSONObject:
     entries = context.billing.invoices
-    return {"invoices": page(entries, params, lambda entry: (entry.get("invoice") or {}).get("id"))}
+    return {
+        "invoices": page(entries, params, lambda entry: (entry.get("invoice") or {}).get("id"))
+    }
 
 
 def list_purchases(context: ActionContext, params: Params) -> JSONObject:
@@ -283,11 +287,17 @@ def iso_timestamp(value: Any) -> Any:
 
 
 ACTIONS: dict[str, Action] = {
-    "customers/billing": Action(schemas.CustomerBillingSchema, customer_billing, "billing_fetch_failed"),
-    "customers/find-or-create": Action(
-        schemas.CustomerFindOrCreateSchema, find_or_create_customer, "customer_find_or_create_failed"
+    "customers/billing": Action(
+        schemas.CustomerBillingSchema, customer_billing, "billing_fetch_failed"
     ),
-    "customers/update": Action(schemas.CustomerUpdateSchema, update_customer, "customer_update_failed"),
+    "customers/find-or-create": Action(
+        schemas.CustomerFindOrCreateSchema,
+        find_or_create_customer,
+        "customer_find_or_create_failed",
+    ),
+    "customers/update": Action(
+        schemas.CustomerUpdateSchema, update_customer, "customer_update_failed"
+    ),
     "customerDetails": Action(
         schemas.CustomerDetailsSchema, customer_details, "customer_details_fetch_failed"
     ),
@@ -307,7 +317,9 @@ ACTIONS: dict[str, Action] = {
         "checkout_session_create_failed",
     ),
     "checkout-sessions/retrieve": Action(
-        schemas.CheckoutSessionRetrieveSchema, retrieve_checkout_session, "checkout_session_retrieve_failed"
+        schemas.CheckoutSessionRetrieveSchema,
+        retrieve_checkout_session,
+        "checkout_session_retrieve_failed",
     ),
     "subscriptions/cancel": Action(
         schemas.SubscriptionCancelSchema, cancel_subscription, "subscription_cancel_failed"
@@ -330,13 +342,17 @@ ACTIONS: dict[str, Action] = {
     "usage-meters/balances": Action(
         schemas.UsageMeterBalancesSchema, usage_meter_balances, "usage_meter_balances_failed"
     ),
-    "features/access": Action(schemas.FeatureAccessSchema, feature_access, "feature_access_failed"),
+    "features/access": Action(
+        schemas.FeatureAccessSchema, feature_access, "feature_access_failed"
+    ),
     "payment-methods/list": Action(
         schemas.PaymentMethodListSchema, payment_methods, "payment_methods_fetch_failed"
     ),
     "invoices/list": Action(schemas.InvoiceListSchema, list_invoices, "invoices_fetch_failed"),
     "purchases/list": Action(schemas.PurchaseListSchema, list_purchases, "purchases_fetch_failed"),
-    "resources/usages": Action(schemas.ResourceUsagesSchema, resource_usages, "get_resources_failed"),
+    "resources/usages": Action(
+        schemas.ResourceUsagesSchema, resource_usages, "get_resources_failed"
+    ),
     "resources/usages/retrieve": Action(
         schemas.ResourceUsageRetrieveSchema, resource_usage, "get_resource_usage_failed"
     ),

@@ -144,7 +144,8 @@ class BillingSnapshot:
 
 
 def feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:
-    """A subscription's feature items: the top-level member when present, else the experimental one."""
+    """A subscription's feature items: the top-level member when present, else
+    the experimental one."""
     if "featureItems" in subscription:
         return _as_objects(subscription.get("featureItems"))
     return _as_objects(_as_object(subscription.get("experimental")).get("featureItems"))
@@ -155,7 +156,8 @@ def usage_meter_balances(subscription: Mapping[str, Any]) -> list[JSONObject]:
 
 
 def plain_subscription(details: Mapping[str, Any]) -> JSONObject:
-    """A subscription record without the details billing adds, as the subscription endpoint returns it."""
+    """A subscription record as the subscription endpoint returns it: without the
+    details billing adds."""
     return {k: v for k, v in details.items() if k not in ("subscriptionItems", "experimental")}
 
 

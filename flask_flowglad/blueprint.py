@@ -83,7 +83,9 @@ def dispatch(subroute: str) -> Response:
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         logger.exception("Flowglad's answer to %r could not be written as JSON", key)
-        return envelope.failure(502, action.failure_code(context), "Flowglad's answer was invalid.")
+        return envelope.failure(
+            502, action.failure_code(context), "Flowglad's answer was invalid."
+        )
 
 
 def _read_body() -> dict[str, object] | Response:
@@ -92,7 +94,9 @@ def _read_body() -> dict[str, object] | Response:
         return {}
     if request.mimetype != "application/json":
         return envelope.failure(
-            415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+            415,
+            "unsupported_media_type",
+            "Send the body as JSON (Content-Type: application/json).",
         )
     raw = request.get_data(cache=True)
     if not raw.strip():

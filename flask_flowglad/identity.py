@@ -46,9 +46,7 @@ def validate_external_id(external_id: object) -> str:
     if not external_id.strip():
         raise InvalidCustomerId("A customer external id must not be empty.")
     if "/" in external_id:
-        raise InvalidCustomerId(
-            f"A customer external id must not contain '/': {external_id!r}."
-        )
+        raise InvalidCustomerId(f"A customer external id must not contain '/': {external_id!r}.")
     if external_id in (".", ".."):
         raise InvalidCustomerId(f"{external_id!r} is not a usable customer external id.")
     return external_id

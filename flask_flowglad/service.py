@@ -356,7 +356,9 @@ class CustomerBilling:
                     return dict(price)
                 if price_slug is not None and price.get("slug") == price_slug:
                     return dict(price)
-        raise PriceNotFound(f"No price {price_slug or price_id!r} in the customer's pricing model.")
+        raise PriceNotFound(
+            f"No price {price_slug or price_id!r} in the customer's pricing model."
+        )
 
 
 def new_transaction_id() -> str:

@@ -30,7 +30,13 @@ def customer(external_id: str = "u1", **overrides: Any) -> dict[str, Any]:
 
 
 def toggle(slug: str) -> dict[str, Any]:
-    return {"id": f"fi_{slug}", "type": "toggle", "slug": slug, "name": slug.title(), "livemode": False}
+    return {
+        "id": f"fi_{slug}",
+        "type": "toggle",
+        "slug": slug,
+        "name": slug.title(),
+        "livemode": False,
+    }
 
 
 def balance(slug: str, available: float, subscription_id: str) -> dict[str, Any]:
@@ -77,7 +83,9 @@ def subscription(
     }
 
 
-def price(slug: str, *, unit_price: int = 0, trial_days: int | None = None, kind: str = "subscription") -> dict[str, Any]:
+def price(
+    slug: str, *, unit_price: int = 0, trial_days: int | None = None, kind: str = "subscription"
+) -> dict[str, Any]:
     return {
         "id": f"price_{slug}",
         "slug": slug,
@@ -104,7 +112,10 @@ def pricing_model() -> dict[str, Any]:
                 "id": "prod_pro",
                 "slug": "pro",
                 "name": "Pro",
-                "prices": [price("pro_monthly", unit_price=2000), price("pro_trial", unit_price=2000, trial_days=14)],
+                "prices": [
+                    price("pro_monthly", unit_price=2000),
+                    price("pro_trial", unit_price=2000, trial_days=14),
+                ],
             },
             {
                 "id": "prod_pack",
@@ -113,7 +124,13 @@ def pricing_model() -> dict[str, Any]:
                 "prices": [price("pack_once", unit_price=500, kind="single_payment")],
             },
         ],
-        "usageMeters": [{"id": "um_api_calls", "slug": "api_calls", "prices": [price("api_call_usage", kind="usage")]}],
+        "usageMeters": [
+            {
+                "id": "um_api_calls",
+                "slug": "api_calls",
+                "prices": [price("api_call_usage", kind="usage")],
+            }
+        ],
     }
 
 

@@ -41,7 +41,9 @@ def test_feature_of_canceled_subscription_does_not_count() -> None:
 
 def test_usage_credit_grant_is_not_a_toggle_feature() -> None:
     sub = payloads.subscription()
-    sub["experimental"]["featureItems"] = [{"id": "fi", "type": "usage_credit_grant", "slug": "credits"}]
+    sub["experimental"]["featureItems"] = [
+        {"id": "fi", "type": "usage_credit_grant", "slug": "credits"}
+    ]
     assert snapshot(subscriptions=[sub]).check_feature_access("credits") is False
 
 
@@ -79,7 +81,9 @@ def test_usage_balance_with_subscription_id() -> None:
     a = payloads.subscription("sub_a", balances={"api_calls": 1})
     b = payloads.subscription("sub_b", balances={"api_calls": 9})
     billing = snapshot(subscriptions=[a, b])
-    assert billing.check_usage_balance("api_calls", subscription_id="sub_b")["availableBalance"] == 9  # type: ignore[index]
+    assert (
+        billing.check_usage_balance("api_calls", subscription_id="sub_b")["availableBalance"] == 9
+    )  # type: ignore[index]
     assert billing.check_usage_balance("api_calls", subscription_id="sub_x") is None
 
 

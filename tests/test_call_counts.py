@@ -30,8 +30,19 @@ CASES: dict[str, tuple[dict[str, Any], int, int, int, int]] = {
     "checkout-sessions/create": ({**SUCCESS, "priceId": "price_pro_monthly"}, 1, 3, 1, 3),
     "checkout-sessions/create-add-payment-method": (SUCCESS, 1, 3, 1, 3),
     "checkout-sessions/create-activate-subscription": (
-        {**SUCCESS, "targetSubscriptionId": "sub_1"}, 1, 3, 2, 1),
-    "subscriptions/cancel": ({"id": "sub_1", "cancellation": {"timing": "immediately"}}, 3, 2, 2, 1),
+        {**SUCCESS, "targetSubscriptionId": "sub_1"},
+        1,
+        3,
+        2,
+        1,
+    ),
+    "subscriptions/cancel": (
+        {"id": "sub_1", "cancellation": {"timing": "immediately"}},
+        3,
+        2,
+        2,
+        1,
+    ),
     "subscriptions/uncancel": ({"id": "sub_1"}, 2, 2, 1, 1),
     "subscriptions/adjust": ({**SUB, "priceSlug": "pro_monthly"}, 3, 2, 2, 1),
     "subscriptions/list": ({}, 2, 3, 1, 3),
@@ -53,9 +64,11 @@ CASES: dict[str, tuple[dict[str, Any], int, int, int, int]] = {
 
 #: Where we make more calls than the reference, and why.
 EXCEPTIONS = {
-    ("checkout-sessions/create-activate-subscription", "common"):
-        "the target subscription's ownership is checked against the customer's billing"
-        " before anything is written (the reference leaves it to Flowglad)",
+    (
+        "checkout-sessions/create-activate-subscription",
+        "common",
+    ): "the target subscription's ownership is checked against the customer's billing"
+    " before anything is written (the reference leaves it to Flowglad)",
     ("subscriptions/create", "common"): "the reference does not implement it (501)",
     ("subscriptions/create", "first"): "the reference does not implement it (501)",
     ("checkout-sessions/retrieve", "common"): "not a reference route",
@@ -73,20 +86,43 @@ def mock_flowglad(upstream: Any, *, exists: bool) -> None:
     if exists:
         upstream.get(f"{API}/customers/u1/billing", json=billing)
         upstream.get(f"{API}/customers/u1", json={"customer": payloads.customer()})
-        upstream.post(f"{API}/checkout-sessions", json={"checkoutSession": {"id": "cs_1"}, "url": "u"})
+        upstream.post(
+            f"{API}/checkout-sessions", json={"checkoutSession": {"id": "cs_1"}, "url": "u"}
+        )
     else:
         upstream.get(f"{API}/customers/u1/billing", [billing_missing, {"json": billing}])
-        upstream.get(f"{API}/customers/u1", [{"status_code": 404, "json": payloads.not_found()},
-                                            {"json": {"customer": payloads.customer()}}])
+        upstream.get(
+            f"{API}/customers/u1",
+            [
+                {"status_code": 404, "json": payloads.not_found()},
+                {"json": {"customer": payloads.customer()}},
+            ],
+        )
         # Flowglad cannot create an identified checkout for a customer it does not know.
-        upstream.post(f"{API}/checkout-sessions", [{"status_code": 500, "json": {"error": "Internal server error"}},
-                                                   {"json": {"checkoutSession": {"id": "cs_1"}, "url": "u"}}])
+        upstream.post(
+            f"{API}/checkout-sessions",
+            [
+                {"status_code": 500, "json": {"error": "Internal server error"}},
+                {"json": {"checkoutSession": {"id": "cs_1"}, "url": "u"}},
+            ],
+        )
     upstream.post(f"{API}/customers", json={"data": {"customer": payloads.customer()}})
-    upstream.put(f"{API}/customers/u1", **({"json": {"customer": payloads.customer()}} if exists
-                                           else {"status_code": 404, "json": payloads.not_found()}))
-    upstream.get(f"{API}/checkout-sessions/cs_1", json={"checkoutSession": {"id": "cs_1", "customerId": "cust_u1"}, "url": "u"})
+    upstream.put(
+        f"{API}/customers/u1",
+        **(
+            {"json": {"customer": payloads.customer()}}
+            if exists
+            else {"status_code": 404, "json": payloads.not_found()}
+        ),
+    )
+    upstream.get(
+        f"{API}/checkout-sessions/cs_1",
+        json={"checkoutSession": {"id": "cs_1", "customerId": "cust_u1"}, "url": "u"},
+    )
     for path in ("cancel", "uncancel", "adjust"):
-        upstream.post(f"{API}/subscriptions/sub_1/{path}", json={"subscription": payloads.subscription()})
+        upstream.post(
+            f"{API}/subscriptions/sub_1/{path}", json={"subscription": payloads.subscription()}
+        )
     upstream.post(f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_2")})
     upstream.post(f"{API}/usage-events", json={"usageEvent": {"id": "ue"}})
     upstream.get(f"{API}/pricing-models/default", json={"pricingModel": payloads.pricing_model()})
@@ -99,7 +135,9 @@ def mock_flowglad(upstream: Any, *, exists: bool) -> None:
 
 @pytest.mark.parametrize("case", ["common", "first"])
 @pytest.mark.parametrize("key", sorted(CASES))
-def test_upstream_calls_never_exceed_the_reference(app: Flask, upstream: Any, key: str, case: str) -> None:
+def test_upstream_calls_never_exceed_the_reference(
+    app: Flask, upstream: Any, key: str, case: str
+) -> None:
     body, ref_common, ref_first, ours_common, ours_first = CASES[key]
     mock_flowglad(upstream, exists=case == "common")
     if key == "subscriptions/uncancel" and case == "common":

@@ -176,7 +176,10 @@ def test_customer_loader_returning_garbage_is_a_type_error(app: Flask) -> None:
 def test_ten_feature_checks_in_one_request_cost_one_upstream_call(
     app: Flask, upstream: Any
 ) -> None:
-    upstream.get(billing_url(), json=payloads.billing(subscriptions=[payloads.subscription(features=("pro",))]))
+    upstream.get(
+        billing_url(),
+        json=payloads.billing(subscriptions=[payloads.subscription(features=("pro",))]),
+    )
 
     @app.route("/checks")
     def checks() -> dict[str, Any]:

@@ -45,7 +45,9 @@ def gated_app() -> Flask:
 
 
 def on_plan(upstream: Any, *features: str) -> None:
-    upstream.get(BILLING, json=payloads.billing(subscriptions=[payloads.subscription(features=features)]))
+    upstream.get(
+        BILLING, json=payloads.billing(subscriptions=[payloads.subscription(features=features)])
+    )
 
 
 def test_customer_with_the_feature_gets_the_view(gated_app: Flask, upstream: Any) -> None:
@@ -138,7 +140,9 @@ def test_decorator_keeps_the_views_name(gated_app: Flask) -> None:
         {"status_code": 429, "json": {"error": "slow down"}},
     ],
 )
-def test_outage_fails_closed_with_503(gated_app: Flask, upstream: Any, failure: dict[str, Any]) -> None:
+def test_outage_fails_closed_with_503(
+    gated_app: Flask, upstream: Any, failure: dict[str, Any]
+) -> None:
     upstream.get(BILLING, **failure)
     response = gated_app.test_client(user=User("u1")).get("/reports")
     assert response.status_code == 503
@@ -170,6 +174,8 @@ def test_refused_secret_key_never_fails_open(upstream: Any) -> None:
         return "the reports"
 
     upstream.get(BILLING, status_code=401, text="Unauthorized")
-    response = app.test_client(user=User("u1")).get("/reports", headers={"Accept": "application/json"})
+    response = app.test_client(user=User("u1")).get(
+        "/reports", headers={"Accept": "application/json"}
+    )
     assert response.status_code == 503
     assert response.json["error"]["code"] == "billing_unavailable"

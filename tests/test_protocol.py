@@ -21,7 +21,13 @@ from .conftest import API, User, calls
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}
 CHECKOUT = {"checkoutSession": {"id": "cs_1", "status": "open"}, "url": "https://pay.test/cs_1"}
-USAGE = {"resourceSlug": "seats", "resourceId": "res_1", "capacity": 5, "claimed": 1, "available": 4}
+USAGE = {
+    "resourceSlug": "seats",
+    "resourceId": "res_1",
+    "capacity": 5,
+    "claimed": 1,
+    "available": 4,
+}
 CLAIM = {"id": "claim_1", "resourceId": "res_1", "subscriptionId": "sub_1", "externalId": None}
 
 
@@ -49,8 +55,12 @@ def billing_payload() -> dict[str, Any]:
     invoices = [
         {"invoice": {"id": f"inv_{n}", "status": "paid"}, "invoiceLineItems": []} for n in range(4)
     ]
-    purchases = [{"id": f"pur_{n}", "priceId": "price_pack_once", "name": "Pack"} for n in range(3)]
-    return payloads.billing(subscriptions=[sub, old], current=[sub], invoices=invoices, purchases=purchases)
+    purchases = [
+        {"id": f"pur_{n}", "priceId": "price_pack_once", "name": "Pack"} for n in range(3)
+    ]
+    return payloads.billing(
+        subscriptions=[sub, old], current=[sub], invoices=invoices, purchases=purchases
+    )
 
 
 @pytest.fixture
@@ -137,7 +147,9 @@ def test_identity_in_the_body_is_never_used(app: Flask, flowglad_api: Any) -> No
     assert calls(flowglad_api) == [("GET", "/api/v1/customers/u1/billing")]
 
 
-def test_loader_returning_an_unusable_id_is_500_without_traceback(app: Flask, upstream: Any) -> None:
+def test_loader_returning_an_unusable_id_is_500_without_traceback(
+    app: Flask, upstream: Any
+) -> None:
     app.extensions["flowglad"].customer_loader(lambda: "org/1")
     response = post(app, "customers/billing", {})
     assert_error(response, 500, "invalid_customer_id")
@@ -151,7 +163,10 @@ INVALID_BODIES = {
     "customers/update": {"customer": {"email": "not-an-email"}},
     "customerDetails": {"extra": 1},
     "checkout-sessions/create": {**SUCCESS, "priceSlug": "a", "priceId": "b"},
-    "checkout-sessions/create-add-payment-method": {"successUrl": "javascript:alert(1)", "cancelUrl": "https://a.test"},
+    "checkout-sessions/create-add-payment-method": {
+        "successUrl": "javascript:alert(1)",
+        "cancelUrl": "https://a.test",
+    },
     "checkout-sessions/create-activate-subscription": SUCCESS,
     "checkout-sessions/retrieve": {},
     "subscriptions/cancel": {"id": "sub_1", "cancellation": {"timing": "yesterday"}},
@@ -214,7 +229,9 @@ def test_billing_returns_the_upstream_payload_unchanged(
 
 
 def test_billing_error_has_null_data(app: Flask, upstream: Any) -> None:
-    upstream.get(f"{API}/customers/u1/billing", status_code=500, json={"error": "Internal server error"})
+    upstream.get(
+        f"{API}/customers/u1/billing", status_code=500, json={"error": "Internal server error"}
+    )
     response = post(app, "customers/billing", {})
     assert_error(response, 502, "billing_fetch_failed")
     assert "request_id" not in response.text
@@ -227,11 +244,16 @@ def test_find_or_create_returns_the_customer(app: Flask, flowglad_api: Any) -> N
 
 def test_find_or_create_creates_with_the_loaders_details(app: Flask, upstream: Any) -> None:
     upstream.get(f"{API}/customers/u1", status_code=404, json=payloads.not_found())
-    upstream.post(f"{API}/customers", json={"data": {"customer": payloads.customer(), "subscription": {"id": "sub_new"}}})
+    upstream.post(
+        f"{API}/customers",
+        json={"data": {"customer": payloads.customer(), "subscription": {"id": "sub_new"}}},
+    )
     response = post(app, "customers/find-or-create", {})
     assert response.json == {"data": {"customer": payloads.customer()}}
     assert upstream.request_history[1].json()["customer"] == {
-        "externalId": "u1", "name": "User u1", "email": "u1@example.com"
+        "externalId": "u1",
+        "name": "User u1",
+        "email": "u1@example.com",
     }
 
 
@@ -270,14 +292,24 @@ def test_product_checkout_sends_the_customer_and_strips_client_identity(
     app: Flask, upstream: Any
 ) -> None:
     upstream.post(f"{API}/checkout-sessions", json=CHECKOUT)
-    body = {**SUCCESS, "priceSlug": "pro_monthly", "type": "product", "autoRedirect": True,
-            "customerExternalId": "attacker", "outputMetadata": {"plan": "pro"}}
+    body = {
+        **SUCCESS,
+        "priceSlug": "pro_monthly",
+        "type": "product",
+        "autoRedirect": True,
+        "customerExternalId": "attacker",
+        "outputMetadata": {"plan": "pro"},
+    }
     response = post(app, "checkout-sessions/create", body)
     assert response.json == {"data": CHECKOUT}
     assert upstream.last_request.json() == {
         "checkoutSession": {
-            **SUCCESS, "priceSlug": "pro_monthly", "quantity": 1, "outputMetadata": {"plan": "pro"},
-            "type": "product", "customerExternalId": "u1",
+            **SUCCESS,
+            "priceSlug": "pro_monthly",
+            "quantity": 1,
+            "outputMetadata": {"plan": "pro"},
+            "type": "product",
+            "customerExternalId": "u1",
         }
     }
     assert len(upstream.request_history) == 1
@@ -296,9 +328,17 @@ def test_checkout_for_a_customer_not_yet_created_creates_it_and_retries(
     assert [m for m, _ in calls(upstream)] == ["POST", "POST", "POST"]
 
 
-def test_checkout_failure_for_an_existing_customer_is_not_retried(app: Flask, upstream: Any) -> None:
-    upstream.post(f"{API}/checkout-sessions", status_code=400, json={"error": "Price not found", "code": "BAD_REQUEST"})
-    upstream.post(f"{API}/customers", status_code=409, json={"error": "exists", "code": "CONFLICT"})
+def test_checkout_failure_for_an_existing_customer_is_not_retried(
+    app: Flask, upstream: Any
+) -> None:
+    upstream.post(
+        f"{API}/checkout-sessions",
+        status_code=400,
+        json={"error": "Price not found", "code": "BAD_REQUEST"},
+    )
+    upstream.post(
+        f"{API}/customers", status_code=409, json={"error": "exists", "code": "CONFLICT"}
+    )
     response = post(app, "checkout-sessions/create", {**SUCCESS, "priceSlug": "nope"})
     assert_error(response, 400, "checkout_session_create_failed")
     assert [p for _, p in calls(upstream)].count("/api/v1/checkout-sessions") == 1
@@ -306,40 +346,64 @@ def test_checkout_failure_for_an_existing_customer_is_not_retried(app: Flask, up
 
 def test_add_payment_method_checkout(app: Flask, flowglad_api: Any) -> None:
     flowglad_api.post(f"{API}/checkout-sessions", json=CHECKOUT)
-    response = post(app, "checkout-sessions/create-add-payment-method", {**SUCCESS, "targetSubscriptionId": "sub_1"})
+    response = post(
+        app,
+        "checkout-sessions/create-add-payment-method",
+        {**SUCCESS, "targetSubscriptionId": "sub_1"},
+    )
     assert response.json == {"data": CHECKOUT}
     assert flowglad_api.last_request.json()["checkoutSession"] == {
-        **SUCCESS, "targetSubscriptionId": "sub_1", "type": "add_payment_method", "customerExternalId": "u1"
+        **SUCCESS,
+        "targetSubscriptionId": "sub_1",
+        "type": "add_payment_method",
+        "customerExternalId": "u1",
     }
 
 
 @pytest.mark.parametrize(
-    "key", ["checkout-sessions/create-add-payment-method", "checkout-sessions/create-activate-subscription"]
+    "key",
+    [
+        "checkout-sessions/create-add-payment-method",
+        "checkout-sessions/create-activate-subscription",
+    ],
 )
 def test_checkout_targeting_another_customers_subscription_is_403(
     app: Flask, flowglad_api: Any, key: str
 ) -> None:
-    assert_error(post(app, key, {**SUCCESS, "targetSubscriptionId": "sub_of_someone_else"}), 403, "forbidden")
+    assert_error(
+        post(app, key, {**SUCCESS, "targetSubscriptionId": "sub_of_someone_else"}),
+        403,
+        "forbidden",
+    )
     assert all(method == "GET" for method, _ in calls(flowglad_api))
 
 
 def test_activate_subscription_checkout(app: Flask, flowglad_api: Any) -> None:
     flowglad_api.post(f"{API}/checkout-sessions", json=CHECKOUT)
-    response = post(app, "checkout-sessions/create-activate-subscription",
-                    {**SUCCESS, "targetSubscriptionId": "sub_1", "priceId": "ignored"})
+    response = post(
+        app,
+        "checkout-sessions/create-activate-subscription",
+        {**SUCCESS, "targetSubscriptionId": "sub_1", "priceId": "ignored"},
+    )
     assert response.json == {"data": CHECKOUT}
     sent = flowglad_api.last_request.json()["checkoutSession"]
     assert sent["type"] == "activate_subscription" and "priceId" not in sent
 
 
 def test_retrieve_own_checkout_session(app: Flask, flowglad_api: Any) -> None:
-    session = {"checkoutSession": {"id": "cs_1", "status": "succeeded", "customerId": "cust_u1"}, "url": "https://pay.test"}
+    session = {
+        "checkoutSession": {"id": "cs_1", "status": "succeeded", "customerId": "cust_u1"},
+        "url": "https://pay.test",
+    }
     flowglad_api.get(f"{API}/checkout-sessions/cs_1", json=session)
     assert post(app, "checkout-sessions/retrieve", {"id": "cs_1"}).json == {"data": session}
 
 
 def test_retrieve_another_customers_checkout_session_is_404(app: Flask, flowglad_api: Any) -> None:
-    session = {"checkoutSession": {"id": "cs_2", "status": "succeeded", "customerId": "cust_other"}, "url": "u"}
+    session = {
+        "checkoutSession": {"id": "cs_2", "status": "succeeded", "customerId": "cust_other"},
+        "url": "u",
+    }
     flowglad_api.get(f"{API}/checkout-sessions/cs_2", json=session)
     response = post(app, "checkout-sessions/retrieve", {"id": "cs_2"})
     assert_error(response, 404, "checkout_session_not_found")
@@ -352,9 +416,15 @@ def test_retrieve_another_customers_checkout_session_is_404(app: Flask, flowglad
 def test_cancel_own_subscription(app: Flask, flowglad_api: Any) -> None:
     scheduled = payloads.subscription(status="cancellation_scheduled")
     flowglad_api.post(f"{API}/subscriptions/sub_1/cancel", json={"subscription": scheduled})
-    response = post(app, "subscriptions/cancel", {"id": "sub_1", "cancellation": {"timing": "at_end_of_current_billing_period"}})
+    response = post(
+        app,
+        "subscriptions/cancel",
+        {"id": "sub_1", "cancellation": {"timing": "at_end_of_current_billing_period"}},
+    )
     assert response.json == {"data": {"subscription": scheduled}}
-    assert flowglad_api.last_request.json() == {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+    assert flowglad_api.last_request.json() == {
+        "cancellation": {"timing": "at_end_of_current_billing_period"}
+    }
     assert len(flowglad_api.request_history) == 2
 
 
@@ -382,7 +452,9 @@ def test_another_customers_subscription_is_403_with_no_upstream_write(
 
 
 def test_cancel_already_canceled_subscription_is_409(app: Flask, flowglad_api: Any) -> None:
-    response = post(app, "subscriptions/cancel", {"id": "sub_old", "cancellation": {"timing": "immediately"}})
+    response = post(
+        app, "subscriptions/cancel", {"id": "sub_old", "cancellation": {"timing": "immediately"}}
+    )
     assert_error(response, 409, "subscription_already_canceled")
     assert len(flowglad_api.request_history) == 1
 
@@ -400,17 +472,43 @@ def test_uncancel_scheduled_subscription(
 ) -> None:
     billing_payload["subscriptions"][0]["status"] = "cancellation_scheduled"
     upstream.get(f"{API}/customers/u1/billing", json=billing_payload)
-    upstream.post(f"{API}/subscriptions/sub_1/uncancel", json={"subscription": payloads.subscription()})
+    upstream.post(
+        f"{API}/subscriptions/sub_1/uncancel", json={"subscription": payloads.subscription()}
+    )
     response = post(app, "subscriptions/uncancel", {"id": "sub_1"})
     assert response.json == {"data": {"subscription": payloads.subscription()}}
 
 
 ADJUSTMENTS = [
-    ({"priceSlug": "pro_monthly"}, {"timing": "auto", "newSubscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}], "prorateCurrentBillingPeriod": True}),
-    ({"priceId": "price_pro", "quantity": 3, "timing": "immediately", "prorate": False},
-     {"timing": "immediately", "newSubscriptionItems": [{"priceId": "price_pro", "quantity": 3}], "prorateCurrentBillingPeriod": False}),
-    ({"subscriptionItems": [{"priceSlug": "a"}, {"priceId": "b", "quantity": 2}], "timing": "at_end_of_current_billing_period"},
-     {"timing": "at_end_of_current_billing_period", "newSubscriptionItems": [{"priceSlug": "a", "quantity": 1}, {"priceId": "b", "quantity": 2}]}),
+    (
+        {"priceSlug": "pro_monthly"},
+        {
+            "timing": "auto",
+            "newSubscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}],
+            "prorateCurrentBillingPeriod": True,
+        },
+    ),
+    (
+        {"priceId": "price_pro", "quantity": 3, "timing": "immediately", "prorate": False},
+        {
+            "timing": "immediately",
+            "newSubscriptionItems": [{"priceId": "price_pro", "quantity": 3}],
+            "prorateCurrentBillingPeriod": False,
+        },
+    ),
+    (
+        {
+            "subscriptionItems": [{"priceSlug": "a"}, {"priceId": "b", "quantity": 2}],
+            "timing": "at_end_of_current_billing_period",
+        },
+        {
+            "timing": "at_end_of_current_billing_period",
+            "newSubscriptionItems": [
+                {"priceSlug": "a", "quantity": 1},
+                {"priceId": "b", "quantity": 2},
+            ],
+        },
+    ),
 ]
 
 
@@ -418,7 +516,12 @@ ADJUSTMENTS = [
 def test_adjust_builds_the_adjustment(
     app: Flask, flowglad_api: Any, body: dict[str, Any], adjustment: dict[str, Any]
 ) -> None:
-    result = {"subscription": payloads.subscription(), "subscriptionItems": [], "resolvedTiming": "immediately", "isUpgrade": True}
+    result = {
+        "subscription": payloads.subscription(),
+        "subscriptionItems": [],
+        "resolvedTiming": "immediately",
+        "isUpgrade": True,
+    }
     flowglad_api.post(f"{API}/subscriptions/sub_1/adjust", json=result)
     response = post(app, "subscriptions/adjust", body)  # no subscriptionId: the only current one
     assert response.json == {"data": result}
@@ -428,40 +531,68 @@ def test_adjust_builds_the_adjustment(
 def test_adjust_with_several_current_subscriptions_needs_an_id(app: Flask, upstream: Any) -> None:
     subs = [payloads.subscription("sub_a"), payloads.subscription("sub_b")]
     upstream.get(f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=subs))
-    error = assert_error(post(app, "subscriptions/adjust", {"priceSlug": "pro_monthly"}), 400, "ambiguous_subscription")
-    assert error["message"] == "Customer has multiple active subscriptions. Please specify subscriptionId in params."
+    error = assert_error(
+        post(app, "subscriptions/adjust", {"priceSlug": "pro_monthly"}),
+        400,
+        "ambiguous_subscription",
+    )
+    assert (
+        error["message"]
+        == "Customer has multiple active subscriptions. Please specify subscriptionId in params."
+    )
 
 
-def test_list_subscriptions(app: Flask, flowglad_api: Any, billing_payload: dict[str, Any]) -> None:
+def test_list_subscriptions(
+    app: Flask, flowglad_api: Any, billing_payload: dict[str, Any]
+) -> None:
     current = billing_payload["currentSubscriptions"]
     assert post(app, "subscriptions/list", {}).json == {
-        "data": {"subscriptions": current, "currentSubscriptions": current, "currentSubscription": current[0]}
+        "data": {
+            "subscriptions": current,
+            "currentSubscriptions": current,
+            "currentSubscription": current[0],
+        }
     }
     historical = post(app, "subscriptions/list", {"includeHistorical": True}).json["data"]
     assert historical["subscriptions"] == billing_payload["subscriptions"]
 
 
 def test_list_subscriptions_without_any(app: Flask, upstream: Any) -> None:
-    upstream.get(f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=[], current=[]))
+    upstream.get(
+        f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=[], current=[])
+    )
     assert post(app, "subscriptions/list", {}).json == {
         "data": {"subscriptions": [], "currentSubscriptions": [], "currentSubscription": None}
     }
 
 
 def test_create_subscription_to_a_free_price(app: Flask, flowglad_api: Any) -> None:
-    flowglad_api.post(f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_new")})
+    flowglad_api.post(
+        f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_new")}
+    )
     response = post(app, "subscriptions/create", {"priceSlug": "free"})
     assert response.json == {"data": {"subscription": payloads.subscription("sub_new")}}
-    assert flowglad_api.last_request.json() == {"customerExternalId": "u1", "priceId": "price_free", "quantity": 1, "doNotCharge": False}
+    assert flowglad_api.last_request.json() == {
+        "customerExternalId": "u1",
+        "priceId": "price_free",
+        "quantity": 1,
+        "doNotCharge": False,
+    }
 
 
 def test_create_subscription_to_a_trial_price(app: Flask, flowglad_api: Any) -> None:
-    flowglad_api.post(f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_trial")})
+    flowglad_api.post(
+        f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_trial")}
+    )
     assert post(app, "subscriptions/create", {"priceId": "price_pro_trial"}).status_code == 200
 
 
-def test_create_subscription_to_a_paid_price_asks_for_checkout(app: Flask, flowglad_api: Any) -> None:
-    error = assert_error(post(app, "subscriptions/create", {"priceSlug": "pro_monthly"}), 402, "checkout_required")
+def test_create_subscription_to_a_paid_price_asks_for_checkout(
+    app: Flask, flowglad_api: Any
+) -> None:
+    error = assert_error(
+        post(app, "subscriptions/create", {"priceSlug": "pro_monthly"}), 402, "checkout_required"
+    )
     assert "checkout" in error["message"]
     assert all(m == "GET" for m, _ in calls(flowglad_api))
 
@@ -473,7 +604,9 @@ def test_create_subscription_to_an_unknown_price_is_404(app: Flask, flowglad_api
 # -- usage -------------------------------------------------------------------------------
 
 
-def test_usage_event_fills_subscription_amount_and_transaction_id(app: Flask, flowglad_api: Any) -> None:
+def test_usage_event_fills_subscription_amount_and_transaction_id(
+    app: Flask, flowglad_api: Any
+) -> None:
     flowglad_api.post(f"{API}/usage-events", json={"usageEvent": {"id": "ue_1"}})
     response = post(app, "usage-events/create", {"usageMeterSlug": "api_calls"})
     assert response.json == {"data": {"usageEvent": {"id": "ue_1"}}}
@@ -485,11 +618,27 @@ def test_usage_event_fills_subscription_amount_and_transaction_id(app: Flask, fl
 
 def test_usage_event_keeps_the_clients_transaction_id(app: Flask, flowglad_api: Any) -> None:
     flowglad_api.post(f"{API}/usage-events", json={"usageEvent": {"id": "ue_1"}})
-    post(app, "usage-events/create", {"priceSlug": "api_call_usage", "amount": 5, "transactionId": "t-1",
-                                      "properties": {"user": "x"}, "usageDate": 1767225600000})
-    assert flowglad_api.last_request.json() == {"usageEvent": {
-        "priceSlug": "api_call_usage", "amount": 5, "transactionId": "t-1", "properties": {"user": "x"},
-        "usageDate": 1767225600000, "subscriptionId": "sub_1"}}
+    post(
+        app,
+        "usage-events/create",
+        {
+            "priceSlug": "api_call_usage",
+            "amount": 5,
+            "transactionId": "t-1",
+            "properties": {"user": "x"},
+            "usageDate": 1767225600000,
+        },
+    )
+    assert flowglad_api.last_request.json() == {
+        "usageEvent": {
+            "priceSlug": "api_call_usage",
+            "amount": 5,
+            "transactionId": "t-1",
+            "properties": {"user": "x"},
+            "usageDate": 1767225600000,
+            "subscriptionId": "sub_1",
+        }
+    }
 
 
 def test_usage_event_retried_after_outage_keeps_one_transaction_id(flowglad_api: Any) -> None:
@@ -504,28 +653,55 @@ def test_usage_event_retried_after_outage_keeps_one_transaction_id(flowglad_api:
         flowglad.client._sleep = lambda seconds: None  # type: ignore[attr-defined]
     flowglad_api.post(
         f"{API}/usage-events",
-        [{"status_code": 503, "text": "busy"}, {"exc": requests.exceptions.ReadTimeout}, {"json": {"usageEvent": {"id": "ue_1"}}}],
+        [
+            {"status_code": 503, "text": "busy"},
+            {"exc": requests.exceptions.ReadTimeout},
+            {"json": {"usageEvent": {"id": "ue_1"}}},
+        ],
     )
     response = post(app, "usage-events/create", {"usageMeterSlug": "api_calls"})
     assert response.status_code == 200
-    sent = [r.json()["usageEvent"]["transactionId"] for r in flowglad_api.request_history if r.method == "POST"]
+    sent = [
+        r.json()["usageEvent"]["transactionId"]
+        for r in flowglad_api.request_history
+        if r.method == "POST"
+    ]
     assert len(sent) == 3 and len(set(sent)) == 1
 
 
 def test_usage_event_without_current_subscription_is_400(app: Flask, upstream: Any) -> None:
-    upstream.get(f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=[], current=[]))
-    error = assert_error(post(app, "usage-events/create", {"usageMeterSlug": "api_calls"}), 400, "missing_subscription_id")
+    upstream.get(
+        f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=[], current=[])
+    )
+    error = assert_error(
+        post(app, "usage-events/create", {"usageMeterSlug": "api_calls"}),
+        400,
+        "missing_subscription_id",
+    )
     assert error["message"] == "subscriptionId required: no current subscription found"
 
 
 def test_usage_event_on_a_past_subscription_is_403(app: Flask, flowglad_api: Any) -> None:
-    error = assert_error(post(app, "usage-events/create", {"usageMeterSlug": "api_calls", "subscriptionId": "sub_old"}), 403, "forbidden")
-    assert error["message"] == "Subscription sub_old is not found among the customer's current subscriptions"
+    error = assert_error(
+        post(
+            app,
+            "usage-events/create",
+            {"usageMeterSlug": "api_calls", "subscriptionId": "sub_old"},
+        ),
+        403,
+        "forbidden",
+    )
+    assert (
+        error["message"]
+        == "Subscription sub_old is not found among the customer's current subscriptions"
+    )
 
 
 def test_usage_meter_balances_come_from_billing(app: Flask, flowglad_api: Any) -> None:
     response = post(app, "usage-meters/balances", {})
-    assert response.json == {"data": {"usageMeterBalances": [payloads.balance("api_calls", 10, "sub_1")]}}
+    assert response.json == {
+        "data": {"usageMeterBalances": [payloads.balance("api_calls", 10, "sub_1")]}
+    }
     assert len(flowglad_api.request_history) == 1
     assert post(app, "usage-meters/balances", {"subscriptionId": "sub_1"}).json == response.json
 
@@ -534,7 +710,15 @@ def test_features_access(app: Flask, upstream: Any) -> None:
     a = payloads.subscription("sub_a", features=("reports", "exports"))
     b = payloads.subscription("sub_b", features=("reports", "api"))
     b["experimental"]["featureItems"][0]["name"] = "Second"
-    b["experimental"]["featureItems"].append({"id": "fi_c", "type": "usage_credit_grant", "slug": "credits", "name": "C", "livemode": False})
+    b["experimental"]["featureItems"].append(
+        {
+            "id": "fi_c",
+            "type": "usage_credit_grant",
+            "slug": "credits",
+            "name": "C",
+            "livemode": False,
+        }
+    )
     upstream.get(f"{API}/customers/u1/billing", json=payloads.billing(subscriptions=[a, b]))
     features = post(app, "features/access", {}).json["data"]["features"]
     assert features == [
@@ -544,7 +728,9 @@ def test_features_access(app: Flask, upstream: Any) -> None:
     ]
     only_b = post(app, "features/access", {"subscriptionId": "sub_b"}).json["data"]["features"]
     assert [f["slug"] for f in only_b] == ["reports", "api"]
-    assert post(app, "features/access", {"subscriptionId": "sub_zzz"}).json == {"data": {"features": []}}
+    assert post(app, "features/access", {"subscriptionId": "sub_zzz"}).json == {
+        "data": {"features": []}
+    }
 
 
 # -- payment methods, invoices, purchases ------------------------------------------------
@@ -552,22 +738,35 @@ def test_features_access(app: Flask, upstream: Any) -> None:
 
 def test_payment_methods(app: Flask, flowglad_api: Any, billing_payload: dict[str, Any]) -> None:
     assert post(app, "payment-methods/list", {}).json == {
-        "data": {"paymentMethods": billing_payload["paymentMethods"], "billingPortalUrl": "https://billing.example/portal"}
+        "data": {
+            "paymentMethods": billing_payload["paymentMethods"],
+            "billingPortalUrl": "https://billing.example/portal",
+        }
     }
 
 
 @pytest.mark.parametrize(
     ("params", "ids"),
-    [({}, [0, 1, 2, 3]), ({"limit": 2}, [0, 1]), ({"startingAfter": "inv_1"}, [2, 3]),
-     ({"startingAfter": "inv_1", "limit": 1}, [2]), ({"startingAfter": "inv_zzz"}, [0, 1, 2, 3]), ({"limit": 0}, [])],
+    [
+        ({}, [0, 1, 2, 3]),
+        ({"limit": 2}, [0, 1]),
+        ({"startingAfter": "inv_1"}, [2, 3]),
+        ({"startingAfter": "inv_1", "limit": 1}, [2]),
+        ({"startingAfter": "inv_zzz"}, [0, 1, 2, 3]),
+        ({"limit": 0}, []),
+    ],
 )
-def test_invoices_paging(app: Flask, flowglad_api: Any, params: dict[str, Any], ids: list[int]) -> None:
+def test_invoices_paging(
+    app: Flask, flowglad_api: Any, params: dict[str, Any], ids: list[int]
+) -> None:
     invoices = post(app, "invoices/list", params).json["data"]["invoices"]
     assert [entry["invoice"]["id"] for entry in invoices] == [f"inv_{n}" for n in ids]
 
 
 def test_purchases_paging(app: Flask, flowglad_api: Any) -> None:
-    purchases = post(app, "purchases/list", {"startingAfter": "pur_0", "limit": 1}).json["data"]["purchases"]
+    purchases = post(app, "purchases/list", {"startingAfter": "pur_0", "limit": 1}).json["data"][
+        "purchases"
+    ]
     assert [p["id"] for p in purchases] == ["pur_1"]
 
 
@@ -575,18 +774,34 @@ def test_purchases_paging(app: Flask, flowglad_api: Any) -> None:
 
 
 def test_resource_usage_retrieve_sends_only_the_resource(app: Flask, flowglad_api: Any) -> None:
-    flowglad_api.get(f"{API}/resource-claims/sub_1/usage", json={"usage": USAGE, "claims": [CLAIM]})
-    response = post(app, "resources/usages/retrieve", {"resourceSlug": "seats", "subscriptionId": "sub_1"})
+    flowglad_api.get(
+        f"{API}/resource-claims/sub_1/usage", json={"usage": USAGE, "claims": [CLAIM]}
+    )
+    response = post(
+        app, "resources/usages/retrieve", {"resourceSlug": "seats", "subscriptionId": "sub_1"}
+    )
     assert response.json == {"data": {"usage": USAGE, "claims": [CLAIM]}}
     assert flowglad_api.last_request.qs == {"resourceslug": ["seats"]}
 
 
 def test_resource_claim_and_release(app: Flask, flowglad_api: Any) -> None:
-    flowglad_api.post(f"{API}/resource-claims/sub_1/claim", json={"claims": [CLAIM], "usage": USAGE})
-    response = post(app, "resources/claim", {"resourceSlug": "seats", "externalId": "invitee@x.test", "metadata": {"a": 1}})
+    flowglad_api.post(
+        f"{API}/resource-claims/sub_1/claim", json={"claims": [CLAIM], "usage": USAGE}
+    )
+    response = post(
+        app,
+        "resources/claim",
+        {"resourceSlug": "seats", "externalId": "invitee@x.test", "metadata": {"a": 1}},
+    )
     assert response.json == {"data": {"claims": [CLAIM], "usage": USAGE}}
-    assert flowglad_api.last_request.json() == {"resourceSlug": "seats", "externalId": "invitee@x.test", "metadata": {"a": 1}}
-    flowglad_api.post(f"{API}/resource-claims/sub_1/release", json={"releasedClaims": [CLAIM], "usage": USAGE})
+    assert flowglad_api.last_request.json() == {
+        "resourceSlug": "seats",
+        "externalId": "invitee@x.test",
+        "metadata": {"a": 1},
+    }
+    flowglad_api.post(
+        f"{API}/resource-claims/sub_1/release", json={"releasedClaims": [CLAIM], "usage": USAGE}
+    )
     response = post(app, "resources/release", {"resourceSlug": "seats", "claimIds": ["claim_1"]})
     assert response.json == {"data": {"releasedClaims": [CLAIM], "usage": USAGE}}
     assert flowglad_api.last_request.json() == {"resourceSlug": "seats", "claimIds": ["claim_1"]}
@@ -594,12 +809,17 @@ def test_resource_claim_and_release(app: Flask, flowglad_api: Any) -> None:
 
 def test_resource_claims_list(app: Flask, flowglad_api: Any) -> None:
     flowglad_api.get(f"{API}/resource-claims/sub_1/claims", json={"claims": [CLAIM]})
-    assert post(app, "resources/claims", {"resourceSlug": "seats"}).json == {"data": {"claims": [CLAIM]}}
+    assert post(app, "resources/claims", {"resourceSlug": "seats"}).json == {
+        "data": {"claims": [CLAIM]}
+    }
 
 
 def test_resource_capacity_refusal_keeps_the_reference_code(app: Flask, flowglad_api: Any) -> None:
-    flowglad_api.post(f"{API}/resource-claims/sub_1/claim", status_code=400,
-                      json={"error": "Insufficient capacity", "code": "BAD_REQUEST", "request_id": "abc"})
+    flowglad_api.post(
+        f"{API}/resource-claims/sub_1/claim",
+        status_code=400,
+        json={"error": "Insufficient capacity", "code": "BAD_REQUEST", "request_id": "abc"},
+    )
     response = post(app, "resources/claim", {"resourceSlug": "seats", "quantity": 99})
     assert_error(response, 400, "claim_resource_failed")
     assert "abc" not in response.text
@@ -611,19 +831,27 @@ def test_resource_capacity_refusal_keeps_the_reference_code(app: Flask, flowglad
 def test_pricing_model_for_anonymous_visitors_is_the_default(app: Flask, upstream: Any) -> None:
     upstream.get(f"{API}/pricing-models/default", json={"pricingModel": payloads.pricing_model()})
     response = post(app, "pricing-models/retrieve", {}, user=None)
-    assert response.json == {"data": {"pricingModel": payloads.pricing_model(), "source": "default"}}
+    assert response.json == {
+        "data": {"pricingModel": payloads.pricing_model(), "source": "default"}
+    }
     assert app.test_client().get(URL + "pricing-models/retrieve").json == response.json
 
 
 def test_pricing_model_for_a_customer_is_theirs(app: Flask, flowglad_api: Any) -> None:
     response = post(app, "pricing-models/retrieve", {})
-    assert response.json == {"data": {"pricingModel": payloads.pricing_model(), "source": "customer"}}
+    assert response.json == {
+        "data": {"pricingModel": payloads.pricing_model(), "source": "customer"}
+    }
     assert len(flowglad_api.request_history) == 1
 
 
 def test_pricing_model_failures_have_their_reference_codes(app: Flask, upstream: Any) -> None:
     upstream.get(f"{API}/pricing-models/default", status_code=500, text="boom")
-    assert_error(post(app, "pricing-models/retrieve", {}, user=None), 502, "DEFAULT_PRICING_MODEL_FETCH_FAILED")
+    assert_error(
+        post(app, "pricing-models/retrieve", {}, user=None),
+        502,
+        "DEFAULT_PRICING_MODEL_FETCH_FAILED",
+    )
     upstream.get(f"{API}/customers/u1/billing", status_code=500, text="boom")
     assert_error(post(app, "pricing-models/retrieve", {}), 502, "PRICING_MODEL_FETCH_FAILED")
 
@@ -644,11 +872,17 @@ def test_failing_loader_makes_the_pricing_route_anonymous(app: Flask, upstream: 
     ("failure", "status"),
     [
         ({"status_code": 502, "text": "Bad gateway"}, 502),
-        ({"status_code": 500, "json": {"error": "Internal server error", "request_id": "r1"}}, 502),
+        (
+            {"status_code": 500, "json": {"error": "Internal server error", "request_id": "r1"}},
+            502,
+        ),
         ({"exc": requests.exceptions.ConnectionError}, 502),
         ({"exc": requests.exceptions.ReadTimeout}, 504),
         ({"status_code": 401, "text": "API key invalid"}, 502),
-        ({"status_code": 429, "json": {"error": "Too many"}, "headers": {"Retry-After": "3"}}, 429),
+        (
+            {"status_code": 429, "json": {"error": "Too many"}, "headers": {"Retry-After": "3"}},
+            429,
+        ),
     ],
 )
 def test_upstream_failures_map_to_clear_statuses(
@@ -676,7 +910,10 @@ def test_a_mutation_drops_the_requests_cached_billing(
     from flask_flowglad import Flowglad
 
     flowglad: Flowglad = app.extensions["flowglad"]
-    flowglad_api.post(f"{API}/subscriptions/sub_1/cancel", json={"subscription": payloads.subscription(status="cancellation_scheduled")})
+    flowglad_api.post(
+        f"{API}/subscriptions/sub_1/cancel",
+        json={"subscription": payloads.subscription(status="cancellation_scheduled")},
+    )
 
     @app.route("/cancel-and-read")
     def cancel_and_read() -> dict[str, Any]:

@@ -68,7 +68,6 @@ class SandboxAdapter(BaseAdapter):
         response.encoding = "utf-8"
         response.raw = io.BytesIO(body)
         response._content = body
-        response.connection = self
         return response
 
     def close(self) -> None:

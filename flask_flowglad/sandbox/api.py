@@ -13,9 +13,9 @@ import re
 import secrets
 import string
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import SandboxError, bad_request, issue, not_found
@@ -32,7 +32,8 @@ _USAGE_IDENTIFIERS = ("priceId", "priceSlug", "usageMeterId", "usageMeterSlug")
 _TIMINGS = ("immediately", "at_end_of_current_billing_period")
 
 
-class Call(NamedTuple):
+@dataclass(frozen=True)
+class Call:
     """One request the sandbox answered, for tests that count or inspect upstream calls."""
 
     method: str
@@ -142,7 +143,9 @@ class Api:
         body: bytes,
         headers: Mapping[str, str],
     ) -> Response:
-        request_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+        request_id = "".join(
+            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8)
+        )
         base_headers = {"X-Request-Id": request_id, "X-Trace-Id": new_id("trace")[-16:]}
         fault = self._take_fault(method, path)
         if fault is not None:
@@ -159,12 +162,10 @@ class Api:
                 {**base_headers, "Content-Type": _TEXT},
                 b"API key invalid. Check that FLOWGLAD_SECRET_KEY is the sandbox's key.",
             )
-        for route_method, pattern, handler in self._routes:
-            match = pattern.match(path)
-            if match and route_method == method:
-                break
-        else:
+        found = self._find_route(method, path)
+        if found is None:
             return 404, {**base_headers, "Content-Type": _TEXT}, b"Not Found"
+        handler, match = found
         json_headers = {**base_headers, "Content-Type": _JSON}
         try:
             payload: Any = {}
@@ -185,6 +186,14 @@ class Api:
             body_500 = {"error": "Internal server error", "request_id": request_id}
             return 500, json_headers, json.dumps(body_500).encode()
         return status, json_headers, json.dumps(result).encode()
+
+    def _find_route(self, method: str, path: str) -> tuple[Handler, re.Match[str]] | None:
+        """An unknown path and a known path with another method are both "Not Found"."""
+        for route_method, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if match and route_method == method:
+                return handler, match
+        return None
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -256,7 +265,9 @@ class Api:
         check = _Check()
         body = check.obj(req.json, "checkoutSession", [])
         where = ["checkoutSession"]
-        kind = check.enum(body, "type", where, ("product", "add_payment_method", "activate_subscription"))
+        kind = check.enum(
+            body, "type", where, ("product", "add_payment_method", "activate_subscription")
+        )
         if body.get("anonymous") is True:
             raise bad_request("The sandbox does not support anonymous checkout sessions")
         check.string(body, "customerExternalId", where)
@@ -279,7 +290,8 @@ class Api:
         return f"{self.pages_url()}/checkout/{session_id}"
 
     def _get_checkout_session(self, req: _Request) -> tuple[int, Any]:
-        return 200, {"checkoutSession": self.state.get_checkout_session(req.params[0])}
+        session = self.state.get_checkout_session(req.params[0])
+        return 200, {"checkoutSession": session, "url": self.checkout_url(session["id"])}
 
     # subscriptions ------------------------------------------------------------------------
 
@@ -292,7 +304,9 @@ class Api:
         check.one_of(body, ("priceId", "priceSlug"), [])
         quantity = check.integer(body, "quantity", [], required=False, minimum=1)
         trial_end = check.integer(body, "trialEnd", [], required=False)
-        interval = check.enum(body, "interval", [], ("day", "week", "month", "year"), required=False)
+        interval = check.enum(
+            body, "interval", [], ("day", "week", "month", "year"), required=False
+        )
         interval_count = check.integer(body, "intervalCount", [], required=False, minimum=1)
         name = check.string(body, "name", [], required=False)
         metadata = check.metadata(body, "metadata", [])
@@ -353,7 +367,7 @@ class Api:
             )
             items = []
         for i, item in enumerate(items):
-            path: list[str | int] = [*where, "newSubscriptionItems", i]
+            path: Sequence[str | int] = [*where, "newSubscriptionItems", i]
             if not isinstance(item, dict):
                 check.issues.append(issue(path, "Expected object"))
                 continue
@@ -499,7 +513,7 @@ class _Check:
         if self.issues:
             raise bad_request(self.issues)
 
-    def obj(self, data: Any, key: str, path: list[str | int]) -> Record:
+    def obj(self, data: Any, key: str, path: Sequence[str | int]) -> Record:
         value = data.get(key) if isinstance(data, dict) else None
         if not isinstance(value, dict):
             self.issues.append(issue([*path, key], "Required object", "invalid_type"))
@@ -510,7 +524,7 @@ class _Check:
         self,
         data: Record,
         key: str,
-        path: list[str | int],
+        path: Sequence[str | int],
         *,
         required: bool = True,
         nullable: bool = False,
@@ -527,7 +541,7 @@ class _Check:
             return None
         return value
 
-    def url(self, data: Record, key: str, path: list[str | int]) -> None:
+    def url(self, data: Record, key: str, path: Sequence[str | int]) -> None:
         value = self.string(data, key, path)
         if value is not None:
             parts = urlsplit(value.strip())
@@ -538,7 +552,7 @@ class _Check:
         self,
         data: Record,
         key: str,
-        path: list[str | int],
+        path: Sequence[str | int],
         *,
         required: bool = True,
         minimum: int | None = None,
@@ -563,7 +577,7 @@ class _Check:
         self,
         data: Record,
         key: str,
-        path: list[str | int],
+        path: Sequence[str | int],
         options: tuple[str, ...],
         *,
         required: bool = True,
@@ -577,7 +591,7 @@ class _Check:
             return None
         return str(value)
 
-    def one_of(self, data: Record, keys: tuple[str, ...], path: list[str | int]) -> str | None:
+    def one_of(self, data: Record, keys: tuple[str, ...], path: Sequence[str | int]) -> str | None:
         present = [k for k in keys if data.get(k) is not None]
         if len(present) != 1:
             message = f"Provide exactly one of {', '.join(keys)}"
@@ -585,7 +599,7 @@ class _Check:
             return None
         return present[0]
 
-    def metadata(self, data: Record, key: str, path: list[str | int]) -> Record | None:
+    def metadata(self, data: Record, key: str, path: Sequence[str | int]) -> Record | None:
         value = data.get(key)
         if value is None:
             return None
@@ -598,7 +612,7 @@ class _Check:
             return None
         return value
 
-    def string_list(self, data: Record, key: str, path: list[str | int]) -> list[str] | None:
+    def string_list(self, data: Record, key: str, path: Sequence[str | int]) -> list[str] | None:
         value = data.get(key)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             self.issues.append(issue([*path, key], "Expected a non-empty array of strings"))
@@ -606,7 +620,7 @@ class _Check:
         return value
 
 
-def _usage_input(check: _Check, raw: Record, path: list[str | int]) -> UsageInput | None:
+def _usage_input(check: _Check, raw: Record, path: Sequence[str | int]) -> UsageInput | None:
     before = len(check.issues)
     subscription_id = check.string(raw, "subscriptionId", path)
     amount = check.integer(raw, "amount", path, minimum=1)
@@ -639,7 +653,9 @@ def _claim_target(
     if kind == "externalId":
         value = check.string(body, "externalId", [])
         if value is not None and len(value) > 255:
-            check.issues.append(issue(["externalId"], "String must contain at most 255 characters"))
+            check.issues.append(
+                issue(["externalId"], "String must contain at most 255 characters")
+            )
         return None, [value] if value is not None else None
     if kind == "externalIds":
         return None, check.string_list(body, "externalIds", [])
@@ -664,4 +680,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name.lower():
             return value
     return None
-

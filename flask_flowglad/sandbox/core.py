@@ -158,7 +158,9 @@ class Sandbox:
             state = self.state
             price = self.pricing.price_by_slug(price_slug)
             if price is None or price["type"] == "usage":
-                raise ValueError(f"no subscription or single-payment price with slug {price_slug!r}")
+                raise ValueError(
+                    f"no subscription or single-payment price with slug {price_slug!r}"
+                )
             self.create_customer(external_id, name=name, email=email)
             customer = state.find_customer(external_id)
             method = state.default_payment_method(customer["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -36,6 +37,6 @@ def internal_error() -> SandboxError:
     return SandboxError(500, None, "Internal server error")
 
 
-def issue(path: list[str | int], message: str, code: str = "custom") -> dict[str, Any]:
+def issue(path: Sequence[str | int], message: str, code: str = "custom") -> dict[str, Any]:
     """One validation issue, shaped like the zod issues the real API reports."""
-    return {"code": code, "path": path, "message": message}
+    return {"code": code, "path": list(path), "message": message}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, request
+from flask.typing import ResponseReturnValue
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .errors import SandboxError
@@ -65,7 +66,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         return _render("index.html", sandbox=sandbox, customers=customers)
 
     @bp.route("/checkout/<session_id>", methods=["GET", "POST"])
-    def checkout(session_id: str) -> Response:
+    def checkout(session_id: str) -> ResponseReturnValue:
         with lock:
             session = sandbox.state.checkout_sessions.get(session_id)
             if session is None:
@@ -85,7 +86,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
                 except SandboxError as exc:
                     error, status = str(exc.error), exc.status
                 else:
-                    return redirect(session["successUrl"], code=303)  # type: ignore[return-value]
+                    return redirect(session["successUrl"], code=303)
             price = price_of(session)
             product = sandbox.pricing.products.get(price["productId"] or "") if price else None
         return _render(
@@ -98,12 +99,12 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         )
 
     @bp.get("/checkout/<session_id>/cancel")
-    def cancel_checkout(session_id: str) -> Response:
+    def cancel_checkout(session_id: str) -> ResponseReturnValue:
         with lock:
             session = sandbox.state.checkout_sessions.get(session_id)
         if session is None:
             abort(404)
-        return redirect(session["cancelUrl"], code=303)  # type: ignore[return-value]
+        return redirect(session["cancelUrl"], code=303)
 
     @bp.get("/portal/<customer_id>")
     def portal(customer_id: str) -> Response:
@@ -121,7 +122,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         )
 
     @bp.post("/portal/<customer_id>/subscriptions/<subscription_id>/<action>")
-    def portal_action(customer_id: str, subscription_id: str, action: str) -> Response:
+    def portal_action(customer_id: str, subscription_id: str, action: str) -> ResponseReturnValue:
         with lock:
             sub = sandbox.state.subs.get(subscription_id)
             if sub is None or sub.record["customerId"] != customer_id:
@@ -141,6 +142,6 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             except SandboxError as exc:
                 message = str(exc.error)
         target = request.base_url.rsplit("/subscriptions/", 1)[0]
-        return redirect(f"{target}?{urlencode({'message': message})}", code=303)  # type: ignore[return-value]
+        return redirect(f"{target}?{urlencode({'message': message})}", code=303)
 
     return bp

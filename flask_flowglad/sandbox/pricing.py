@@ -29,9 +29,7 @@ class PricingError(ValueError):
 def load_pricing_data(source: PricingSource) -> Mapping[str, Any]:
     """Read the plain data: ``None`` is the demo model shipped with the package."""
     if source is None:
-        text = (
-            importlib_resources.files(__package__).joinpath("default_pricing.json").read_text()
-        )
+        text = importlib_resources.files(__package__).joinpath("default_pricing.json").read_text()
         data: Any = json.loads(text)
     elif isinstance(source, Mapping):
         data = source
@@ -78,7 +76,9 @@ class PricingModel:
             mid = new_id("usage_meter")
             aggregation = raw.get("aggregationType", "sum")
             if aggregation not in ("sum", "count_distinct_properties"):
-                raise PricingError(f"{where}.aggregationType must be sum or count_distinct_properties")
+                raise PricingError(
+                    f"{where}.aggregationType must be sum or count_distinct_properties"
+                )
             meter: Record = {
                 **self._base(mid),
                 "organizationId": organization_id,
@@ -194,7 +194,9 @@ class PricingModel:
                 raise PricingError(f"{where}.usageMeter names no usage meter")
             renewal = raw.get("renewalFrequency", "every_billing_period")
             if renewal not in ("once", "every_billing_period"):
-                raise PricingError(f"{where}.renewalFrequency must be once or every_billing_period")
+                raise PricingError(
+                    f"{where}.renewalFrequency must be once or every_billing_period"
+                )
             feature.update(
                 amount=_positive_int(raw, "amount", where, None),
                 usageMeterId=meter["id"],
@@ -204,7 +206,9 @@ class PricingModel:
             resource = self.resource_by_slug(_str(raw, "resource", where))
             if resource is None:
                 raise PricingError(f"{where}.resource names no resource")
-            feature.update(amount=_positive_int(raw, "amount", where, None), resourceId=resource["id"])
+            feature.update(
+                amount=_positive_int(raw, "amount", where, None), resourceId=resource["id"]
+            )
         else:
             raise PricingError(f"{where}.type must be toggle, usage_credit_grant or resource")
         if any(f["slug"] == slug for f in self.features.values()):

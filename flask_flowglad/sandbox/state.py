@@ -82,7 +82,9 @@ class UsageInput:
     subscription_id: str
     amount: int
     transaction_id: str
-    identifier: tuple[str, str]  # ("priceId" | "priceSlug" | "usageMeterId" | "usageMeterSlug", value)
+    identifier: tuple[
+        str, str
+    ]  # ("priceId" | "priceSlug" | "usageMeterId" | "usageMeterSlug", value)
     usage_date: int | None = None
     properties: dict[str, Any] | None = None
 
@@ -293,7 +295,9 @@ class State:
                     renewalFrequency=feature["renewalFrequency"],
                 )
             elif feature["type"] == "resource":
-                item_feature.update(amount=feature["amount"] * quantity, resourceId=feature["resourceId"])
+                item_feature.update(
+                    amount=feature["amount"] * quantity, resourceId=feature["resourceId"]
+                )
             features.append(item_feature)
         return Item(record=record, features=features, price=price)
 
@@ -310,7 +314,9 @@ class State:
                 )
                 ledger[f["usageMeterId"]] = ledger.get(f["usageMeterId"], 0) + f["amount"]
 
-    def _invoice_period(self, sub: Sub, *, amount: int | None = None, memo: str | None = None) -> None:
+    def _invoice_period(
+        self, sub: Sub, *, amount: int | None = None, memo: str | None = None
+    ) -> None:
         """A paid period gets an invoice; without a payment method it stays open (past due)."""
         total = sub.total() if amount is None else amount
         if total <= 0:
@@ -458,7 +464,9 @@ class State:
         """E10: upgrades apply now, downgrades at the period's end (``auto`` timing)."""
         record = sub.record
         if record["status"] not in CURRENT_STATUSES:
-            raise bad_request(f"Subscription {sub.id} is {record['status']} and cannot be adjusted")
+            raise bad_request(
+                f"Subscription {sub.id} is {record['status']} and cannot be adjusted"
+            )
         if record["status"] == "cancellation_scheduled":
             raise bad_request(
                 f"Subscription {sub.id} is scheduled for cancellation; uncancel it first"
@@ -544,7 +552,10 @@ class State:
         sub.period_credit = {}
         for item in sub.items:
             for f in item.features:
-                if f["type"] == "usage_credit_grant" and f["renewalFrequency"] == "every_billing_period":
+                if (
+                    f["type"] == "usage_credit_grant"
+                    and f["renewalFrequency"] == "every_billing_period"
+                ):
                     meter = f["usageMeterId"]
                     sub.period_credit[meter] = sub.period_credit.get(meter, 0) + f["amount"]
         if record["status"] in ("active", "past_due", "unpaid"):
@@ -682,7 +693,7 @@ class State:
         external_ids: list[str] | None = None,
         metadata: Record | None = None,
     ) -> tuple[list[Record], Record]:
-        """E16: claims beyond the subscription's capacity are refused; named ones are idempotent."""
+        """E16: claims beyond capacity are refused; named claims are idempotent."""
         if not sub.is_current:
             raise bad_request(f"Subscription {sub.id} is {sub.record['status']}")
         active = self.active_claims(sub, resource["id"])
@@ -703,7 +714,7 @@ class State:
                 f"Insufficient capacity for resource {resource['slug']}: requested "
                 f"{len(to_create)}, available {usage['available']} of {usage['capacity']}"
             )
-        for ext in to_create:
+        for external_id in to_create:
             base = self._base("resource_claim")
             claim: Record = {
                 **base,
@@ -711,7 +722,7 @@ class State:
                 "resourceId": resource["id"],
                 "subscriptionId": sub.id,
                 "pricingModelId": self.pricing.id,
-                "externalId": ext,
+                "externalId": external_id,
                 "claimedAt": base["createdAt"],
                 "releasedAt": None,
                 "releaseReason": None,
@@ -910,7 +921,12 @@ class State:
             },
             "type": "card",
             "default": True,
-            "paymentMethodData": {"brand": "visa", "last4": last4, "exp_month": 12, "exp_year": 2034},
+            "paymentMethodData": {
+                "brand": "visa",
+                "last4": last4,
+                "exp_month": 12,
+                "exp_year": 2034,
+            },
             "metadata": None,
         }
         self.payment_methods.append(method)
@@ -1017,4 +1033,3 @@ class State:
 
     def item_records(self, sub: Sub) -> list[Record]:
         return [copy.deepcopy(i.record) for i in sub.items]
-

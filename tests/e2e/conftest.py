@@ -54,6 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+            # The example runs on the sandbox on purpose; its warning is expected here.
+            item.add_marker(pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning"))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sandbox_helpers
+from sandbox_helpers import SPEC_PATH, ApiClient, Contract, require_spec
 
 from flask_flowglad.sandbox import Sandbox
-
-from .conftest import SPEC_PATH, ApiClient, Contract, require_spec
 
 
 def test_spec_is_found_relative_to_the_repository(contract: Contract) -> None:
@@ -21,9 +21,7 @@ def test_spec_is_found_relative_to_the_repository(contract: Contract) -> None:
 
 
 def test_missing_spec_skips_locally_and_fails_on_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    from . import conftest
-
-    monkeypatch.setattr(conftest, "SPEC_PATH", SPEC_PATH.with_name("does-not-exist.json"))
+    monkeypatch.setattr(sandbox_helpers, "SPEC_PATH", SPEC_PATH.with_name("does-not-exist.json"))
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="OpenAPI document was not found"):
         require_spec()
@@ -50,10 +48,13 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
     ext = "contract-user"
     free = api.create_customer(ext)
     sub_id = free["subscription"]["id"]
-    assert api.post(
-        "/api/v1/customers",
-        json={"customer": {"externalId": ext, "name": "Ada", "email": "a@example.com"}},
-    ).status_code == 409
+    assert (
+        api.post(
+            "/api/v1/customers",
+            json={"customer": {"externalId": ext, "name": "Ada", "email": "a@example.com"}},
+        ).status_code
+        == 409
+    )
     assert api.post("/api/v1/customers", json={"customer": {"name": "x"}}).status_code == 400
     assert api.get(f"/api/v1/customers/{ext}").status_code == 200
     assert api.get("/api/v1/customers/nobody").status_code == 404
@@ -61,12 +62,13 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
     assert api.put("/api/v1/customers/nobody", json={"customer": {"name": "x"}}).status_code == 404
     assert api.get("/api/v1/customers/nobody/billing").status_code == 404
     assert api.get(f"/api/v1/customers/{ext}/usage-balances").ok
-    assert api.get(
-        f"/api/v1/customers/{ext}/usage-balances", params={"subscriptionId": sub_id}
-    ).ok
-    assert api.get(
-        f"/api/v1/customers/{ext}/usage-balances", params={"subscriptionId": "sub_other"}
-    ).status_code == 404
+    assert api.get(f"/api/v1/customers/{ext}/usage-balances", params={"subscriptionId": sub_id}).ok
+    assert (
+        api.get(
+            f"/api/v1/customers/{ext}/usage-balances", params={"subscriptionId": "sub_other"}
+        ).status_code
+        == 404
+    )
     assert api.get("/api/v1/pricing-models/default").ok
 
     # checkout sessions of every type, then paid on the hosted page
@@ -75,9 +77,10 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
     assert api.get(f"/api/v1/checkout-sessions/{session_id}").ok
     assert api.get("/api/v1/checkout-sessions/chckt_session_missing").status_code == 404
     sandbox.complete_checkout(session_id)
-    assert api.get(f"/api/v1/checkout-sessions/{session_id}").json()["checkoutSession"][
-        "status"
-    ] == "succeeded"
+    assert (
+        api.get(f"/api/v1/checkout-sessions/{session_id}").json()["checkoutSession"]["status"]
+        == "succeeded"
+    )
     one_time = api.checkout(ext, priceSlug="report_pack")
     sandbox.complete_checkout(one_time["checkoutSession"]["id"])
     pro_id = api.billing(ext)["currentSubscription"]["id"]
@@ -116,9 +119,12 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
         }
     }
     assert api.post(f"/api/v1/subscriptions/{extra_id}/adjust", json=adjust_now).ok
-    assert api.post(
-        f"/api/v1/subscriptions/{extra_id}/adjust", json={"adjustment": {"timing": "soon"}}
-    ).status_code == 400
+    assert (
+        api.post(
+            f"/api/v1/subscriptions/{extra_id}/adjust", json={"adjustment": {"timing": "soon"}}
+        ).status_code
+        == 400
+    )
     at_end = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
     assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=at_end).ok
     assert api.post(f"/api/v1/subscriptions/{extra_id}/uncancel", json={}).ok
@@ -136,47 +142,62 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
         "usageMeterSlug": "api_calls",
     }
     assert api.post("/api/v1/usage-events", json={"usageEvent": event}).ok
-    assert api.post(
-        "/api/v1/usage-events", json={"usageEvent": {**event, "amount": 0}}
-    ).status_code == 400
-    assert api.post(
-        "/api/v1/usage-events",
-        json={"usageEvent": {**event, "usageMeterSlug": "nope", "transactionId": "t9"}},
-    ).status_code == 404
+    assert (
+        api.post("/api/v1/usage-events", json={"usageEvent": {**event, "amount": 0}}).status_code
+        == 400
+    )
+    assert (
+        api.post(
+            "/api/v1/usage-events",
+            json={"usageEvent": {**event, "usageMeterSlug": "nope", "transactionId": "t9"}},
+        ).status_code
+        == 404
+    )
     bulk = [
         {**event, "transactionId": "txn-2"},
-        {**event, "transactionId": "txn-3", "usageMeterSlug": None, "priceSlug": "api_call_overage"},
+        {
+            **event,
+            "transactionId": "txn-3",
+            "usageMeterSlug": None,
+            "priceSlug": "api_call_overage",
+        },
     ]
     bulk[1] = {k: v for k, v in bulk[1].items() if v is not None}
     assert api.post("/api/v1/usage-events/bulk", json={"usageEvents": bulk}).ok
     assert api.post("/api/v1/usage-events/bulk", json={"usageEvents": []}).status_code == 400
-    assert api.post(
-        "/api/v1/usage-events", data=b"{not json", headers={"Content-Type": "application/json"}
-    ).status_code == 400
+    assert (
+        api.post(
+            "/api/v1/usage-events", data=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
 
     # resources
     base = f"/api/v1/resource-claims/{pro_id}"
     assert api.post(f"{base}/claim", json={"resourceSlug": "seats", "quantity": 2}).ok
     assert api.post(f"{base}/claim", json={"resourceSlug": "seats", "externalIds": ["a", "b"]}).ok
-    assert api.post(
-        f"{base}/claim", json={"resourceSlug": "seats", "quantity": 99}
-    ).status_code == 400
+    assert (
+        api.post(f"{base}/claim", json={"resourceSlug": "seats", "quantity": 99}).status_code
+        == 400
+    )
     assert api.get(f"{base}/usages").ok
+    assert api.get("/api/v1/resource-claims/sub_missing/usages").status_code == 404
     assert api.get(f"{base}/usage", params={"resourceSlug": "seats"}).ok
     assert api.get(f"{base}/usage").status_code == 400
     assert api.get(f"{base}/claims", params={"resourceSlug": "seats"}).ok
     assert api.get("/api/v1/resource-claims/sub_missing/claims").status_code == 404
     assert api.post(f"{base}/release", json={"resourceSlug": "seats", "quantity": 1}).ok
-    assert api.post(
-        f"{base}/release", json={"resourceSlug": "seats", "externalId": "a"}
-    ).ok
+    assert api.post(f"{base}/release", json={"resourceSlug": "seats", "externalId": "a"}).ok
     assert api.post(f"{base}/release", json={"resourceSlug": "seats"}).status_code == 400
 
     # archive last: the customer disappears from lookups
     assert api.post(f"/api/v1/customers/{ext}/archive").ok
     assert api.get(f"/api/v1/customers/{ext}").status_code == 404
     # auth and unknown routes: plain text
-    assert api.get("/api/v1/pricing-models/default", headers={"Authorization": "sk_x"}).status_code == 401
+    assert (
+        api.get("/api/v1/pricing-models/default", headers={"Authorization": "sk_x"}).status_code
+        == 401
+    )
 
 
 ENDPOINTS: set[tuple[str, str]] = {
@@ -215,7 +236,9 @@ def test_every_endpoint_answers_success_and_errors_in_contract_shape(
         seen.setdefault((method, template), set()).add(status)
     assert set(seen) == ENDPOINTS
     missing_error = sorted(
-        k for k, statuses in seen.items() if all(s < 400 for s in statuses)
+        k
+        for k, statuses in seen.items()
+        if all(s < 400 for s in statuses)
         and k not in {("POST", "/api/v1/customers/{externalId}/archive")}
     )
     assert missing_error == [], "each endpoint's error answer is exercised too"
@@ -227,7 +250,9 @@ def _with_key(sandbox: Sandbox) -> dict[str, Any]:
 
 
 def test_unknown_route_is_plain_text_not_found(sandbox: Sandbox) -> None:
-    status, headers, body = sandbox.handle("GET", "/api/v1/nothing-here", headers=_with_key(sandbox))
+    status, headers, body = sandbox.handle(
+        "GET", "/api/v1/nothing-here", headers=_with_key(sandbox)
+    )
     assert (status, body) == (404, b"Not Found")
     assert headers["Content-Type"].startswith("text/plain")
     status, _, body = sandbox.handle("DELETE", "/api/v1/customers/x", headers=_with_key(sandbox))

@@ -1,0 +1,75 @@
+"""The pytest plugin, run in a separate pytest session like a user's test suite would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+#: The plugin reaches the inner session through the package's ``pytest11`` entry point,
+#: as it reaches a user's test suite.
+
+
+def test_fixture_gives_each_test_a_fresh_sandbox_with_helpers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+        from flask_flowglad.sandbox import Sandbox
+
+        seen = []
+
+        def test_first(flowglad_sandbox):
+            assert isinstance(flowglad_sandbox, Sandbox)
+            seen.append(flowglad_sandbox)
+            sub = flowglad_sandbox.put_customer_on_plan("u", "pro_monthly")
+            flowglad_sandbox.record_usage("u", "api_calls", 5)
+            flowglad_sandbox.advance_billing_period("u")
+            session = requests.Session()
+            session.mount(flowglad_sandbox.base_url, flowglad_sandbox.adapter())
+            session.get(flowglad_sandbox.base_url + "/api/v1/customers/u",
+                        headers={"Authorization": flowglad_sandbox.secret_key})
+            assert [c.path for c in flowglad_sandbox.calls] == ["/api/v1/customers/u"]
+
+        def test_second(flowglad_sandbox):
+            assert flowglad_sandbox is not seen[0]
+            assert flowglad_sandbox.calls == []
+            assert flowglad_sandbox.state.customers == {}
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2)
+
+
+def test_pricing_file_can_be_set_in_the_ini(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".json",
+        pricing='{"products": [{"slug": "solo", "default": true, '
+        '"prices": [{"slug": "solo", "unitPrice": 0}]}]}',
+    )
+    pytester.makeini("[pytest]\nflowglad_sandbox_pricing = pricing.json\n")
+    pytester.makepyfile(
+        """
+        def test_it(flowglad_sandbox):
+            assert flowglad_sandbox.pricing.record["products"][0]["slug"] == "solo"
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_plugin_imports_with_only_the_hard_dependencies() -> None:
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'jsonschema', 'referencing', 'requests_mock'}:\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import flask_flowglad.sandbox.pytest_plugin as p\n"
+        "assert callable(p.flowglad_sandbox)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"

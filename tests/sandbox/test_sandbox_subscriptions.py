@@ -1,0 +1,151 @@
+"""Subscriptions: cancel, uncancel, adjust timing, renewals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox_helpers import ApiClient
+
+from flask_flowglad.sandbox import Sandbox
+
+AT_END = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+NOW = {"cancellation": {"timing": "immediately"}}
+
+
+def _adjust(api: ApiClient, sub_id: str, slug: str, timing: str = "auto") -> Any:
+    body = {"adjustment": {"timing": timing, "newSubscriptionItems": [{"priceSlug": slug}]}}
+    response = api.post(f"/api/v1/subscriptions/{sub_id}/adjust", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_cancel_at_period_end_is_scheduled_then_applied_at_next_period(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    record = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=AT_END).json()
+    assert record["subscription"]["status"] == "cancellation_scheduled"
+    assert record["subscription"]["cancelScheduledAt"] == sub["currentBillingPeriodEnd"]
+    assert record["subscription"]["current"] is True
+    sandbox.advance_billing_period("user-1")
+    after = api.get(f"/api/v1/subscriptions/{sub['id']}").json()["subscription"]
+    assert after["status"] == "canceled"
+    assert after["canceledAt"] == sub["currentBillingPeriodEnd"]
+    assert after["current"] is False
+
+
+def test_cancel_immediately_cancels_now(api: ApiClient, sandbox: Sandbox) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    record = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW).json()
+    assert record["subscription"]["status"] == "canceled"
+    assert record["subscription"]["canceledAt"] is not None
+    again = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW)
+    assert again.status_code == 400
+    assert again.json()["error"] == "Subscription is already canceled"
+
+
+def test_uncancel_restores_a_scheduled_cancellation_only(api: ApiClient, sandbox: Sandbox) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    assert api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel").status_code == 400
+    api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=AT_END)
+    restored = api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel", json={}).json()
+    assert restored["subscription"]["status"] == "active"
+    assert restored["subscription"]["cancelScheduledAt"] is None
+    sandbox.advance_billing_period("user-1")
+    assert sandbox.subscription(sub["id"])["status"] == "active"
+
+
+def test_upgrade_applies_immediately(api: ApiClient, sandbox: Sandbox) -> None:
+    sub_id = api.create_customer()["subscription"]["id"]
+    result = _adjust(api, sub_id, "pro_monthly")
+    assert (result["resolvedTiming"], result["isUpgrade"]) == ("immediately", True)
+    pro = sandbox.pricing.price_by_slug("pro_monthly")
+    assert pro is not None
+    assert [i["priceId"] for i in result["subscriptionItems"]] == [pro["id"]]
+    details = sandbox.subscription(sub_id)
+    toggles = {f["slug"] for f in details["experimental"]["featureItems"]}
+    assert "advanced_analytics" in toggles
+    balance = details["experimental"]["usageMeterBalances"][0]["availableBalance"]
+    assert balance == 10000
+
+
+def test_downgrade_waits_for_the_end_of_the_period(api: ApiClient, sandbox: Sandbox) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    result = _adjust(api, sub["id"], "free")
+    assert (result["resolvedTiming"], result["isUpgrade"]) == (
+        "at_end_of_current_billing_period",
+        False,
+    )
+    assert result["subscription"]["scheduledAdjustmentAt"] == sub["currentBillingPeriodEnd"]
+    assert result["subscription"]["priceId"] == sub["priceId"]
+    [renewed] = sandbox.advance_billing_period(sub["id"])
+    assert renewed["subscriptionItems"][0]["price"]["slug"] == "free"
+    assert renewed["scheduledAdjustmentAt"] is None
+    assert renewed["experimental"]["usageMeterBalances"][0]["availableBalance"] == 100
+
+
+def test_explicit_timing_overrides_auto(api: ApiClient, sandbox: Sandbox) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    result = _adjust(api, sub["id"], "free", timing="immediately")
+    assert (result["resolvedTiming"], result["isUpgrade"]) == ("immediately", False)
+    assert result["subscription"]["isFreePlan"] is True
+
+
+def test_adjust_to_unknown_price_is_404(api: ApiClient) -> None:
+    sub_id = api.create_customer()["subscription"]["id"]
+    body = {"adjustment": {"timing": "auto", "newSubscriptionItems": [{"priceSlug": "gold"}]}}
+    assert api.post(f"/api/v1/subscriptions/{sub_id}/adjust", json=body).status_code == 404
+
+
+def test_advancing_renews_the_period(sandbox: Sandbox) -> None:
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    [renewed] = sandbox.advance_billing_period("user-1")
+    assert renewed["currentBillingPeriodStart"] == sub["currentBillingPeriodEnd"]
+    assert renewed["currentBillingPeriodEnd"] > renewed["currentBillingPeriodStart"]
+    assert renewed["status"] == "active"
+
+
+def test_paid_renewal_without_payment_method_is_past_due(api: ApiClient, sandbox: Sandbox) -> None:
+    api.create_customer()
+    body = {"customerExternalId": "user-1", "priceSlug": "pro_monthly"}
+    sub = api.post("/api/v1/subscriptions", json=body).json()["subscription"]
+    assert sub["status"] == "past_due"
+    [renewed] = [s for s in sandbox.advance_billing_period("user-1") if s["id"] == sub["id"]]
+    assert renewed["status"] == "past_due"
+    assert {i["invoice"]["status"] for i in sandbox.billing("user-1")["invoices"]} == {"open"}
+
+
+def test_created_subscription_can_be_retrieved(api: ApiClient) -> None:
+    api.create_customer()
+    body = {"customerExternalId": "user-1", "priceSlug": "pro_yearly", "name": "Team plan"}
+    created = api.post("/api/v1/subscriptions", json=body).json()["subscription"]
+    assert created["id"].startswith("sub_")
+    assert (created["interval"], created["name"]) == ("year", "Team plan")
+    fetched = api.get(f"/api/v1/subscriptions/{created['id']}").json()["subscription"]
+    assert fetched == created
+
+
+def test_trial_prices_start_trialing_and_activate_at_renewal() -> None:
+    pricing = {
+        "products": [
+            {
+                "slug": "team",
+                "default": True,
+                "prices": [
+                    {
+                        "slug": "team_monthly",
+                        "type": "subscription",
+                        "unitPrice": 900,
+                        "trialPeriodDays": 14,
+                    }
+                ],
+            }
+        ]
+    }
+    sandbox = Sandbox(pricing)
+    sandbox.create_customer("u")
+    [sub] = sandbox.billing("u")["currentSubscriptions"]
+    assert sub["status"] == "trialing" and sub["trialEnd"] > sub["createdAt"]
+    assert sandbox.billing("u")["invoices"] == []
+    [renewed] = sandbox.advance_billing_period("u")
+    assert renewed["status"] == "past_due"

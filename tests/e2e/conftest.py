@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from werkzeug.serving import make_server
 
-sys.path.insert(0, str(Path(__file__).parent))  # whatever pytest's import mode
-
-from e2e_harness import (  # noqa: E402
+from .e2e_harness import (
     BUILD_FRONTEND,
     BUNDLE,
     CHROMIUM_ARGS,
@@ -69,7 +67,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- the browser ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the
+# main thread, which must be gone before the rest of the suite (async views) runs.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     try:
         from playwright.sync_api import sync_playwright
@@ -79,7 +79,7 @@ def playwright() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     path = find_chromium()
     if path is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from e2e_harness import LiveApp, dump, sign_up
+from .e2e_harness import LiveApp, dump, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

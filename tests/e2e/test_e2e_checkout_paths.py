@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from e2e_harness import LiveApp, pay_on_hosted_checkout, sign_up
+from .e2e_harness import LiveApp, pay_on_hosted_checkout, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from flask_flowglad.sandbox import Sandbox
 
@@ -32,6 +34,12 @@ def signed_up_client(app: Flask, email: str = "kay@example.com") -> FlaskClient:
     )
     assert response.status_code == 302, response.text
     return client
+
+
+def json_of(response: TestResponse) -> dict[str, Any]:
+    body = response.get_json()
+    assert isinstance(body, dict), response.text
+    return body
 
 
 def created_external_ids(sandbox: Sandbox) -> list[str]:
@@ -64,24 +72,24 @@ def test_metered_endpoint_records_usage_and_refuses_when_spent(
 ) -> None:
     client = signed_up_client(make_app())
     first = client.post("/analytics/run", json={"calls": 1})
-    assert first.status_code == 200, first.json
-    balance = first.json["availableBalance"]
+    assert first.status_code == 200, first.text
+    balance = json_of(first)["availableBalance"]
     assert isinstance(balance, int)
 
     spend_all = client.post("/analytics/run", json={"calls": balance})
-    assert spend_all.status_code == 200, spend_all.json
-    assert spend_all.json["availableBalance"] == 0
+    assert spend_all.status_code == 200, spend_all.text
+    assert json_of(spend_all)["availableBalance"] == 0
 
     refused = client.post("/analytics/run", json={"calls": 1})
     assert refused.status_code == 402
-    assert "Out of API calls" in refused.json["error"]
+    assert "Out of API calls" in json_of(refused)["error"]
 
 
 def test_same_transaction_id_is_billed_once(make_app: Callable[..., Flask]) -> None:
     client = signed_up_client(make_app())
     body = {"calls": 3, "transaction_id": "run_resubmitted"}
-    first = client.post("/analytics/run", json=body).json["availableBalance"]
-    second = client.post("/analytics/run", json=body).json["availableBalance"]
+    first = json_of(client.post("/analytics/run", json=body))["availableBalance"]
+    second = json_of(client.post("/analytics/run", json=body))["availableBalance"]
     assert first == second
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from e2e_harness import LiveApp, dump, pay_on_hosted_checkout, sign_up
+from .e2e_harness import LiveApp, dump, pay_on_hosted_checkout, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -1,0 +1,33 @@
+// The billing page: every panel reads the same useBilling() state.
+import { useBilling } from "@flowglad/react";
+import { CurrentPlan } from "./components/CurrentPlan.jsx";
+import { Invoices } from "./components/Invoices.jsx";
+import { PaymentMethods } from "./components/PaymentMethods.jsx";
+import { PlanCards } from "./components/PlanCards.jsx";
+import { UsageMeters } from "./components/UsageMeters.jsx";
+
+export function BillingPage({ config }) {
+  const billing = useBilling();
+  if (!billing.loaded) {
+    return <p className="muted" data-testid="billing-loading">Loading billing…</p>;
+  }
+  if (billing.errors) {
+    return (
+      <div className="flash flash-error" data-testid="billing-error">
+        Billing could not be loaded: {billing.errors.map((e) => e.message).join("; ")}
+      </div>
+    );
+  }
+  if (!billing.customer) {
+    return <p data-testid="billing-anonymous">Log in to see your billing.</p>;
+  }
+  return (
+    <div className="billing" data-testid="billing-loaded">
+      <CurrentPlan billing={billing} />
+      <PlanCards billing={billing} config={config} />
+      <UsageMeters billing={billing} />
+      <Invoices invoices={billing.invoices} />
+      <PaymentMethods billing={billing} />
+    </div>
+  );
+}

@@ -1,0 +1,42 @@
+"""An example SaaS app billed through Flowglad with flask-flowglad."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from . import db, formatting
+from .analytics import bp as analytics_bp
+from .auth import bp as auth_bp
+from .billing_identity import BILLING_MODES
+from .billing_page import bp as billing_bp
+from .cli import saas_cli
+from .config import default_config
+from .csrf import csrf_token
+from .extensions import flowglad, login_manager
+from .pages import bp as pages_bp
+from .seed import seed_demo_user
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(default_config())
+    if config:
+        app.config.update(config)
+    if app.config["SAAS_BILLING_MODE"] not in BILLING_MODES:
+        raise ValueError(f"SAAS_BILLING_MODE must be one of {BILLING_MODES}.")
+
+    db.init_app(app)
+    formatting.init_app(app)
+    login_manager.init_app(app)
+    flowglad.init_app(app)
+
+    for blueprint in (pages_bp, auth_bp, billing_bp, analytics_bp):
+        app.register_blueprint(blueprint)
+    app.cli.add_command(saas_cli)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    seed_demo_user(app)
+    return app

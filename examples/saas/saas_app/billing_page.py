@@ -1,0 +1,34 @@
+"""The billing page: a server-rendered shell around the React app in ``frontend/``."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_login import login_required
+
+bp = Blueprint("billing", __name__)
+
+#: The Vite build's entry file, relative to the static folder.
+BUNDLE = "dist/billing.js"
+
+
+def bundle_built() -> bool:
+    static = current_app.static_folder or ""
+    return os.path.isfile(os.path.join(static, BUNDLE))
+
+
+@bp.route("/billing")
+@login_required
+def page() -> str:
+    config = {
+        # Where the hosted checkout sends the customer back to.
+        "successUrl": url_for("billing.page", checkout="success", _external=True),
+        "cancelUrl": url_for("billing.page", checkout="canceled", _external=True),
+    }
+    return render_template(
+        "billing.html",
+        frontend_config=config,
+        bundle=BUNDLE if bundle_built() else None,
+        checkout=request.args.get("checkout"),
+    )

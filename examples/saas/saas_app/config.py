@@ -1,0 +1,27 @@
+"""Configuration: the sandbox unless a real Flowglad key is in the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+#: The demo account seeded into an empty database.
+DEMO_USER = {"email": "demo@example.com", "password": "flowglad-demo", "name": "Demo User"}
+
+
+def default_config() -> dict[str, Any]:
+    """Defaults, then the environment: ``FLOWGLAD_SECRET_KEY`` switches to real Flowglad."""
+    config: dict[str, Any] = {
+        "SECRET_KEY": os.environ.get("SAAS_SECRET_KEY") or secrets.token_hex(32),
+        # "user": every user is a Flowglad customer (B2C).
+        # "team": the user's team is the customer (B2B), see billing_identity.py.
+        "SAAS_BILLING_MODE": os.environ.get("SAAS_BILLING_MODE", "user"),
+        "SAAS_DEMO_USER": DEMO_USER,
+        "FLOWGLAD_SANDBOX": True,
+    }
+    secret_key = os.environ.get("FLOWGLAD_SECRET_KEY")
+    if secret_key:
+        config["FLOWGLAD_SECRET_KEY"] = secret_key
+        config["FLOWGLAD_SANDBOX"] = False
+    return config

@@ -1,0 +1,35 @@
+# Shared by demo.sh and test.sh (sourced, not run): the Python environment and the example's
+# front end, each installed only when missing or out of date.
+
+root="${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+example="$root/examples/saas"
+frontend="$example/frontend"
+python="${PYTHON:-python3}"
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "'$1' is required: $2" >&2; exit 1; }
+}
+
+# install_python EXTRAS: .venv with flask-flowglad (editable, with EXTRAS) and the example's needs.
+install_python() {
+    need "$python" "install Python 3.10 or newer"
+    if [ ! -x "$root/.venv/bin/python" ]; then
+        echo "==> Creating .venv"
+        "$python" -m venv "$root/.venv"
+    fi
+    echo "==> Installing flask-flowglad${1:+ $1} and the example's requirements"
+    (cd "$root" && "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -e "${1:-.}" -r "$example/requirements.txt")
+}
+
+# build_frontend: npm packages (only when the lock file changed) and the Vite build.
+build_frontend() {
+    need npm "install Node.js 20 or newer (it comes with npm)"
+    if [ ! -f "$frontend/node_modules/.package-lock.json" ] \
+        || [ "$frontend/package-lock.json" -nt "$frontend/node_modules/.package-lock.json" ]; then
+        echo "==> Installing npm packages"
+        (cd "$frontend" && npm ci --no-audit --no-fund)
+    fi
+    echo "==> Building the billing page"
+    (cd "$frontend" && npm run --silent build)
+}

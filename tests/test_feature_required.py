@@ -149,7 +149,8 @@ def test_outage_fails_closed_with_503(
     assert "the reports" not in response.text
 
 
-def test_outage_fails_open_when_configured(upstream: Any) -> None:
+@pytest.fixture
+def fail_open_app() -> Flask:
     app = make_app(FLOWGLAD_FAIL_OPEN=True)
     Flowglad(app)
 
@@ -158,23 +159,19 @@ def test_outage_fails_open_when_configured(upstream: Any) -> None:
     def reports() -> str:
         return "the reports"
 
+    return app
+
+
+def test_outage_fails_open_when_configured(fail_open_app: Flask, upstream: Any) -> None:
     upstream.get(BILLING, exc=requests.exceptions.ConnectionError)
-    response = app.test_client(user=User("u1")).get("/reports")
+    response = fail_open_app.test_client(user=User("u1")).get("/reports")
     assert response.status_code == 200
     assert response.text == "the reports"
 
 
-def test_refused_secret_key_never_fails_open(upstream: Any) -> None:
-    app = make_app(FLOWGLAD_FAIL_OPEN=True)
-    Flowglad(app)
-
-    @app.route("/reports")
-    @feature_required("reports")
-    def reports() -> str:
-        return "the reports"
-
+def test_refused_secret_key_never_fails_open(fail_open_app: Flask, upstream: Any) -> None:
     upstream.get(BILLING, status_code=401, text="Unauthorized")
-    response = app.test_client(user=User("u1")).get(
+    response = fail_open_app.test_client(user=User("u1")).get(
         "/reports", headers={"Accept": "application/json"}
     )
     assert response.status_code == 503

@@ -241,3 +241,33 @@ def test_success_url_gets_the_session_id_query_untouched(
         {**SUCCESS, "successUrl": "http://localhost/ok?x=1", "priceSlug": "pro_monthly"},
     )
     assert parse_qs(urlsplit(checkout["checkoutSession"]["successUrl"]).query) == {"x": ["1"]}
+
+
+def test_payment_method_and_activation_checkouts(app: Flask, flowglad_sandbox: Sandbox) -> None:
+    subscription_id = data(app, "customers/billing")["currentSubscriptions"][0]["id"]
+    for key in (
+        "checkout-sessions/create-add-payment-method",
+        "checkout-sessions/create-activate-subscription",
+    ):
+        created = data(app, key, {**SUCCESS, "targetSubscriptionId": subscription_id})
+        session = created["checkoutSession"]
+        assert created["url"] and session["status"] == "open"
+        flowglad_sandbox.complete_checkout(session["id"])
+        retrieved = data(app, "checkout-sessions/retrieve", {"id": session["id"]})
+        assert retrieved["checkoutSession"]["status"] == "succeeded"
+    assert data(app, "payment-methods/list")["paymentMethods"]
+
+
+def test_every_action_is_exercised_against_the_sandbox() -> None:
+    import ast
+    from pathlib import Path
+
+    from flask_flowglad.actions import ACTIONS
+
+    source = ast.parse(Path(__file__).read_text())
+    used = {
+        node.value
+        for node in ast.walk(source)
+        if isinstance(node, ast.Constant) and node.value in ACTIONS
+    }
+    assert used == set(ACTIONS)

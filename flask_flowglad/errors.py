@@ -1,4 +1,4 @@
-"""Exceptions raised by :class:`~flask_flowglad.client.FlowgladClient`.
+"""Exceptions of flask-flowglad: the REST client's, and the service's own refusals.
 
 One tree, so callers can catch as broadly or as narrowly as they need:
 :class:`FlowgladError` for anything, :class:`FlowgladAPIError` for an answer
@@ -16,6 +16,15 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 __all__ = [
+    "OUTAGES",
+    "AmbiguousSubscription",
+    "BillingActionError",
+    "CheckoutRequired",
+    "CheckoutSessionNotFound",
+    "NoCurrentSubscription",
+    "PriceNotFound",
+    "SubscriptionAlreadyCanceled",
+    "SubscriptionNotOwned",
     "FlowgladAPIError",
     "FlowgladAuthenticationError",
     "FlowgladBadRequest",
@@ -398,13 +407,6 @@ class CheckoutSessionNotFound(BillingActionError):
 
     status = 404
     code = "checkout_session_not_found"
-
-
-class UnexpectedResponse(FlowgladError):
-    """Flowglad answered 2xx without the object the API contract promises.
-
-    .. versionadded:: 0.1
-    """
 
 
 #: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".

@@ -24,7 +24,6 @@ from .errors import (
     PriceNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
-    UnexpectedResponse,
 )
 from .identity import CustomerIdentity
 
@@ -379,5 +378,7 @@ def _customer_missing(exc: FlowgladNotFound) -> bool:
 def _member(response: object, name: str) -> JSONObject:
     value = response.get(name) if isinstance(response, dict) else None
     if not isinstance(value, dict):
-        raise UnexpectedResponse(f"Flowglad's response has no {name!r} object.")
+        raise FlowgladAPIError(
+            200, None, f"Flowglad's answer has no {name!r} object.", None, response
+        )
     return value

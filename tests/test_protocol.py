@@ -926,3 +926,9 @@ def test_a_mutation_drops_the_requests_cached_billing(
 
     app.test_client(user=User("u1")).get("/cancel-and-read")
     assert [m for m, _ in calls(flowglad_api)] == ["GET", "POST", "GET"]
+
+
+def test_answer_without_the_promised_object_is_502(app: Flask, upstream: Any) -> None:
+    upstream.get(f"{API}/customers/u1", json={"unexpected": True})
+    response = post(app, "customers/find-or-create", {})
+    assert_error(response, 502, "customer_find_or_create_failed")

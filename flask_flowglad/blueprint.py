@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from . import envelope
 from .actions import ACTIONS, Action, ActionContext
 from .errors import FlowgladError
-from .extension import get_extension
+from .extension import Flowglad, get_extension
 from .failures import describe_failure
 from .identity import CustomerIdentity, InvalidCustomerId
 from .schemas import validation_issues
@@ -52,8 +52,9 @@ def dispatch(subroute: str) -> Response:
     body = _read_body()
     if isinstance(body, Response):
         return body
+    extension = get_extension()
     try:
-        identity = _resolve_identity(action)
+        identity = _resolve_identity(extension, action)
     except InvalidCustomerId as exc:
         logger.error("The customer loader returned an unusable id: %s", exc)
         return envelope.failure(500, "invalid_customer_id", "The customer id is not usable.")
@@ -68,7 +69,6 @@ def dispatch(subroute: str) -> Response:
             "The request body is not valid.",
             details={"issues": validation_issues(exc)},
         )
-    extension = get_extension()
     customer = None if identity is None else extension.for_identity(identity)
     context = ActionContext(extension, customer, action.schema)
     try:
@@ -114,8 +114,7 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _resolve_identity(action: Action) -> CustomerIdentity | None:
-    extension = get_extension()
+def _resolve_identity(extension: Flowglad, action: Action) -> CustomerIdentity | None:
     if action.requires_customer:
         return extension.current_identity()
     # A page that works for anonymous visitors treats a failing loader as anonymous.

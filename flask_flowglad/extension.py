@@ -11,7 +11,7 @@ from flask import Flask, current_app, g, has_request_context
 
 from .billing import BillingSnapshot, JSONObject
 from .client import FlowgladClient
-from .config import FlowgladSettings
+from .config import OPTION_KEYS, FlowgladSettings
 from .identity import CustomerIdentity, coerce_identity, identity_from_flask_login
 from .service import CustomerBilling, CustomerCache
 
@@ -68,8 +68,6 @@ class Flowglad:
         customer_loader: CustomerLoader | None = None,
         **options: Any,
     ) -> None:
-        from .config import OPTION_KEYS
-
         unknown = set(options) - set(OPTION_KEYS)
         if unknown:
             raise TypeError(f"Unknown Flowglad options: {', '.join(sorted(unknown))}.")

@@ -5,8 +5,8 @@ Importing this module imports nothing beyond pytest; the sandbox is loaded by th
 
 .. code-block:: python
 
-    def test_pro_users_see_reports(app, client, flowglad_sandbox):
-        app.config["FLOWGLAD_SANDBOX"] = flowglad_sandbox
+    def test_pro_users_see_reports(flowglad_sandbox):
+        app = create_app({"FLOWGLAD_SANDBOX": flowglad_sandbox})
         flowglad_sandbox.put_customer_on_plan("user-1", "pro_monthly")
         ...
         assert [c.path for c in flowglad_sandbox.calls] == [...]

@@ -203,6 +203,13 @@ class FlowgladClient:
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
+        # requests reads proxy and CA settings from the environment on every call (about
+        # a tenth of a billing read in process); read them once per session instead.
+        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            session.verify = ca_bundle
+        session.trust_env = False
         if self._adapter is not None:
             session.mount(self._adapter_prefix, self._adapter)
         else:

@@ -1241,3 +1241,23 @@ def test_client_works_without_flask_installed() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_environment_proxy_and_ca_settings_are_read_once_per_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/company-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = FlowgladClient("sk_test_x")._session()
+    assert session.proxies["https"] == "http://proxy.internal:3128"
+    assert session.verify == "/etc/company-ca.pem"
+    assert session.trust_env is False
+
+
+def test_no_proxy_for_the_base_url_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "app.flowglad.com")
+    session = FlowgladClient("sk_test_x")._session()
+    assert "https" not in session.proxies

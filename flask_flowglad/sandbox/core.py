@@ -172,7 +172,7 @@ class Sandbox:
             current = [s for s in state.subs_of(customer["id"]) if s.is_current]
             for sub in current:
                 if sub.record["priceId"] == price["id"] and len(current) == 1:
-                    return state.sub_details(sub)
+                    return copy.deepcopy(state.sub_details(sub))
             new = state.create_subscription(
                 customer, price, quantity, payment_method_id=method["id"] if method else None
             )
@@ -180,7 +180,7 @@ class Sandbox:
                 paid_over_free = sub.record["isFreePlan"] and price["unitPrice"] > 0
                 reason = "upgraded_to_paid" if paid_over_free else "customer_request"
                 state.end_subscription(sub, reason, replaced_by=new.id)
-            return state.sub_details(new)
+            return copy.deepcopy(state.sub_details(new))
 
     def record_usage(
         self,
@@ -234,18 +234,19 @@ class Sandbox:
             else:
                 customer = state.find_customer(target)
                 subs = [s for s in state.subs_of(customer["id"]) if s.is_current]
-            return [state.sub_details(state.advance(sub)) for sub in subs]
+            return copy.deepcopy([state.sub_details(state.advance(sub)) for sub in subs])
 
     def billing(self, external_id: str) -> Record:
         """The billing payload (E4) of a customer, without making an API call."""
         with self._lock:
             customer = self.state.find_customer(external_id)
-            return self.state.billing(customer, f"{self.pages_url()}/portal/{customer['id']}")
+            portal = f"{self.pages_url()}/portal/{customer['id']}"
+            return copy.deepcopy(self.state.billing(customer, portal))
 
     def subscription(self, subscription_id: str) -> Record:
         """A subscription's details (items, features, balances)."""
         with self._lock:
-            return self.state.sub_details(self.state.get_sub(subscription_id))
+            return copy.deepcopy(self.state.sub_details(self.state.get_sub(subscription_id)))
 
     def checkout_session(self, session_id: str) -> Record:
         with self._lock:

@@ -112,14 +112,14 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             customer = sandbox.state.customers.get(customer_id)
             if customer is None:
                 abort(404)
-            billing = sandbox.state.billing(customer, request.url)
-        return _render(
-            "portal.html",
-            customer=customer,
-            billing=billing,
-            currency=sandbox.pricing.currency,
-            message=request.args.get("message"),
-        )
+            # Rendered under the lock: the billing read model shares the stored records.
+            return _render(
+                "portal.html",
+                customer=customer,
+                billing=sandbox.state.billing(customer, request.url),
+                currency=sandbox.pricing.currency,
+                message=request.args.get("message"),
+            )
 
     @bp.post("/portal/<customer_id>/subscriptions/<subscription_id>/<action>")
     def portal_action(customer_id: str, subscription_id: str, action: str) -> ResponseReturnValue:

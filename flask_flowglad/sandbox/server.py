@@ -1,7 +1,9 @@
 """The sandbox as a real HTTP service: the API under ``/api/v1`` and the hosted pages.
 
 Used by ``flask flowglad sandbox`` for apps (or browsers, or other languages) that must
-reach the sandbox over a socket rather than through the in-process adapter.
+reach the sandbox over a socket rather than through the in-process adapter. That command
+uses Werkzeug's development server, which closes every connection; for load tests serve
+``Sandbox().wsgi_app`` with a production WSGI server (the benchmarks use waitress).
 """
 
 from __future__ import annotations
@@ -43,3 +45,4 @@ def create_wsgi_app(sandbox: Sandbox) -> Flask:
 
     app.add_url_rule("/", "index", index)
     return app
+

@@ -10,7 +10,6 @@ every call into this module.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -978,21 +977,19 @@ class State:
         return purchase
 
     # read models --------------------------------------------------------------------------
+    # They share the stored records instead of copying them: the API serializes them under
+    # the sandbox's lock at once, and the Sandbox's own helpers copy what they hand out.
 
     def sub_record(self, sub: Sub) -> Record:
         """The subscription as E7 returns it."""
-        record = copy.deepcopy(sub.record)
-        record["current"] = sub.is_current
-        return record
+        return {**sub.record, "current": sub.is_current}
 
     def sub_details(self, sub: Sub) -> Record:
         """SubscriptionDetails: record + items with their price + features and balances."""
         details = self.sub_record(sub)
-        details["subscriptionItems"] = [
-            {**copy.deepcopy(i.record), "price": copy.deepcopy(i.price)} for i in sub.items
-        ]
+        details["subscriptionItems"] = [{**i.record, "price": i.price} for i in sub.items]
         details["experimental"] = {
-            "featureItems": copy.deepcopy([f for i in sub.items for f in i.features]),
+            "featureItems": [f for i in sub.items for f in i.features],
             "usageMeterBalances": self.balances(sub),
         }
         return details
@@ -1006,22 +1003,20 @@ class State:
             if s.is_current and s.record["cancellationReason"] != "upgraded_to_paid"
         ]
         payload: Record = {
-            "customer": copy.deepcopy(customer),
+            "customer": customer,
             "subscriptions": [self.sub_details(s) for s in subs],
             "invoices": [
-                {"invoice": copy.deepcopy(inv), "invoiceLineItems": copy.deepcopy(lines)}
+                {"invoice": inv, "invoiceLineItems": lines}
                 for inv, lines in reversed(self.invoices)
                 if inv["customerId"] == customer["id"]
             ],
-            "paymentMethods": copy.deepcopy(
-                [m for m in self.payment_methods if m["customerId"] == customer["id"]]
-            ),
-            "purchases": copy.deepcopy(
-                [p for p in self.purchases if p["customerId"] == customer["id"]]
-            ),
+            "paymentMethods": [
+                m for m in self.payment_methods if m["customerId"] == customer["id"]
+            ],
+            "purchases": [p for p in self.purchases if p["customerId"] == customer["id"]],
             "currentSubscriptions": [self.sub_details(s) for s in current],
-            "catalog": copy.deepcopy(self.pricing.record),
-            "pricingModel": copy.deepcopy(self.pricing.record),
+            "catalog": self.pricing.record,
+            "pricingModel": self.pricing.record,
             "billingPortalUrl": portal_url,
         }
         if current:
@@ -1032,4 +1027,4 @@ class State:
         return payload
 
     def item_records(self, sub: Sub) -> list[Record]:
-        return [copy.deepcopy(i.record) for i in sub.items]
+        return [i.record for i in sub.items]

@@ -1,0 +1,75 @@
+"""The two servers under comparison, each in its own process on a free 127.0.0.1 port.
+
+* ours: the benchmark app (:mod:`benchmarks.app`) served by waitress;
+* the reference: ``@flowglad/server`` behind Express (``reference/server.mjs``), on Node.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from .processes import ServerProcess, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+PREFIX = "/api/flowglad"
+
+
+def reference_missing() -> str | None:
+    """Why the reference cannot run here, or ``None``. Installs its packages if needed."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node and npm are needed to run Flowglad's Node server SDK; install Node.js 18+"
+    if not (REFERENCE_DIR / "node_modules" / "@flowglad" / "server").is_dir():
+        print("installing the reference server's packages (npm ci) ...", flush=True)
+        done = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=REFERENCE_DIR,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            return f"npm ci failed in benchmarks/reference: {done.stderr.strip()[-500:]}"
+    return None
+
+
+def reference_versions() -> dict[str, str]:
+    """Versions of what the baseline runs on: Node, @flowglad/server, Express."""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True)
+    versions = {"node": node.stdout.strip()}
+    for package in ("@flowglad/server", "@flowglad/node", "express"):
+        manifest = REFERENCE_DIR / "node_modules" / package / "package.json"
+        versions[package] = json.loads(manifest.read_text())["version"]
+    return versions
+
+
+def start_servers(
+    stack: ExitStack, upstream_url: str, secret_key: str
+) -> tuple[ServerProcess, ServerProcess]:
+    """Start ours and the reference; ``stack`` stops both."""
+    port = free_port()
+    ours = ServerProcess(
+        "flask-flowglad (waitress)",
+        [sys.executable, "-m", "benchmarks.serve_ours", str(port), upstream_url, secret_key],
+        port,
+        cwd=ROOT,
+        env={},
+    )
+    port = free_port()
+    reference = ServerProcess(
+        "@flowglad/server (Express)",
+        ["node", "server.mjs"],
+        port,
+        cwd=REFERENCE_DIR,
+        env={
+            "PORT": str(port),
+            "FLOWGLAD_SECRET_KEY": secret_key,
+            "FLOWGLAD_BASE_URL": upstream_url,
+            "NODE_ENV": "production",
+        },
+    )
+    return stack.enter_context(ours), stack.enter_context(reference)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
@@ -29,11 +30,11 @@ class ActionContext:
     flowglad: Flowglad
     #: ``None`` only for actions that serve anonymous visitors.
     customer: CustomerBilling | None
-    schema: type[Schema]
+    schema: Schema
 
     def wire(self, params: Params) -> JSONObject:
         """Validated parameters back in Flowglad's camelCase names."""
-        return dict(self.schema().dump(params))
+        return dict(self.schema.dump(params))
 
     @property
     def signed_in(self) -> CustomerBilling:
@@ -56,6 +57,12 @@ class Action:
     code: str | Callable[[ActionContext], str]
     requires_customer: bool = True
     methods: frozenset[str] = field(default_factory=lambda: frozenset({"POST"}))
+
+    @cached_property
+    def validator(self) -> Schema:
+        """One schema instance per action: marshmallow schemas are reusable across
+        requests and threads, and making one costs more than a load."""
+        return self.schema()
 
     def failure_code(self, context: ActionContext) -> str:
         return self.code(context) if callable(self.code) else self.code

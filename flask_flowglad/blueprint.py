@@ -61,7 +61,7 @@ def dispatch(subroute: str) -> Response:
     if identity is None and action.requires_customer:
         return envelope.failure(401, "UNAUTHORIZED", "Not authenticated")
     try:
-        params = action.schema().load(body)
+        params = action.validator.load(body)
     except ValidationError as exc:
         return envelope.failure(
             400,
@@ -70,7 +70,7 @@ def dispatch(subroute: str) -> Response:
             details={"issues": validation_issues(exc)},
         )
     customer = None if identity is None else extension.for_identity(identity)
-    context = ActionContext(extension, customer, action.schema)
+    context = ActionContext(extension, customer, action.validator)
     try:
         data = action.handler(context, params)
     except FlowgladError as exc:

@@ -932,3 +932,23 @@ def test_answer_without_the_promised_object_is_502(app: Flask, upstream: Any) ->
     upstream.get(f"{API}/customers/u1", json={"unexpected": True})
     response = post(app, "customers/find-or-create", {})
     assert_error(response, 502, "customer_find_or_create_failed")
+
+
+def test_shared_schemas_keep_concurrent_requests_apart(app: Flask, upstream: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def validate(n: int) -> tuple[int, Any]:
+        body = {"limit": n} if n % 2 else {"limit": f"bad-{n}"}
+        client = app.test_client(user=User(f"u{n}"))
+        upstream.get(f"{API}/customers/u{n}/billing", json=payloads.billing(f"u{n}"))
+        response = client.post(URL + "invoices/list", json=body)
+        return n, response
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(validate, range(64)))
+    for n, response in results:
+        if n % 2:
+            assert response.status_code == 200
+        else:
+            issues = response.json["error"]["json"]["issues"]
+            assert response.status_code == 400 and issues[0]["path"] == ["limit"]

@@ -25,6 +25,11 @@ install_python() {
 # build_frontend: npm packages (only when the lock file changed) and the Vite build.
 build_frontend() {
     need npm "install Node.js 20 or newer (it comes with npm)"
+    if [ "$(npm --version | cut -d. -f1)" -lt 11 ]; then
+        echo "npm 11 or newer is required to build the billing page (Vite 8):" \
+            "npm install --global npm@11" >&2
+        exit 1
+    fi
     if [ ! -f "$frontend/node_modules/.package-lock.json" ] \
         || [ "$frontend/package-lock.json" -nt "$frontend/node_modules/.package-lock.json" ]; then
         echo "==> Installing npm packages"

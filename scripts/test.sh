@@ -14,13 +14,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/setup.sh"
 
 install_python ".[test,e2e]"
-if command -v npm >/dev/null 2>&1; then
-    build_frontend
-elif [ -n "${CI:-}" ]; then
-    echo "test.sh: npm is required in CI to build the example's billing page" >&2
-    exit 1
-else
-    echo "test.sh: npm not found: the browser tests will skip (install Node.js 20+)" >&2
+# Outside CI a missing or old npm only costs the browser tests, which then skip and say why.
+if ! (build_frontend); then
+    if [ -n "${CI:-}" ]; then
+        echo "test.sh: CI must build the example's billing page" >&2
+        exit 1
+    fi
+    echo "test.sh: the billing page was not built: the browser tests will skip" >&2
 fi
 
 cd "$root"

@@ -56,6 +56,8 @@ class Action:
     #: The ``error.code`` of upstream failures; Flowglad's reference server's values.
     code: str | Callable[[ActionContext], str]
     requires_customer: bool = True
+    #: May answer ``{"data": null}`` to a logged-out visitor, when the app asks for that.
+    null_when_logged_out: bool = False
     methods: frozenset[str] = field(default_factory=lambda: frozenset({"POST"}))
 
     @cached_property
@@ -295,7 +297,10 @@ def iso_timestamp(value: Any) -> Any:
 
 ACTIONS: dict[str, Action] = {
     "customers/billing": Action(
-        schemas.CustomerBillingSchema, customer_billing, "billing_fetch_failed"
+        schemas.CustomerBillingSchema,
+        customer_billing,
+        "billing_fetch_failed",
+        null_when_logged_out=True,
     ),
     "customers/find-or-create": Action(
         schemas.CustomerFindOrCreateSchema,

@@ -59,6 +59,8 @@ def dispatch(subroute: str) -> Response:
         logger.error("The customer loader returned an unusable id: %s", exc)
         return envelope.failure(500, "invalid_customer_id", "The customer id is not usable.")
     if identity is None and action.requires_customer:
+        if action.null_when_logged_out and extension.settings.null_billing_when_logged_out:
+            return envelope.success(None)
         return envelope.failure(401, "UNAUTHORIZED", "Not authenticated")
     try:
         params = action.validator.load(body)

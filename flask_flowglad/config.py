@@ -19,6 +19,7 @@ READ_TIMEOUT = "FLOWGLAD_READ_TIMEOUT"
 MAX_RETRIES = "FLOWGLAD_MAX_RETRIES"
 FAIL_OPEN = "FLOWGLAD_FAIL_OPEN"
 SANDBOX = "FLOWGLAD_SANDBOX"
+NULL_BILLING_WHEN_LOGGED_OUT = "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT"
 
 #: Option name (as accepted by ``Flowglad(**options)``) → config key.
 OPTION_KEYS: dict[str, str] = {
@@ -30,6 +31,7 @@ OPTION_KEYS: dict[str, str] = {
     "max_retries": MAX_RETRIES,
     "fail_open": FAIL_OPEN,
     "sandbox": SANDBOX,
+    "null_billing_when_logged_out": NULL_BILLING_WHEN_LOGGED_OUT,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -40,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     MAX_RETRIES: 2,
     FAIL_OPEN: False,
     SANDBOX: False,
+    NULL_BILLING_WHEN_LOGGED_OUT: False,
 }
 
 
@@ -62,6 +65,9 @@ class FlowgladSettings:
     max_retries: int
     fail_open: bool
     sandbox: Any
+    #: Answer a logged-out ``customers/billing`` with ``{"data": null}``, which React shows
+    #: as "no customer" instead of an error.
+    null_billing_when_logged_out: bool
 
     @classmethod
     def resolve(cls, config: Mapping[str, Any], options: Mapping[str, Any]) -> FlowgladSettings:
@@ -84,6 +90,7 @@ class FlowgladSettings:
             max_retries=_count(pick("max_retries"), MAX_RETRIES),
             fail_open=bool(pick("fail_open")),
             sandbox=pick("sandbox"),
+            null_billing_when_logged_out=bool(pick("null_billing_when_logged_out")),
         )
         if not settings.sandbox and not settings.secret_key:
             raise ConfigurationError(

@@ -1,8 +1,9 @@
 """Which status and message the browser gets when an action fails (PROTOCOL §2.4).
 
-Flowglad's own bodies and request ids are logged, never sent to the browser. Upstream
-credential failures become 502: a browser must not mistake the server's wrong secret key
-for its own logged-out state.
+Flowglad's own bodies and request ids are logged, never sent to the browser. Every way of
+Flowglad not answering usefully (5xx, no connection, a timeout) is 502, the message telling
+them apart. Upstream credential failures become 502 too: a browser must not mistake the
+server's wrong secret key for its own logged-out state.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def describe_failure(exc: FlowgladError, action_code: str) -> Failure:
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return Failure(429, action_code, "Too many billing requests. Try again shortly.", headers)
     if isinstance(exc, FlowgladTimeout):
-        return Failure(504, action_code, "Billing did not answer in time. Try again shortly.")
+        return Failure(502, action_code, "Billing did not answer in time. Try again shortly.")
     if isinstance(exc, FlowgladConnectionError):
         return Failure(502, action_code, "Billing could not be reached. Try again shortly.")
     if isinstance(exc, FlowgladAuthenticationError):

@@ -869,28 +869,31 @@ def test_failing_loader_makes_the_pricing_route_anonymous(app: Flask, upstream: 
 
 
 @pytest.mark.parametrize(
-    ("failure", "status"),
+    ("failure", "status", "message"),
     [
-        ({"status_code": 502, "text": "Bad gateway"}, 502),
+        ({"status_code": 502, "text": "Bad gateway"}, 502, "Billing is unavailable"),
         (
             {"status_code": 500, "json": {"error": "Internal server error", "request_id": "r1"}},
             502,
+            "Billing is unavailable",
         ),
-        ({"exc": requests.exceptions.ConnectionError}, 502),
-        ({"exc": requests.exceptions.ReadTimeout}, 504),
-        ({"status_code": 401, "text": "API key invalid"}, 502),
+        ({"exc": requests.exceptions.ConnectionError}, 502, "could not be reached"),
+        ({"exc": requests.exceptions.ReadTimeout}, 502, "did not answer in time"),
+        ({"status_code": 401, "text": "API key invalid"}, 502, "not configured correctly"),
         (
             {"status_code": 429, "json": {"error": "Too many"}, "headers": {"Retry-After": "3"}},
             429,
+            "Too many billing requests",
         ),
     ],
 )
 def test_upstream_failures_map_to_clear_statuses(
-    app: Flask, upstream: Any, failure: dict[str, Any], status: int
+    app: Flask, upstream: Any, failure: dict[str, Any], status: int, message: str
 ) -> None:
     upstream.get(f"{API}/customers/u1/billing", **failure)
     response = post(app, "subscriptions/list", {})
     error = assert_error(response, status, "subscription_list_failed")
+    assert message in error["message"]
     assert "Traceback" not in response.text and "r1" not in response.text
     if status == 429:
         assert response.headers["Retry-After"] == "3"
@@ -952,3 +955,17 @@ def test_shared_schemas_keep_concurrent_requests_apart(app: Flask, upstream: Any
         else:
             issues = response.json["error"]["json"]["issues"]
             assert response.status_code == 400 and issues[0]["path"] == ["limit"]
+
+
+def test_logged_out_billing_can_answer_null_data(upstream: Any) -> None:
+    from flask_flowglad import Flowglad
+
+    from .conftest import make_app
+
+    app = make_app(FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT=True)
+    Flowglad(app)
+    response = post(app, "customers/billing", {}, user=None)
+    assert (response.status_code, response.json) == (200, {"data": None})
+    # Only billing: every other action still needs a customer.
+    assert_error(post(app, "subscriptions/list", {}, user=None), 401, "UNAUTHORIZED")
+    assert upstream.request_history == []

@@ -45,4 +45,3 @@ def create_wsgi_app(sandbox: Sandbox) -> Flask:
 
     app.add_url_rule("/", "index", index)
     return app
-

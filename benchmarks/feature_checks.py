@@ -13,7 +13,7 @@ from flask_flowglad import BillingSnapshot, FlowgladClient, current_billing
 
 from .app import create_app
 from .report import Report, Result
-from .stats import median_ms, timed
+from .stats import interleaved, median_ms, timed
 from .upstream import USER, Upstream
 
 #: Ten checks, granted and denied ones, some repeated as real pages repeat them.
@@ -57,7 +57,7 @@ def run(upstream: Upstream, report: Report, requests: int = 100) -> None:
     calls = dict.fromkeys(samples, 0)
     for i in range(requests):
         order = [("ours", cached), ("baseline", uncached)]
-        for name, fn in order if i % 2 == 0 else order[::-1]:
+        for name, fn in interleaved(i, order):
             before = upstream.call_count()
             _, elapsed = timed(fn)
             calls[name] += upstream.call_count() - before

@@ -16,7 +16,7 @@ import requests
 from flask_flowglad import FlowgladClient
 
 from .report import Report, Result
-from .stats import median_ms, timed
+from .stats import interleaved, median_ms, timed
 from .upstream import USER, Upstream
 
 BASELINE = "requests.get without a session (a new connection per call)"
@@ -37,7 +37,7 @@ def run(upstream: Upstream, report: Report, calls: int = 200) -> None:
     samples: dict[str, list[int]] = {"ours": [], "baseline": []}
     for i in range(calls):
         order = [("ours", lambda: client.get_billing(USER)), ("baseline", fresh)]
-        for name, fn in order if i % 2 == 0 else order[::-1]:
+        for name, fn in interleaved(i, order):
             samples[name].append(timed(fn)[1])
     client.close()
     report.results.append(

@@ -24,6 +24,11 @@ def timed(fn: Callable[[], T]) -> tuple[T, int]:
     return result, time.perf_counter_ns() - start
 
 
+def interleaved(round_: int, sides: Sequence[T]) -> Sequence[T]:
+    """The sides in turn, reversed every other round, so drift weighs on both alike."""
+    return sides if round_ % 2 == 0 else sides[::-1]
+
+
 def median_ms(samples_ns: Sequence[int]) -> float:
     return statistics.median(samples_ns) / NS_PER_MS
 

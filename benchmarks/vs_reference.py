@@ -17,7 +17,7 @@ from .report import Report, Result
 from .serve_ours import THREADS
 from .servers import PREFIX, reference_missing, reference_versions, start_servers
 from .shapes import compare
-from .stats import NS_PER_MS, median_ms, percentile_ms
+from .stats import NS_PER_MS, interleaved, median_ms, percentile_ms
 from .upstream import Upstream
 
 NAME = "vs the Node reference"
@@ -142,7 +142,7 @@ def _sequential(
         for side in (a, b):
             side.target.post(action.key, action.body(upstream.subscription_id))
     for i in range(n):
-        for side in (a, b) if i % 2 == 0 else (b, a):
+        for side in interleaved(i, (a, b)):
             before = upstream.call_count()
             reply = side.target.post(action.key, action.body(upstream.subscription_id))
             side.calls += upstream.call_count() - before

@@ -9,7 +9,8 @@ cached billing instead of extra upstream reads.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .billing import BillingSnapshot, JSONObject, plain_subscription
@@ -150,20 +151,16 @@ class CustomerBilling:
         subscription = self._owned_subscription(subscription_id)
         if subscription.get("status") == "canceled":
             raise SubscriptionAlreadyCanceled("Subscription is already canceled")
-        try:
+        with self._changing():
             return self.client.cancel_subscription(subscription_id, timing)
-        finally:
-            self.invalidate()
 
     def uncancel_subscription(self, subscription_id: str) -> JSONObject:
         """Undo a scheduled cancellation; a no-op for a subscription not scheduled to end."""
         subscription = self._owned_subscription(subscription_id)
         if subscription.get("status") != "cancellation_scheduled":
             return {"subscription": plain_subscription(subscription)}
-        try:
+        with self._changing():
             return self.client.uncancel_subscription(subscription_id)
-        finally:
-            self.invalidate()
 
     def adjust_subscription(
         self, adjustment: Mapping[str, Any], subscription_id: str | None = None
@@ -171,10 +168,8 @@ class CustomerBilling:
         if subscription_id is None:
             subscription_id = self._only_current_subscription_id(" in params")
         self._owned_subscription(subscription_id)
-        try:
+        with self._changing():
             return self.client.adjust_subscription(subscription_id, dict(adjustment))
-        finally:
-            self.invalidate()
 
     def create_subscription(
         self,
@@ -195,10 +190,8 @@ class CustomerBilling:
             )
         body: JSONObject = {"customerExternalId": self.external_id, "priceId": price["id"]}
         body.update({k: v for k, v in options.items() if v is not None})
-        try:
+        with self._changing():
             return self.client.create_subscription(body)
-        finally:
-            self.invalidate()
 
     def create_usage_event(self, usage_event: Mapping[str, Any]) -> JSONObject:
         """Record usage against a current subscription.
@@ -224,10 +217,8 @@ class CustomerBilling:
         event["subscriptionId"] = subscription_id
         event.setdefault("amount", 1)
         event.setdefault("transactionId", new_transaction_id())
-        try:
+        with self._changing():
             return self.client.create_usage_event(event)
-        finally:
-            self.invalidate()
 
     # -- resources -------------------------------------------------------------------
 
@@ -258,21 +249,25 @@ class CustomerBilling:
         self, claim: Mapping[str, Any], subscription_id: str | None = None
     ) -> JSONObject:
         sid = self._resource_subscription(subscription_id)
-        try:
+        with self._changing():
             return self.client.claim_resource(sid, dict(claim))
-        finally:
-            self.invalidate()
 
     def release_resource(
         self, release: Mapping[str, Any], subscription_id: str | None = None
     ) -> JSONObject:
         sid = self._resource_subscription(subscription_id)
-        try:
+        with self._changing():
             return self.client.release_resource(sid, dict(release))
-        finally:
-            self.invalidate()
 
     # -- cache -----------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Around a write: whatever happens, what was read before it is stale."""
+        try:
+            yield
+        finally:
+            self.invalidate()
 
     def invalidate(self) -> None:
         """Forget what was read for this customer, so the next read sees a change."""

@@ -28,9 +28,10 @@ from .errors import (
     FlowgladServerError,
     FlowgladTimeout,
 )
-from .extension import Flowglad, SandboxWarning, init_app, load_current_billing
+from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
+from .state import load_current_billing
 from .webhooks import WebhookVerificationError, verify_webhook
 
 __version__ = "0.1.0.dev0"

@@ -11,9 +11,9 @@ from flask import Response, current_app, has_request_context, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
-from . import envelope
-from .errors import OUTAGES, FlowgladError
-from .extension import get_extension
+from .errors import FlowgladError
+from .protocol import answers
+from .state import get_state
 
 logger = logging.getLogger("flask_flowglad")
 
@@ -32,8 +32,6 @@ class FeatureNotAvailable(HTTPException):
             return render_template("upgrade.html", feature=error.feature_slug), 402
 
     When the request wants JSON the body is the ``{data, error}`` envelope.
-
-    .. versionadded:: 0.1
     """
 
     code = 402
@@ -49,8 +47,6 @@ class FeatureNotAvailable(HTTPException):
 
 class BillingUnavailable(ServiceUnavailable):
     """Flowglad could not be asked, and the view fails closed: **503**.
-
-    .. versionadded:: 0.1
     """
 
     description = "Billing is temporarily unavailable. Please try again shortly."
@@ -70,8 +66,6 @@ def feature_required(
       upgrade page), else :exc:`FeatureNotAvailable`.
     - Flowglad unreachable: :exc:`BillingUnavailable`, unless ``FLOWGLAD_FAIL_OPEN``
       lets the view run.
-
-    .. versionadded:: 0.1
     """
 
     def decorator(view: ViewT) -> ViewT:
@@ -95,21 +89,21 @@ def feature_required(
 
 def _has_feature(feature_slug: str) -> bool | None:
     """``None`` for anonymous; an outage decides by the fail-open policy."""
-    extension = get_extension()
-    customer = extension.current_customer()
+    state = get_state()
+    customer = state.current_customer()
     if customer is None:
         return None
     try:
         return customer.get_billing().check_feature_access(feature_slug)
-    except OUTAGES as exc:
-        if extension.settings.fail_open:
+    except FlowgladError as exc:
+        if not answers.is_outage(exc):
+            # Not an outage (a refused key, a wrong base URL): never opened by the policy.
+            logger.error("Flowglad billing read failed for %r: %s", feature_slug, exc)
+            raise BillingUnavailable() from exc
+        if state.settings.fail_open:
             logger.warning("Flowglad unreachable, %r allowed (fail open): %s", feature_slug, exc)
             return True
         logger.warning("Flowglad unreachable, %r refused (fail closed): %s", feature_slug, exc)
-        raise BillingUnavailable() from exc
-    except FlowgladError as exc:
-        # Not an outage (a refused key, a wrong base URL): never opened by the policy.
-        logger.error("Flowglad billing read failed for %r: %s", feature_slug, exc)
         raise BillingUnavailable() from exc
 
 
@@ -130,4 +124,4 @@ def _json_error(exc: HTTPException, code: str, extra: dict[str, Any]) -> Respons
     if not has_request_context() or not _wants_json():
         return None
     message = exc.description or ""
-    return envelope.failure(exc.code or 500, code, message, details=extra)
+    return answers.failure(exc.code or 500, code, message, details=extra)

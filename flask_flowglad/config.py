@@ -1,117 +1,342 @@
-"""The ``FLOWGLAD_*`` configuration keys, their defaults, and how a setting is resolved.
+"""The ``FLOWGLAD_*`` configuration keys: one table, read strictly once per app.
 
 Explicit arguments to :class:`~flask_flowglad.Flowglad` win over the app's config, the
 config wins over the environment (secret key only), which wins over the defaults.
+
+Values are parsed strictly because config often comes from environment variables, where
+``"false"`` is a true string: a boolean is ``True``/``False`` or one of ``1/0, true/false,
+yes/no, on/off`` in any case, and anything else is a :exc:`ConfigurationError` naming the
+key. A mistake is found when the app starts, not as a 503 (or a free paid plan) later.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-SECRET_KEY = "FLOWGLAD_SECRET_KEY"
-BASE_URL = "FLOWGLAD_BASE_URL"
-URL_PREFIX = "FLOWGLAD_URL_PREFIX"
-CONNECT_TIMEOUT = "FLOWGLAD_CONNECT_TIMEOUT"
-READ_TIMEOUT = "FLOWGLAD_READ_TIMEOUT"
-MAX_RETRIES = "FLOWGLAD_MAX_RETRIES"
-FAIL_OPEN = "FLOWGLAD_FAIL_OPEN"
-SANDBOX = "FLOWGLAD_SANDBOX"
-NULL_BILLING_WHEN_LOGGED_OUT = "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT"
+#: Flowglad's own host; the API lives under ``/api/v1`` there.
+DEFAULT_BASE_URL = "https://app.flowglad.com"
+API_SUFFIX = "/api/v1"
 
-#: Option name (as accepted by ``Flowglad(**options)``) → config key.
-OPTION_KEYS: dict[str, str] = {
-    "secret_key": SECRET_KEY,
-    "base_url": BASE_URL,
-    "url_prefix": URL_PREFIX,
-    "connect_timeout": CONNECT_TIMEOUT,
-    "read_timeout": READ_TIMEOUT,
-    "max_retries": MAX_RETRIES,
-    "fail_open": FAIL_OPEN,
-    "sandbox": SANDBOX,
-    "null_billing_when_logged_out": NULL_BILLING_WHEN_LOGGED_OUT,
-}
-
-DEFAULTS: dict[str, Any] = {
-    BASE_URL: "https://app.flowglad.com",
-    URL_PREFIX: "/api/flowglad",
-    CONNECT_TIMEOUT: 3.05,
-    READ_TIMEOUT: 15.0,
-    MAX_RETRIES: 2,
-    FAIL_OPEN: False,
-    SANDBOX: False,
-    NULL_BILLING_WHEN_LOGGED_OUT: False,
-}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class ConfigurationError(RuntimeError):
-    """The extension cannot start with the app's configuration.
+    """The extension cannot start with the app's configuration."""
 
-    .. versionadded:: 0.1
-    """
+
+class ConfigurationWarning(UserWarning):
+    """The configuration works, but probably not as meant (a misspelled key, a fixed URL)."""
+
+
+def parse_bool(value: Any, key: str) -> bool:
+    """``True``/``False`` or a conventional string; never Python's truthiness."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ConfigurationError(
+        f"{key} must be True or False (or one of 1/0, true/false, yes/no, on/off),"
+        f" not {value!r}."
+    )
+
+
+def parse_seconds(value: Any, key: str) -> float:
+    """A positive number of seconds; a numeric string is accepted."""
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if 0 < number < float("inf"):
+                return number
+    raise ConfigurationError(f"{key} must be a number of seconds greater than 0, not {value!r}.")
+
+
+def parse_count(value: Any, key: str) -> int:
+    """A whole number >= 0; a string of digits is accepted."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigurationError(f"{key} must be a whole number >= 0, not {value!r}.")
+
+
+def parse_base_url(value: Any, key: str) -> str:
+    """An absolute http(s) URL of Flowglad's host; a trailing ``/api/v1`` is dropped."""
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{key} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r},"
+            f" not {value!r}."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{key} must not have a query or fragment: {value!r}.")
+    if text.endswith(API_SUFFIX):
+        text = text[: -len(API_SUFFIX)]
+        warnings.warn(
+            f"{key} ends in {API_SUFFIX!r}; flask-flowglad adds it itself, so it was dropped."
+            f" Write {text!r}.",
+            ConfigurationWarning,
+            stacklevel=4,
+        )
+    return text
+
+
+def parse_url_prefix(value: Any, key: str) -> str:
+    """Where the React SDK's routes are mounted: ``/api/flowglad`` by default."""
+    text = "/" + str(value).strip().strip("/")
+    if text == "/" or any(ch.isspace() for ch in text):
+        raise ConfigurationError(f"{key} must be a path such as '/api/flowglad', not {value!r}.")
+    return text
+
+
+def parse_secret_key(value: Any, key: str) -> str | None:
+    """A Flowglad *secret* key (``sk_test_...`` or ``sk_live_...``)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.startswith("sk_") or len(value) < 8:
+        shown = value[:3] + "..." if isinstance(value, str) and value else repr(value)
+        raise ConfigurationError(
+            f"{key} must be a Flowglad secret key (sk_test_... or sk_live_...), not {shown}."
+            " A publishable key (pk_...) must never be used on the server."
+        )
+    return value
+
+
+def parse_sandbox(value: Any, key: str) -> Any:
+    """``False``, ``True``, or a :class:`~flask_flowglad.sandbox.Sandbox` to use."""
+    if hasattr(value, "adapter") and hasattr(value, "secret_key"):
+        return value
+    return parse_bool(value, key)
+
+
+def _as_is(value: Any, key: str) -> Any:
+    return value
+
+
+def key_mode(secret_key: str | None) -> str:
+    """``"live"``, ``"test"`` or ``"unknown"``: what may be said of a key in a log."""
+    if not secret_key:
+        return "none"
+    if secret_key.startswith("sk_live_"):
+        return "live"
+    if secret_key.startswith("sk_test_"):
+        return "test"
+    return "unknown"
+
+
+def masked_key(secret_key: str | None) -> str:
+    """A key as it may be shown: its mode and last four characters."""
+    if not secret_key:
+        return "<not set>"
+    return f"sk_{key_mode(secret_key)}_...{secret_key[-4:]}"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``FLOWGLAD_*`` key: the keyword of ``Flowglad(...)``, its parser and default."""
+
+    name: str
+    key: str
+    parse: Callable[[Any, str], Any]
+    default: Any
+    #: One line for the configuration table of the docs.
+    doc: str
+    #: The type as the docs show it.
+    type: str
+
+
+#: Every option, in the order the docs list them.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "secret_key",
+        "FLOWGLAD_SECRET_KEY",
+        parse_secret_key,
+        None,
+        "Flowglad secret key (sk_test_... or sk_live_...); else the environment variable"
+        " of the same name. Not needed with the sandbox.",
+        "str",
+    ),
+    Option(
+        "base_url",
+        "FLOWGLAD_BASE_URL",
+        parse_base_url,
+        DEFAULT_BASE_URL,
+        "Flowglad's host; a trailing /api/v1 is dropped with a warning.",
+        "str",
+    ),
+    Option(
+        "url_prefix",
+        "FLOWGLAD_URL_PREFIX",
+        parse_url_prefix,
+        "/api/flowglad",
+        "Where the React SDK's routes are served.",
+        "str",
+    ),
+    Option(
+        "connect_timeout",
+        "FLOWGLAD_CONNECT_TIMEOUT",
+        parse_seconds,
+        3.05,
+        "Seconds to wait for a connection to Flowglad.",
+        "float",
+    ),
+    Option(
+        "read_timeout",
+        "FLOWGLAD_READ_TIMEOUT",
+        parse_seconds,
+        15.0,
+        "Seconds to wait for each read of Flowglad's answer.",
+        "float",
+    ),
+    Option(
+        "request_deadline",
+        "FLOWGLAD_REQUEST_DEADLINE",
+        parse_seconds,
+        10.0,
+        "Total seconds all Flowglad calls of one request may take, retries and waits"
+        " included; past it the request answers 502.",
+        "float",
+    ),
+    Option(
+        "max_retries",
+        "FLOWGLAD_MAX_RETRIES",
+        parse_count,
+        2,
+        "Extra attempts after a failed read (and a usage event, which is idempotent).",
+        "int",
+    ),
+    Option(
+        "max_retry_wait",
+        "FLOWGLAD_MAX_RETRY_WAIT",
+        parse_seconds,
+        2.0,
+        "Longest Retry-After wait honoured; a longer one answers 429 at once.",
+        "float",
+    ),
+    Option(
+        "fail_open",
+        "FLOWGLAD_FAIL_OPEN",
+        parse_bool,
+        False,
+        "Let @feature_required views run when Flowglad cannot be reached.",
+        "bool",
+    ),
+    Option(
+        "sandbox",
+        "FLOWGLAD_SANDBOX",
+        parse_sandbox,
+        False,
+        "Simulate Flowglad in memory (True, or a Sandbox); refused with a live key.",
+        "bool | Sandbox",
+    ),
+    Option(
+        "null_billing_when_logged_out",
+        "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT",
+        parse_bool,
+        False,
+        "Answer a logged-out customers/billing with {data: null} instead of 401.",
+        "bool",
+    ),
+    Option(
+        "max_body_bytes",
+        "FLOWGLAD_MAX_BODY_BYTES",
+        parse_count,
+        64 * 1024,
+        "Largest request body the React SDK's routes read; larger ones answer 413.",
+        "int",
+    ),
+)
+
+OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+KNOWN_KEYS: frozenset[str] = frozenset(option.key for option in OPTIONS)
 
 
 @dataclass(frozen=True)
 class FlowgladSettings:
-    """The resolved settings of one app."""
+    """The resolved settings of one app (see :data:`OPTIONS` for each)."""
 
-    secret_key: str | None
+    secret_key: str | None = field(repr=False)
     base_url: str
     url_prefix: str
     connect_timeout: float
     read_timeout: float
+    request_deadline: float
     max_retries: int
+    max_retry_wait: float
     fail_open: bool
     sandbox: Any
-    #: Answer a logged-out ``customers/billing`` with ``{"data": null}``, which React shows
-    #: as "no customer" instead of an error.
     null_billing_when_logged_out: bool
+    max_body_bytes: int
+
+    @property
+    def key_mode(self) -> str:
+        """``live``, ``test`` or ``none``: safe to log, unlike the key."""
+        return key_mode(self.secret_key)
 
     @classmethod
     def resolve(cls, config: Mapping[str, Any], options: Mapping[str, Any]) -> FlowgladSettings:
-        def pick(option: str) -> Any:
-            if options.get(option) is not None:
-                return options[option]
-            key = OPTION_KEYS[option]
-            if config.get(key) is not None:
-                return config[key]
-            if key == SECRET_KEY:
-                return os.environ.get(SECRET_KEY) or None
-            return DEFAULTS[key]
-
-        settings = cls(
-            secret_key=pick("secret_key"),
-            base_url=str(pick("base_url")).rstrip("/"),
-            url_prefix="/" + str(pick("url_prefix")).strip("/"),
-            connect_timeout=_positive(pick("connect_timeout"), CONNECT_TIMEOUT),
-            read_timeout=_positive(pick("read_timeout"), READ_TIMEOUT),
-            max_retries=_count(pick("max_retries"), MAX_RETRIES),
-            fail_open=bool(pick("fail_open")),
-            sandbox=pick("sandbox"),
-            null_billing_when_logged_out=bool(pick("null_billing_when_logged_out")),
-        )
-        if not settings.sandbox and not settings.secret_key:
-            raise ConfigurationError(
-                f"{SECRET_KEY} is not set. Did you forget to put your Flowglad secret key in"
-                f" app.config[{SECRET_KEY!r}] or the environment? For a local demo without a"
-                f" Flowglad account, set {SANDBOX} = True."
-            )
+        """Settings from explicit ``options``, then ``config``, then defaults."""
+        warn_unknown_keys(config)
+        values = {option.name: _resolve(option, config, options) for option in OPTIONS}
+        settings = cls(**values)
+        settings._check()
         return settings
 
+    def _check(self) -> None:
+        if self.sandbox is False and not self.secret_key:
+            raise ConfigurationError(
+                "FLOWGLAD_SECRET_KEY is not set. Did you forget to put your Flowglad secret"
+                " key in app.config['FLOWGLAD_SECRET_KEY'] or the environment? For a local"
+                " demo without a Flowglad account, set FLOWGLAD_SANDBOX = True."
+            )
+        if self.sandbox is not False and self.key_mode == "live":
+            raise ConfigurationError(
+                "FLOWGLAD_SANDBOX is on while FLOWGLAD_SECRET_KEY is a live key: the sandbox"
+                " would grant paid features for free. Turn the sandbox off in production."
+            )
+        if self.max_retry_wait >= self.request_deadline:
+            raise ConfigurationError(
+                "FLOWGLAD_MAX_RETRY_WAIT must be shorter than FLOWGLAD_REQUEST_DEADLINE,"
+                f" not {self.max_retry_wait} >= {self.request_deadline}."
+            )
 
-def _positive(value: Any, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{key} must be a number of seconds, not {value!r}.") from None
-    if number <= 0:
-        raise ConfigurationError(f"{key} must be greater than 0, not {value!r}.")
-    return number
+
+def _resolve(option: Option, config: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+    value = options.get(option.name)
+    if value is None:
+        value = config.get(option.key)
+    if value is None and option.name == "secret_key":
+        value = os.environ.get(option.key)
+    if value is None:
+        return option.default
+    return option.parse(value, option.key)
 
 
-def _count(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"{key} must be a whole number >= 0, not {value!r}.")
-    return value
+def warn_unknown_keys(config: Mapping[str, Any]) -> None:
+    """A ``FLOWGLAD_*`` key the extension does not know is probably misspelled."""
+    for key in config:
+        if not isinstance(key, str) or not key.startswith("FLOWGLAD_") or key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        warnings.warn(
+            f"Unknown Flowglad setting {key}: it is ignored.{hint}",
+            ConfigurationWarning,
+            stacklevel=4,
+        )

@@ -16,7 +16,6 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 __all__ = [
-    "OUTAGES",
     "AmbiguousSubscription",
     "BillingActionError",
     "CheckoutRequired",
@@ -35,6 +34,8 @@ __all__ = [
     "FlowgladRateLimited",
     "FlowgladServerError",
     "FlowgladTimeout",
+    "InvalidUpstreamAnswer",
+    "NotInPricingModel",
     "api_error_from_response",
     "parse_retry_after",
 ]
@@ -46,8 +47,6 @@ _MAX_MESSAGE = 500
 
 class FlowgladError(Exception):
     """Base class of every error the Flowglad client raises.
-
-    .. versionadded:: 0.1
     """
 
 
@@ -62,8 +61,6 @@ class FlowgladAPIError(FlowgladError):
     :param message: A short readable message taken from the body.
     :param request_id: Flowglad's request id, to quote to their support.
     :param body: The parsed JSON body, or the raw text when it was not JSON.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -86,31 +83,28 @@ class FlowgladAPIError(FlowgladError):
         return f"{head}: {self.message}" if self.message else head
 
 
+class InvalidUpstreamAnswer(FlowgladAPIError):
+    """Flowglad answered a success without the object asked for (an empty body, HTML
+    from a proxy, ``{}`` for billing): an outage, never a success."""
+
+
 class FlowgladBadRequest(FlowgladAPIError):
     """The request was invalid (400 or 422); retrying it will not help.
-
-    .. versionadded:: 0.1
     """
 
 
 class FlowgladAuthenticationError(FlowgladAPIError):
     """The secret key is missing, invalid or lacks access (401 or 403).
-
-    .. versionadded:: 0.1
     """
 
 
 class FlowgladNotFound(FlowgladAPIError):
     """The object does not exist, or was archived (404).
-
-    .. versionadded:: 0.1
     """
 
 
 class FlowgladConflict(FlowgladAPIError):
     """The object already exists or is in a conflicting state (409).
-
-    .. versionadded:: 0.1
     """
 
 
@@ -118,8 +112,6 @@ class FlowgladRateLimited(FlowgladAPIError):
     """Too many requests (429).
 
     :param retry_after: Seconds Flowglad asked us to wait, if it said.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -137,22 +129,16 @@ class FlowgladRateLimited(FlowgladAPIError):
 
 class FlowgladServerError(FlowgladAPIError):
     """Flowglad failed (5xx); the request may or may not have taken effect.
-
-    .. versionadded:: 0.1
     """
 
 
 class FlowgladConnectionError(FlowgladError):
     """No answer came from Flowglad: the connection failed or was dropped.
-
-    .. versionadded:: 0.1
     """
 
 
 class FlowgladTimeout(FlowgladConnectionError):
     """Connecting to Flowglad, or waiting for its answer, took too long.
-
-    .. versionadded:: 0.1
     """
 
 
@@ -188,8 +174,6 @@ def parse_retry_after(
 
     Reads ``retry-after-ms`` first (finer, sent by Flowglad's own stack), then
     ``Retry-After`` as seconds or as an HTTP date. A date in the past gives 0.
-
-    .. versionadded:: 0.1
     """
     millis = _header(headers, "retry-after-ms")
     if millis is not None:
@@ -275,8 +259,6 @@ def api_error_from_response(
     from its OpenAPI document: ``{"message", "code", "issues"}`` as documented,
     ``{"error", "code", "request_id"}`` as sent (``error`` being a string or
     the validation issues), or plain text for auth failures and unknown routes.
-
-    .. versionadded:: 0.1
     """
     body: t.Any = body_text
     code: str | None = None
@@ -326,92 +308,42 @@ def api_error_from_response(
     return cls(status, code, message, request_id, body)
 
 
-# -- refusals of the extension itself ---------------------------------------------------
-# Raised by the per-customer service before anything reaches Flowglad; each carries the
-# HTTP status and envelope code the React SDK's route answers with.
+# -- refusals of the service itself ----------------------------------------------------
+# Raised by the per-customer service before anything reaches Flowglad. They carry no HTTP
+# status: the protocol layer (``flask_flowglad.protocol.answers``) chooses it.
 
 
 class BillingActionError(FlowgladError):
-    """The customer asked for something their billing does not allow.
-
-    .. versionadded:: 0.1
-    """
-
-    status = 400
-    code = "billing_action_refused"
+    """The customer asked for something their billing does not allow."""
 
 
 class SubscriptionNotOwned(BillingActionError):
-    """The subscription is not the customer's: never act on it. 403.
-
-    .. versionadded:: 0.1
-    """
-
-    status = 403
-    code = "forbidden"
+    """The subscription is not the customer's: never act on it."""
 
 
 class NoCurrentSubscription(BillingActionError):
-    """The action needs a current subscription and the customer has none. 400.
-
-    .. versionadded:: 0.1
-    """
-
-    code = "missing_subscription_id"
+    """The action needs a current subscription and the customer has none."""
 
 
 class AmbiguousSubscription(BillingActionError):
-    """Several current subscriptions, and the request did not say which. 400.
-
-    .. versionadded:: 0.1
-    """
-
-    code = "ambiguous_subscription"
+    """Several current subscriptions, and the request did not say which."""
 
 
 class SubscriptionAlreadyCanceled(BillingActionError):
-    """Canceling a subscription that has already ended. 409.
-
-    .. versionadded:: 0.1
-    """
-
-    status = 409
-    code = "subscription_already_canceled"
+    """Canceling a subscription that has already ended."""
 
 
 class CheckoutRequired(BillingActionError):
-    """The price needs a payment, so it must go through checkout. 402.
-
-    .. versionadded:: 0.1
-    """
-
-    status = 402
-    code = "checkout_required"
+    """The price needs a payment, so it must go through checkout."""
 
 
 class PriceNotFound(BillingActionError):
-    """No such price in the customer's pricing model. 404.
+    """No such price in the customer's pricing model."""
 
-    .. versionadded:: 0.1
-    """
 
-    status = 404
-    code = "price_not_found"
+class NotInPricingModel(BillingActionError):
+    """A usage meter or resource the customer's pricing model does not have."""
 
 
 class CheckoutSessionNotFound(BillingActionError):
-    """No checkout session of this customer has that id. 404.
-
-    .. versionadded:: 0.1
-    """
-
-    status = 404
-    code = "checkout_session_not_found"
-
-
-#: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".
-OUTAGES: tuple[type[FlowgladError], ...] = (
-    FlowgladConnectionError,
-    FlowgladServerError,
-    FlowgladRateLimited,
-)
+    """No checkout session of this customer has that id."""

@@ -1,45 +1,33 @@
-"""The :class:`Flowglad` extension object."""
+"""The :class:`Flowglad` extension object: reads the config, wires the pieces to an app."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
-from weakref import WeakKeyDictionary
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask
 
-from .billing import BillingSnapshot, JSONObject
+from .billing import JSONObject
 from .client import FlowgladClient
-from .config import OPTION_KEYS, FlowgladSettings
+from .config import FlowgladSettings
 from .identity import CustomerIdentity, coerce_identity, identity_from_flask_login
-from .service import CustomerBilling, CustomerCache
+from .protocol.blueprint import create_blueprint
+from .service import CustomerBilling
+from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
-#: The one attribute of ``flask.g`` the extension uses: ``{external_id: cache entry}``.
-G_CACHE_ATTRIBUTE = "_flowglad_customers"
-EXTENSION_NAME = "flowglad"
+logger = logging.getLogger("flask_flowglad")
 
 CustomerLoader = Callable[[], "CustomerIdentity | str | None"]
 LoaderT = TypeVar("LoaderT", bound=CustomerLoader)
 
 
 class SandboxWarning(UserWarning):
-    """Billing is simulated: nothing is charged and nothing reaches Flowglad.
-
-    .. versionadded:: 0.1
-    """
-
-
-class _AppState:
-    """What the extension keeps for one app: its settings and its client."""
-
-    def __init__(self, settings: FlowgladSettings, client: FlowgladClient, sandbox: Any) -> None:
-        self.settings = settings
-        self.client = client
-        self.sandbox: Sandbox | None = sandbox
+    """Billing is simulated: nothing is charged and nothing reaches Flowglad."""
 
 
 class Flowglad:
@@ -54,11 +42,9 @@ class Flowglad:
             flowglad.init_app(app)
             return app
 
-    Options given here (``secret_key``, ``base_url``, ``url_prefix``, ``connect_timeout``,
-    ``read_timeout``, ``max_retries``, ``fail_open``, ``sandbox``) win over the app's
-    ``FLOWGLAD_*`` config.
-
-    .. versionadded:: 0.1
+    Each keyword wins over the app's ``FLOWGLAD_*`` key of the same name (the table is
+    :data:`flask_flowglad.config.OPTIONS`). One object may serve several apps, each with
+    its own config: per-app state lives in ``app.extensions["flowglad"]``.
     """
 
     def __init__(
@@ -66,15 +52,34 @@ class Flowglad:
         app: Flask | None = None,
         *,
         customer_loader: CustomerLoader | None = None,
-        **options: Any,
+        secret_key: str | None = None,
+        base_url: str | None = None,
+        url_prefix: str | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        request_deadline: float | None = None,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        fail_open: bool | None = None,
+        sandbox: bool | Sandbox | None = None,
+        null_billing_when_logged_out: bool | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
-        unknown = set(options) - set(OPTION_KEYS)
-        if unknown:
-            raise TypeError(f"Unknown Flowglad options: {', '.join(sorted(unknown))}.")
-        self._options = options
+        self._options: dict[str, Any] = {
+            "secret_key": secret_key,
+            "base_url": base_url,
+            "url_prefix": url_prefix,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "request_deadline": request_deadline,
+            "max_retries": max_retries,
+            "max_retry_wait": max_retry_wait,
+            "fail_open": fail_open,
+            "sandbox": sandbox,
+            "null_billing_when_logged_out": null_billing_when_logged_out,
+            "max_body_bytes": max_body_bytes,
+        }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
-        # One extension object may serve several apps, each with its own config.
-        self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
@@ -87,26 +92,18 @@ class Flowglad:
             )
         settings = FlowgladSettings.resolve(app.config, self._options)
         sandbox = None
-        if settings.sandbox:
-            sandbox, client = self._sandbox_client(settings)
+        if settings.sandbox is not False:
+            sandbox, client = _sandbox_client(settings)
             from .sandbox import PAGES_PREFIX
 
             app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
         else:
-            client = FlowgladClient(
-                str(settings.secret_key),
-                base_url=settings.base_url,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                max_retries=settings.max_retries,
-            )
-        self._states[app] = _AppState(settings, client, sandbox)
-        app.extensions[EXTENSION_NAME] = self
-
-        from .blueprint import create_blueprint
-
+            client = _client(settings, str(settings.secret_key), settings.base_url)
+        app.extensions[EXTENSION_NAME] = FlowgladState(
+            settings, client, sandbox, self.current_identity
+        )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
-        app.teardown_request(_drop_request_cache)
+        app.teardown_request(drop_request_cache)
 
     def customer_loader(self, loader: LoaderT) -> LoaderT:
         """Register the function that says who the customer of a request is.
@@ -123,27 +120,18 @@ class Flowglad:
 
     @property
     def client(self) -> FlowgladClient:
-        """The REST client of the current app."""
-        return self._state().client
+        """The REST client of the current app, for calls the service does not wrap."""
+        return get_state().client
 
     @property
     def settings(self) -> FlowgladSettings:
-        return self._state().settings
+        """The current app's resolved settings (the secret key is left out of its repr)."""
+        return get_state().settings
 
     @property
     def sandbox(self) -> Sandbox | None:
-        """The current app's sandbox, when ``FLOWGLAD_SANDBOX`` is on."""
-        return self._state().sandbox
-
-    def _state(self) -> _AppState:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        try:
-            return self._states[app]
-        except KeyError:
-            raise RuntimeError(
-                "Flowglad is not set up on the current app. Did you forget to call"
-                " flowglad.init_app(app)?"
-            ) from None
+        """The current app's sandbox, when ``FLOWGLAD_SANDBOX`` is on, to drive in tests."""
+        return get_state().sandbox
 
     # -- customers -------------------------------------------------------------------
 
@@ -153,8 +141,7 @@ class Flowglad:
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the logged-in customer, or ``None`` when anonymous."""
-        identity = self.current_identity()
-        return None if identity is None else self.for_identity(identity)
+        return get_state().current_customer()
 
     def for_customer(
         self, external_id: str, name: str | None = None, email: str | None = None
@@ -162,78 +149,46 @@ class Flowglad:
         """The billing service of any customer: for sign-up flows, jobs and admin tools."""
         return self.for_identity(CustomerIdentity(str(external_id), name, email))
 
-    def default_pricing_model(self) -> JSONObject:
-        """The organization's default pricing model, for pages shown to anonymous visitors."""
-        response = self.client.get_default_pricing_model()
-        # Flowglad wraps the model; a bare model is accepted too, as Flowglad's server does.
-        model = response.get("pricingModel", response) if isinstance(response, dict) else {}
-        return model if isinstance(model, dict) else {}
-
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of the customer a loader described."""
-        return CustomerBilling(self.client, identity, _request_cache())
+        return get_state().for_identity(identity)
 
-    @staticmethod
-    def _sandbox_client(settings: FlowgladSettings) -> tuple[Sandbox, FlowgladClient]:
-        from .sandbox import Sandbox
-
-        sandbox = settings.sandbox if isinstance(settings.sandbox, Sandbox) else Sandbox()
-        warnings.warn(
-            "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
-            " and nothing reaches Flowglad.",
-            SandboxWarning,
-            stacklevel=3,
-        )
-        client = FlowgladClient(
-            sandbox.secret_key,
-            base_url=sandbox.base_url,
-            adapter=sandbox.adapter(),
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            max_retries=settings.max_retries,
-        )
-        return sandbox, client
-
-
-def get_extension() -> Flowglad:
-    """The :class:`Flowglad` of the current app."""
-    try:
-        extension = current_app.extensions[EXTENSION_NAME]
-    except KeyError:
-        raise RuntimeError(
-            "Flowglad is not set up on the current app. Did you forget to call init_app(app)?"
-        ) from None
-    assert isinstance(extension, Flowglad)
-    return extension
+    def default_pricing_model(self) -> JSONObject:
+        """The organization's default pricing model, for pages shown to anonymous visitors."""
+        return get_state().default_pricing_model()
 
 
 def init_app(app: Flask, **options: Any) -> Flowglad:
-    """Set Flowglad up on ``app`` with a new :class:`Flowglad` and return it.
-
-    .. versionadded:: 0.1
-    """
+    """Set Flowglad up on ``app`` with a new :class:`Flowglad` and return it."""
     extension = Flowglad(**options)
     extension.init_app(app)
     return extension
 
 
-def load_current_billing() -> BillingSnapshot | None:
-    """The logged-in customer's billing (read once per request), or ``None``."""
-    customer = get_extension().current_customer()
-    return None if customer is None else customer.get_billing()
+def _client(
+    settings: FlowgladSettings, secret_key: str, base_url: str, **transport: Any
+) -> FlowgladClient:
+    return FlowgladClient(
+        secret_key,
+        base_url=base_url,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        max_retries=settings.max_retries,
+        max_retry_wait=settings.max_retry_wait,
+        **transport,
+    )
 
 
-def _request_cache() -> CustomerCache | None:
-    """The request's cache in ``flask.g``; outside a request each service keeps its own."""
-    if not has_request_context():
-        return None
-    cache: CustomerCache | None = g.get(G_CACHE_ATTRIBUTE)
-    if cache is None:
-        cache = {}
-        setattr(g, G_CACHE_ATTRIBUTE, cache)
-    return cache
+def _sandbox_client(settings: FlowgladSettings) -> tuple[Sandbox, FlowgladClient]:
+    from .sandbox import Sandbox
 
-
-def _drop_request_cache(exc: BaseException | None = None) -> None:
-    # A pushed app context (and so ``g``) can outlive a request before Flask 3.2.
-    g.pop(G_CACHE_ATTRIBUTE, None)
+    sandbox = settings.sandbox if isinstance(settings.sandbox, Sandbox) else Sandbox()
+    warnings.warn(
+        "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
+        " and nothing reaches Flowglad.",
+        SandboxWarning,
+        stacklevel=4,
+    )
+    # The sandbox is reached through its own base URL, whatever FLOWGLAD_BASE_URL says.
+    client = _client(settings, sandbox.secret_key, sandbox.base_url, adapter=sandbox.adapter())
+    return sandbox, client

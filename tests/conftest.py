@@ -48,11 +48,21 @@ def upstream() -> Iterator[requests_mock_module.Mocker]:
         yield mocker
 
 
+#: The extension object of each app the fixtures made (apps keep only its state).
+_EXTENSIONS: dict[int, Flowglad] = {}
+
+
+def flowglad_of(app: Flask) -> Flowglad:
+    """The :class:`Flowglad` that the ``app`` fixture set up."""
+    return _EXTENSIONS[id(app)]
+
+
 @pytest.fixture
-def app() -> Flask:
+def app() -> Iterator[Flask]:
     app = make_app()
-    Flowglad(app)
-    return app
+    _EXTENSIONS[id(app)] = Flowglad(app)
+    yield app
+    _EXTENSIONS.pop(id(app), None)
 
 
 @pytest.fixture

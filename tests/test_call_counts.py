@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from flask_flowglad.actions import ACTIONS
+from flask_flowglad.protocol.actions import ACTIONS
 
 from . import payloads
 from .conftest import API, User

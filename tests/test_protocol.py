@@ -13,10 +13,10 @@ import pytest
 import requests
 from flask import Flask
 
-from flask_flowglad.actions import ACTIONS
+from flask_flowglad.protocol.actions import ACTIONS
 
 from . import payloads
-from .conftest import API, User, calls
+from .conftest import API, User, calls, flowglad_of
 
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}
@@ -150,7 +150,7 @@ def test_identity_in_the_body_is_never_used(app: Flask, flowglad_api: Any) -> No
 def test_loader_returning_an_unusable_id_is_500_without_traceback(
     app: Flask, upstream: Any
 ) -> None:
-    app.extensions["flowglad"].customer_loader(lambda: "org/1")
+    flowglad_of(app).customer_loader(lambda: "org/1")
     response = post(app, "customers/billing", {})
     assert_error(response, 500, "invalid_customer_id")
     assert "Traceback" not in response.text
@@ -860,7 +860,7 @@ def test_failing_loader_makes_the_pricing_route_anonymous(app: Flask, upstream: 
     def broken() -> None:
         raise LookupError("session store down")
 
-    app.extensions["flowglad"].customer_loader(broken)
+    flowglad_of(app).customer_loader(broken)
     upstream.get(f"{API}/pricing-models/default", json={"pricingModel": {"id": "pm"}})
     assert post(app, "pricing-models/retrieve", {}).json["data"]["source"] == "default"
 
@@ -910,9 +910,8 @@ def test_upstream_nan_is_never_sent_to_the_browser(app: Flask, upstream: Any) ->
 def test_a_mutation_drops_the_requests_cached_billing(
     app: Flask, flowglad_api: Any, billing_payload: dict[str, Any]
 ) -> None:
-    from flask_flowglad import Flowglad
 
-    flowglad: Flowglad = app.extensions["flowglad"]
+    flowglad = flowglad_of(app)
     flowglad_api.post(
         f"{API}/subscriptions/sub_1/cancel",
         json={"subscription": payloads.subscription(status="cancellation_scheduled")},

@@ -262,7 +262,7 @@ def test_every_action_is_exercised_against_the_sandbox() -> None:
     import ast
     from pathlib import Path
 
-    from flask_flowglad.actions import ACTIONS
+    from flask_flowglad.protocol.actions import ACTIONS
 
     source = ast.parse(Path(__file__).read_text())
     used = {

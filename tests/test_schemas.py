@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from flask_flowglad.schemas import ACTION_SCHEMAS, validation_issues
+from flask_flowglad.protocol.schemas import ACTION_SCHEMAS, validation_issues
 
 Path = list[str | int]
 

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
 
+from ..billing import BillingSnapshot, JSONObject
+from ..service import CustomerBilling
 from . import schemas
-from .billing import BillingSnapshot, JSONObject
-from .service import CustomerBilling
 
 if TYPE_CHECKING:
-    from .extension import Flowglad
+    from ..state import FlowgladState
 
 Params = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class ActionContext:
-    flowglad: Flowglad
+    state: FlowgladState
     #: ``None`` only for actions that serve anonymous visitors.
     customer: CustomerBilling | None
     schema: Schema
@@ -277,7 +277,7 @@ def resource_changer(change: str) -> Handler:
 
 def retrieve_pricing_model(context: ActionContext, params: Params) -> JSONObject:
     if context.customer is None:
-        return {"pricingModel": context.flowglad.default_pricing_model(), "source": "default"}
+        return {"pricingModel": context.state.default_pricing_model(), "source": "default"}
     return {"pricingModel": context.billing.pricing_model, "source": "customer"}
 
 

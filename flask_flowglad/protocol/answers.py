@@ -1,0 +1,162 @@
+"""What the browser is answered: the ``{data, error}`` envelope, and the one policy that
+turns any failure into a status, a code and a message (PROTOCOL §1.4, §2.4).
+
+Every error carries a string ``code`` (apps and the React hooks surface it), a human
+``message``, and a ``json`` object holding at least ``message``. ``data`` is ``null`` on
+every error, which ``useBilling`` needs in order not to mistake an error for a payload.
+
+Flowglad's own bodies and request ids are logged, never sent to the browser. Every way of
+Flowglad not answering usefully (5xx, no connection, a timeout, an answer without the
+object asked for) is 502, the message telling them apart. Upstream credential failures are
+502 too: a browser must not mistake the server's wrong secret key for its own logged-out
+state. The service's own refusals carry no HTTP status; their statuses are chosen here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, current_app
+
+from ..errors import (
+    AmbiguousSubscription,
+    BillingActionError,
+    CheckoutRequired,
+    CheckoutSessionNotFound,
+    FlowgladAPIError,
+    FlowgladAuthenticationError,
+    FlowgladBadRequest,
+    FlowgladConflict,
+    FlowgladConnectionError,
+    FlowgladError,
+    FlowgladNotFound,
+    FlowgladRateLimited,
+    FlowgladServerError,
+    FlowgladTimeout,
+    InvalidUpstreamAnswer,
+    NoCurrentSubscription,
+    NotInPricingModel,
+    PriceNotFound,
+    SubscriptionAlreadyCanceled,
+    SubscriptionNotOwned,
+)
+
+logger = logging.getLogger("flask_flowglad")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An error answer: its status, envelope code, message and extra headers."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: The service's refusals: raised before anything reaches Flowglad.
+REFUSALS: dict[type[BillingActionError], tuple[int, str]] = {
+    SubscriptionNotOwned: (403, "forbidden"),
+    NoCurrentSubscription: (400, "missing_subscription_id"),
+    AmbiguousSubscription: (400, "ambiguous_subscription"),
+    SubscriptionAlreadyCanceled: (409, "subscription_already_canceled"),
+    CheckoutRequired: (402, "checkout_required"),
+    PriceNotFound: (404, "price_not_found"),
+    NotInPricingModel: (404, "not_in_pricing_model"),
+    CheckoutSessionNotFound: (404, "checkout_session_not_found"),
+}
+
+#: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".
+OUTAGES: tuple[type[FlowgladError], ...] = (
+    FlowgladConnectionError,
+    FlowgladServerError,
+    FlowgladRateLimited,
+    InvalidUpstreamAnswer,
+)
+
+
+def is_outage(exc: FlowgladError) -> bool:
+    """Whether ``exc`` says Flowglad could not be asked (the fail-open policy applies)."""
+    return isinstance(exc, OUTAGES)
+
+
+def answer_for(exc: FlowgladError, action_code: str) -> Answer:
+    """The answer for ``exc``; upstream failures carry the action's own code."""
+    if isinstance(exc, BillingActionError):
+        status, code = _refusal(exc)
+        return Answer(status, code, str(exc))
+    if isinstance(exc, FlowgladAPIError):
+        _log_upstream(exc)
+    else:
+        logger.warning("Flowglad could not be reached: %s", exc)
+    if isinstance(exc, FlowgladRateLimited):
+        headers = {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return Answer(429, action_code, "Too many billing requests. Try again shortly.", headers)
+    if isinstance(exc, FlowgladTimeout):
+        return Answer(502, action_code, "Billing did not answer in time. Try again shortly.")
+    if isinstance(exc, FlowgladConnectionError):
+        return Answer(502, action_code, "Billing could not be reached. Try again shortly.")
+    if isinstance(exc, FlowgladAuthenticationError):
+        return Answer(502, action_code, "Billing is not configured correctly on the server.")
+    if isinstance(exc, InvalidUpstreamAnswer):
+        return Answer(502, action_code, "Billing's answer was invalid. Try again shortly.")
+    if isinstance(exc, FlowgladNotFound):
+        return Answer(404, action_code, "Not found.")
+    if isinstance(exc, FlowgladConflict):
+        return Answer(409, action_code, "The request conflicts with the current billing state.")
+    if isinstance(exc, FlowgladBadRequest):
+        return Answer(400, action_code, "Billing rejected the request.")
+    return Answer(502, action_code, "Billing is unavailable. Try again shortly.")
+
+
+def _refusal(exc: BillingActionError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in REFUSALS:
+            return REFUSALS[cls]
+    return 400, "billing_action_refused"
+
+
+def _log_upstream(exc: FlowgladAPIError) -> None:
+    level = logging.ERROR if exc.status in (401, 403) or exc.status >= 500 else logging.WARNING
+    logger.log(level, "Flowglad answered %s (request id %s): %s", exc.status, exc.request_id, exc)
+
+
+# -- the envelope ----------------------------------------------------------------------
+
+
+def success(data: Any) -> Response:
+    """``{"data": data}``, status 200."""
+    return _json_response({"data": data}, 200)
+
+
+def failure(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """``{"data": null, "error": {code, message, json}}`` with ``status``."""
+    error = {"code": code, "message": message, "json": {"message": message, **(details or {})}}
+    response = _json_response({"data": None, "error": error}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+def failure_for(exc: FlowgladError, action_code: str) -> Response:
+    """The envelope answering ``exc``."""
+    answer = answer_for(exc, action_code)
+    return failure(answer.status, answer.code, answer.message, headers=answer.headers)
+
+
+def _json_response(body: Mapping[str, Any], status: int) -> Response:
+    # JavaScript's JSON.parse rejects NaN and Infinity, which Python writes by default.
+    text = current_app.json.dumps(body, allow_nan=False)
+    return current_app.response_class(text, status=status, mimetype="application/json")

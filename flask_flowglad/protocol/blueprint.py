@@ -1,0 +1,186 @@
+"""The ``/api/flowglad/<subroute>`` endpoint the React SDK talks to.
+
+One catch-all view looks the subroute up in :data:`~flask_flowglad.protocol.actions.ACTIONS`,
+then checks method, content type, body size and shape, the customer and the body's values,
+in that order, before any upstream call. It knows nothing of Flowglad's HTTP API: handlers
+call the per-customer service, and :mod:`~flask_flowglad.protocol.answers` turns failures
+into statuses. Whatever goes wrong, the answer is the JSON envelope, never an HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, request
+from marshmallow import ValidationError
+
+from ..errors import FlowgladError
+from ..identity import CustomerIdentity, InvalidCustomerId
+from ..state import FlowgladState, get_state
+from . import answers
+from .actions import ACTIONS, Action, ActionContext
+from .schemas import validation_issues
+
+logger = logging.getLogger("flask_flowglad")
+
+#: Methods routed to the view so that a wrong one gets a JSON 405, not an HTML page.
+ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: Deepest nesting of objects and arrays a body may have; the React SDK sends 3.
+MAX_DEPTH = 32
+
+
+class BadBody(Exception):
+    """The body cannot be read as a JSON object: its status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def create_blueprint() -> Blueprint:
+    """A new blueprint for one app; the app's ``FLOWGLAD_URL_PREFIX`` mounts it."""
+    blueprint = Blueprint("flowglad", __name__)
+    blueprint.add_url_rule(
+        "/<path:subroute>", "action", dispatch, methods=ROUTED_METHODS, strict_slashes=False
+    )
+    return blueprint
+
+
+def dispatch(subroute: str) -> Response:
+    """Answer one React SDK call; an unexpected error is a 500 envelope, logged."""
+    try:
+        return _dispatch(subroute)
+    except Exception:
+        logger.exception("flask-flowglad failed on %r", request.path)
+        return answers.failure(500, "internal_error", "Billing failed on the server.")
+
+
+def _dispatch(subroute: str) -> Response:
+    key = "/".join(segment for segment in subroute.split("/") if segment)
+    action = ACTIONS.get(key)
+    if action is None:
+        message = f'"{key[:100]}" is not a valid Flowglad API path'
+        return answers.failure(404, "not_found", message)
+    if request.method not in action.methods:
+        return answers.failure(
+            405,
+            "method_not_allowed",
+            "Method not allowed",
+            headers={"Allow": ", ".join(sorted(action.methods))},
+        )
+    state = get_state()
+    try:
+        body = _read_body(state.settings.max_body_bytes)
+    except BadBody as bad:
+        return answers.failure(bad.status, bad.code, bad.message)
+    try:
+        identity = _resolve_identity(state, action)
+    except InvalidCustomerId as exc:
+        logger.error("The customer loader returned an unusable id: %s", exc)
+        return answers.failure(500, "invalid_customer_id", "The customer id is not usable.")
+    if identity is None and action.requires_customer:
+        if action.null_when_logged_out and state.settings.null_billing_when_logged_out:
+            return answers.success(None)
+        return answers.failure(401, "UNAUTHORIZED", "Not authenticated")
+    try:
+        params = action.validator.load(body)
+    except ValidationError as exc:
+        return answers.failure(
+            400,
+            "VALIDATION_ERROR",
+            "The request body is not valid.",
+            details={"issues": validation_issues(exc)},
+        )
+    customer = None if identity is None else state.for_identity(identity)
+    context = ActionContext(state, customer, action.validator)
+    try:
+        data = action.handler(context, params)
+    except FlowgladError as exc:
+        return answers.failure_for(exc, action.failure_code(context))
+    try:
+        return answers.success(data)
+    except ValueError:
+        # Flowglad sent a number JSON cannot carry (NaN, Infinity).
+        logger.error("Flowglad's answer to %r could not be written as JSON", key)
+        return answers.failure(502, action.failure_code(context), "Billing's answer was invalid.")
+
+
+def _read_body(limit: int) -> dict[str, Any]:
+    """The JSON object sent, ``{}`` for an empty body; GET carries no body.
+
+    Read at most ``limit`` bytes, and checked for depth and unicode before anything
+    else looks at it, so a hostile body costs little and never reaches Flowglad.
+    """
+    if request.method == "GET":
+        return {}
+    if request.mimetype != "application/json":
+        raise BadBody(
+            415,
+            "unsupported_media_type",
+            "Send the body as JSON (Content-Type: application/json).",
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise BadBody(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise BadBody(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise BadBody(400, "VALIDATION_ERROR", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadBody(400, "VALIDATION_ERROR", "The request body must be a JSON object.")
+    problem = json_problem(body, MAX_DEPTH)
+    if problem is not None:
+        raise BadBody(400, "VALIDATION_ERROR", problem)
+    return body
+
+
+def json_problem(value: Any, max_depth: int) -> str | None:
+    """Why a parsed JSON value cannot be used, or ``None``: too deep, or a string that
+    is not valid unicode (a lone surrogate, which no URL or upstream body can carry).
+
+    Iterative, so a deep value cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return "The request body has a string that is not valid unicode."
+        elif isinstance(item, (dict, list)):
+            if depth > max_depth:
+                return f"The request body is nested deeper than {max_depth} levels."
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _resolve_identity(state: FlowgladState, action: Action) -> CustomerIdentity | None:
+    if action.requires_customer:
+        return state.identify()
+    # A page that works for anonymous visitors treats a failing loader as anonymous.
+    try:
+        return state.identify()
+    except Exception:  # noqa: BLE001
+        logger.warning("The customer loader failed; answering as anonymous", exc_info=True)
+        return None

@@ -1,0 +1,91 @@
+"""What the extension keeps for one app, and the customer of the current request.
+
+``app.extensions["flowglad"]`` holds one :class:`FlowgladState` per app: the one registry
+of per-app state. The protocol layer and ``feature_required`` reach it through
+:func:`get_state`, so they need nothing from the :class:`~flask_flowglad.Flowglad` object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app, g, has_request_context
+
+from .billing import BillingSnapshot, JSONObject
+from .client import FlowgladClient
+from .config import FlowgladSettings
+from .identity import CustomerIdentity
+from .service import CustomerBilling, CustomerCache
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+#: The key of ``app.extensions``.
+EXTENSION_NAME = "flowglad"
+#: The one attribute of ``flask.g`` the extension uses: ``{external_id: cache entry}``.
+G_CACHE_ATTRIBUTE = "_flowglad_customers"
+
+
+@dataclass
+class FlowgladState:
+    """One app's settings, REST client and sandbox, and how it finds its customer."""
+
+    settings: FlowgladSettings
+    client: FlowgladClient
+    #: The in-memory Flowglad, when ``FLOWGLAD_SANDBOX`` is on.
+    sandbox: Sandbox | None
+    #: Who the customer of the current request is (the extension's customer loader).
+    identify: Callable[[], CustomerIdentity | None]
+
+    def current_customer(self) -> CustomerBilling | None:
+        """The billing service of the request's customer, or ``None`` when anonymous."""
+        identity = self.identify()
+        return None if identity is None else self.for_identity(identity)
+
+    def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
+        """The billing service of any customer, sharing the request's cache."""
+        return CustomerBilling(self.client, identity, request_cache())
+
+    def default_pricing_model(self) -> JSONObject:
+        """The organization's default pricing model, for pages shown to anonymous visitors."""
+        response = self.client.get_default_pricing_model()
+        # Flowglad wraps the model; a bare model is accepted too, as Flowglad's server does.
+        model: Any = response.get("pricingModel", response)
+        return model if isinstance(model, dict) else {}
+
+
+def get_state(app: Flask | None = None) -> FlowgladState:
+    """The :class:`FlowgladState` of ``app``, or of the current app."""
+    target = current_app if app is None else app
+    state = target.extensions.get(EXTENSION_NAME)
+    if not isinstance(state, FlowgladState):
+        raise RuntimeError(
+            "Flowglad is not set up on the current app. Did you forget to call"
+            " flowglad.init_app(app)?"
+        )
+    return state
+
+
+def load_current_billing() -> BillingSnapshot | None:
+    """The logged-in customer's billing (read once per request), or ``None``."""
+    customer = get_state().current_customer()
+    return None if customer is None else customer.get_billing()
+
+
+def request_cache() -> CustomerCache | None:
+    """The request's cache in ``flask.g``; outside a request each service keeps its own."""
+    if not has_request_context():
+        return None
+    cache: CustomerCache | None = g.get(G_CACHE_ATTRIBUTE)
+    if cache is None:
+        cache = {}
+        setattr(g, G_CACHE_ATTRIBUTE, cache)
+    return cache
+
+
+def drop_request_cache(exc: BaseException | None = None) -> None:
+    """Forget what the request read: a pushed app context (and so ``g``) can outlive a
+    request before Flask 3.2."""
+    g.pop(G_CACHE_ATTRIBUTE, None)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .errors import InvalidUpstreamAnswer
+
 JSONObject = dict[str, Any]
 
 
 class BillingSnapshot:
-    """One read of a customer's billing.
-
-    .. versionadded:: 0.1
-    """
+    """One read of a customer's billing."""
 
     __slots__ = ("raw",)
 
@@ -25,12 +24,23 @@ class BillingSnapshot:
         #: The billing payload exactly as Flowglad returned it.
         self.raw: JSONObject = dict(raw)
 
+    @classmethod
+    def from_payload(cls, payload: object) -> BillingSnapshot:
+        """A snapshot of Flowglad's answer, which must at least name the customer: an
+        answer without it (``{}`` from a proxy) is an outage, never an empty billing."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("customer"), dict):
+            raise InvalidUpstreamAnswer(
+                200, None, "Flowglad's billing answer has no customer.", None, payload
+            )
+        return cls(payload)
+
     def __repr__(self) -> str:
         customer = self.customer.get("externalId") if self.customer else None
         return f"<BillingSnapshot customer={customer!r}>"
 
     @property
     def customer(self) -> JSONObject:
+        """The Flowglad customer record (``id``, ``externalId``, ``email``, ...)."""
         return _as_object(self.raw.get("customer"))
 
     @property
@@ -40,6 +50,7 @@ class BillingSnapshot:
 
     @property
     def current_subscriptions(self) -> list[JSONObject]:
+        """The subscriptions in force now (active, trialing, cancellation scheduled)."""
         return _as_objects(self.raw.get("currentSubscriptions"))
 
     @property
@@ -50,33 +61,98 @@ class BillingSnapshot:
 
     @property
     def pricing_model(self) -> JSONObject:
+        """The pricing model the customer is on: products, prices, usage meters."""
         return _as_object(self.raw.get("pricingModel"))
 
     @property
     def invoices(self) -> list[JSONObject]:
-        return _as_objects(self.raw.get("invoices"))
+        """Invoice entries, each ``{"invoice": {...}, "invoiceLineItems": [...]}``."""
+        return [
+            entry
+            for entry in _as_objects(self.raw.get("invoices"))
+            if isinstance(entry.get("invoice"), dict)
+        ]
 
     @property
     def purchases(self) -> list[JSONObject]:
+        """One-time and subscription purchases, whatever their status."""
         return _as_objects(self.raw.get("purchases"))
 
     @property
     def payment_methods(self) -> list[JSONObject]:
+        """The customer's saved payment methods."""
         return _as_objects(self.raw.get("paymentMethods"))
 
     @property
     def billing_portal_url(self) -> str | None:
+        """Flowglad's hosted page where the customer manages cards and invoices."""
         value = self.raw.get("billingPortalUrl")
         return value if isinstance(value, str) else None
+
+    @property
+    def prices(self) -> list[JSONObject]:
+        """Every price of the pricing model: the products' and the usage meters'."""
+        return [
+            price
+            for owner in (*self._products, *self._usage_meters)
+            for price in _as_objects(owner.get("prices"))
+        ]
+
+    @property
+    def _products(self) -> list[JSONObject]:
+        return _as_objects(self.pricing_model.get("products"))
+
+    @property
+    def _usage_meters(self) -> list[JSONObject]:
+        return _as_objects(self.pricing_model.get("usageMeters"))
 
     def find_subscription(self, subscription_id: str) -> JSONObject | None:
         """The customer's subscription with this id, current or not; ``None`` if not theirs."""
         return next((s for s in self.subscriptions if s.get("id") == subscription_id), None)
 
     def find_current_subscription(self, subscription_id: str) -> JSONObject | None:
+        """The customer's *current* subscription with this id, or ``None``."""
         return next(
             (s for s in self.current_subscriptions if s.get("id") == subscription_id), None
         )
+
+    def find_price(
+        self, *, price_id: str | None = None, price_slug: str | None = None
+    ) -> JSONObject | None:
+        """A price of the pricing model by id or slug: what the customer may be charged."""
+        for price in self.prices:
+            if price_id is not None and price.get("id") == price_id:
+                return price
+            if price_id is None and price_slug is not None and price.get("slug") == price_slug:
+                return price
+        return None
+
+    def find_usage_meter(
+        self, *, meter_id: str | None = None, slug: str | None = None
+    ) -> JSONObject | None:
+        """A usage meter of the pricing model by id or slug."""
+        for meter in self._usage_meters:
+            if meter_id is not None and meter.get("id") == meter_id:
+                return meter
+            if meter_id is None and slug is not None and meter.get("slug") == slug:
+                return meter
+        return None
+
+    def find_payment_method(self, payment_method_id: str) -> JSONObject | None:
+        """One of the customer's own payment methods, or ``None``."""
+        return next((m for m in self.payment_methods if m.get("id") == payment_method_id), None)
+
+    def granted_features(self, subscription_id: str | None = None) -> list[JSONObject]:
+        """The toggle features granted, one item per slug: by any current subscription,
+        or by the one named. The one reading of feature access, shared by
+        :meth:`check_feature_access`, ``@feature_required`` and the ``features/access``
+        route, so they can never disagree."""
+        granted: dict[Any, JSONObject] = {}
+        for subscription in self._subscriptions_for(subscription_id):
+            for item in feature_items(subscription):
+                if item.get("type") == "toggle" and isinstance(item.get("slug"), str):
+                    granted.setdefault(item["slug"], item)
+        return list(granted.values())
 
     def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
         """Whether a toggle feature is granted.
@@ -87,11 +163,7 @@ class BillingSnapshot:
         refused a feature they pay for. With ``subscription_id``, only that current
         subscription is consulted, as Flowglad does.
         """
-        return any(
-            item.get("type") == "toggle" and item.get("slug") == feature_slug
-            for subscription in self._subscriptions_for(subscription_id)
-            for item in feature_items(subscription)
-        )
+        return any(item["slug"] == feature_slug for item in self.granted_features(subscription_id))
 
     def check_usage_balance(
         self, usage_meter_slug: str, subscription_id: str | None = None
@@ -102,7 +174,7 @@ class BillingSnapshot:
         answers (consistent with :meth:`check_feature_access`).
         """
         for subscription in self._subscriptions_for(subscription_id):
-            balances = _index_by_slug(usage_meter_balances(subscription))
+            balances = _index_by_slug(subscription_usage_balances(subscription))
             if usage_meter_slug in balances:
                 return balances[usage_meter_slug]
         return None
@@ -112,19 +184,17 @@ class BillingSnapshot:
         return [
             balance
             for subscription in self._subscriptions_for(subscription_id)
-            for balance in usage_meter_balances(subscription)
+            for balance in subscription_usage_balances(subscription)
         ]
 
     def get_product(self, product_slug: str) -> JSONObject | None:
         """The product of the customer's pricing model with this slug."""
-        return _index_by_slug(_as_objects(self.pricing_model.get("products"))).get(product_slug)
+        return _index_by_slug(self._products).get(product_slug)
 
     def get_price(self, price_slug: str) -> JSONObject | None:
         """A product price with this slug; usage prices live on meters and are not included."""
         prices = (
-            price
-            for product in _as_objects(self.pricing_model.get("products"))
-            for price in _as_objects(product.get("prices"))
+            price for product in self._products for price in _as_objects(product.get("prices"))
         )
         return _index_by_slug(prices).get(price_slug)
 
@@ -151,7 +221,8 @@ def feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:
     return _as_objects(_as_object(subscription.get("experimental")).get("featureItems"))
 
 
-def usage_meter_balances(subscription: Mapping[str, Any]) -> list[JSONObject]:
+def subscription_usage_balances(subscription: Mapping[str, Any]) -> list[JSONObject]:
+    """The usage meter balances Flowglad attaches to one subscription."""
     return _as_objects(_as_object(subscription.get("experimental")).get("usageMeterBalances"))
 
 

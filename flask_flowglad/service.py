@@ -1,27 +1,33 @@
 """Everything the app does for one customer, with that customer's billing read at most once.
 
-:class:`CustomerBilling` is the Python counterpart of Flowglad's Node ``FlowgladServer``.
-It knows the customer and the REST client, and keeps what it read in a cache that the
-extension puts in ``flask.g`` for the length of a request. Ownership checks use that
-cached billing instead of extra upstream reads.
+:class:`CustomerBilling` is the Python counterpart of Flowglad's Node ``FlowgladServer``:
+typed snake_case keyword methods for views, jobs and the command line. It knows the
+customer and the REST client, builds Flowglad's camelCase bodies itself (the client is the
+wire edge), and keeps what it read in a cache that the extension puts in ``flask.g`` for
+the length of a request. Ownership checks use that cached billing instead of extra reads:
+every id a caller names is the customer's own or part of the customer's pricing model, or
+the call is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from .billing import BillingSnapshot, JSONObject, plain_subscription
 from .errors import (
     AmbiguousSubscription,
-    CheckoutRequired,
     CheckoutSessionNotFound,
     FlowgladAPIError,
     FlowgladConflict,
+    FlowgladError,
     FlowgladNotFound,
+    InvalidUpstreamAnswer,
     NoCurrentSubscription,
+    NotInPricingModel,
     PriceNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
@@ -34,13 +40,28 @@ if TYPE_CHECKING:
 #: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
 CustomerCache = MutableMapping[str, dict[str, Any]]
 
+#: When a cancellation takes effect.
+CancellationTiming = Literal["at_end_of_current_billing_period", "immediately"]
+#: When a plan change takes effect; ``auto`` lets Flowglad choose (upgrades now,
+#: downgrades at the end of the period).
+AdjustmentTiming = Literal["immediately", "at_end_of_current_billing_period", "auto"]
+#: A billing interval's unit.
+Interval = Literal["day", "week", "month", "year"]
+
+
+@dataclass(frozen=True)
+class PriceQuantity:
+    """One item of a subscription: a price, by id or by slug, and how many."""
+
+    price_id: str | None = None
+    price_slug: str | None = None
+    quantity: int = 1
+
 
 class CustomerBilling:
     """Billing operations for one customer.
 
     Get one from :meth:`Flowglad.for_customer` or :meth:`Flowglad.current_customer`.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -58,6 +79,7 @@ class CustomerBilling:
 
     @property
     def external_id(self) -> str:
+        """The app's id of the customer, which Flowglad addresses it by."""
         return self.identity.external_id
 
     # -- reading ---------------------------------------------------------------------
@@ -103,51 +125,103 @@ class CustomerBilling:
         return self._owned_subscription(subscription_id)
 
     def get_checkout_session(self, session_id: str) -> JSONObject:
-        """A checkout session of this customer; another customer's is reported as not found,
-        so ids cannot be probed."""
-        response = self.client.get_checkout_session(session_id)
+        """A checkout session of this customer.
+
+        Another customer's session and an id that does not exist answer the same
+        :exc:`CheckoutSessionNotFound`, so ids cannot be probed.
+        """
+        try:
+            response = self.client.get_checkout_session(session_id)
+        except FlowgladNotFound:
+            raise CheckoutSessionNotFound("Checkout session not found") from None
         session = _member(response, "checkoutSession")
         billing = self._read_billing(create_missing=False)
         if billing is None or session.get("customerId") != billing.customer.get("id"):
             raise CheckoutSessionNotFound("Checkout session not found")
         return response
 
+    def find_price(
+        self, *, price_id: str | None = None, price_slug: str | None = None
+    ) -> JSONObject:
+        """A price of the customer's pricing model (a product's or a usage meter's), by id
+        or slug; :exc:`PriceNotFound` when the model has none such."""
+        price = self.get_billing().find_price(price_id=price_id, price_slug=price_slug)
+        if price is None:
+            raise PriceNotFound(f"No price {price_slug or price_id!r} in the pricing model.")
+        return price
+
     # -- changing --------------------------------------------------------------------
 
     def update_customer(self, *, name: str | None = None, email: str | None = None) -> JSONObject:
         """Change the name or email; Flowglad keeps addresses and phone numbers read-only."""
         changes = {k: v for k, v in (("name", name), ("email", email)) if v is not None}
-        response = self.client.update_customer(self.external_id, changes)
-        self.invalidate()
-        return response
+        with self._changing():
+            return self.client.update_customer(self.external_id, changes)
 
-    def create_checkout_session(self, checkout_session: Mapping[str, Any]) -> JSONObject:
-        """Start a hosted checkout for this customer.
+    def create_product_checkout_session(
+        self,
+        *,
+        success_url: str,
+        cancel_url: str,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+        quantity: int = 1,
+        output_metadata: Mapping[str, Any] | None = None,
+        output_name: str | None = None,
+    ) -> JSONObject:
+        """Start a hosted checkout for one price of the pricing model: ``{checkoutSession,
+        url}``. The customer is sent to ``url``; Flowglad returns them to ``success_url``."""
+        body = {
+            "type": "product",
+            "priceId": price_id,
+            "priceSlug": price_slug,
+            "quantity": quantity,
+        }
+        return self._create_checkout_session(
+            body, success_url, cancel_url, output_metadata, output_name
+        )
 
-        A target subscription must be the customer's own: Flowglad would otherwise set
-        another customer's default payment method when the session completes.
+    def create_add_payment_method_checkout_session(
+        self,
+        *,
+        success_url: str,
+        cancel_url: str,
+        target_subscription_id: str | None = None,
+        output_metadata: Mapping[str, Any] | None = None,
+        output_name: str | None = None,
+    ) -> JSONObject:
+        """Start a hosted page that saves a card; with ``target_subscription_id`` (one of
+        the customer's own) the card becomes that subscription's default."""
+        body = {"type": "add_payment_method", "targetSubscriptionId": target_subscription_id}
+        return self._create_checkout_session(
+            body, success_url, cancel_url, output_metadata, output_name
+        )
 
-        The customer must exist upstream. When the session cannot be created and the
-        customer was not known to exist, the customer is created and the session tried
-        once more, so a checkout offered before any billing read still works.
-        """
-        target = checkout_session.get("targetSubscriptionId")
-        if isinstance(target, str):
-            self._owned_subscription(target)
-        body = {**checkout_session, "customerExternalId": self.external_id}
-        try:
-            return self.client.create_checkout_session(body)
-        except FlowgladAPIError as exc:
-            if self._known_to_exist() or exc.status not in (400, 404, 500):
-                raise
-            try:
-                self._create_upstream()
-            except FlowgladConflict:
-                raise exc from None
-            self.invalidate()
-            return self.client.create_checkout_session(body)
+    def create_activate_subscription_checkout_session(
+        self,
+        *,
+        success_url: str,
+        cancel_url: str,
+        target_subscription_id: str,
+        output_metadata: Mapping[str, Any] | None = None,
+        output_name: str | None = None,
+    ) -> JSONObject:
+        """Start a hosted page that activates one of the customer's own subscriptions
+        (e.g. a trial without a card) by collecting a payment method."""
+        body = {"type": "activate_subscription", "targetSubscriptionId": target_subscription_id}
+        return self._create_checkout_session(
+            body, success_url, cancel_url, output_metadata, output_name
+        )
 
-    def cancel_subscription(self, subscription_id: str, timing: str) -> JSONObject:
+    def cancel_subscription(
+        self,
+        subscription_id: str,
+        *,
+        timing: CancellationTiming = "at_end_of_current_billing_period",
+    ) -> JSONObject:
+        """Cancel one of the customer's subscriptions ``immediately`` or
+        ``at_end_of_current_billing_period`` (the default: the customer keeps what they
+        paid for)."""
         subscription = self._owned_subscription(subscription_id)
         if subscription.get("status") == "canceled":
             raise SubscriptionAlreadyCanceled("Subscription is already canceled")
@@ -163,44 +237,105 @@ class CustomerBilling:
             return self.client.uncancel_subscription(subscription_id)
 
     def adjust_subscription(
-        self, adjustment: Mapping[str, Any], subscription_id: str | None = None
+        self,
+        *,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+        quantity: int = 1,
+        items: Sequence[PriceQuantity] | None = None,
+        subscription_id: str | None = None,
+        timing: AdjustmentTiming = "auto",
+        prorate: bool | None = None,
     ) -> JSONObject:
+        """Change a subscription's plan or quantity: one price (by id or slug) and a
+        quantity, or several ``items``. Every price must be in the pricing model.
+
+        ``subscription_id`` defaults to the only current subscription. ``prorate``
+        (default true) charges or credits the rest of the period when the change is
+        immediate; it does not apply to changes at the end of the period.
+        """
+        if items is None:
+            items = [PriceQuantity(price_id=price_id, price_slug=price_slug, quantity=quantity)]
         if subscription_id is None:
             subscription_id = self._only_current_subscription_id(" in params")
         self._owned_subscription(subscription_id)
+        adjustment: JSONObject = {
+            "timing": timing,
+            "newSubscriptionItems": [self._price_item(item) for item in items],
+        }
+        if timing != "at_end_of_current_billing_period":
+            adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
         with self._changing():
-            return self.client.adjust_subscription(subscription_id, dict(adjustment))
+            return self.client.adjust_subscription(subscription_id, adjustment)
 
     def create_subscription(
         self,
         *,
         price_id: str | None = None,
         price_slug: str | None = None,
-        **options: Any,
+        quantity: int = 1,
+        start_date: str | None = None,
+        trial_end: int | None = None,
+        interval: Interval | None = None,
+        interval_count: int | None = None,
+        default_payment_method_id: str | None = None,
+        backup_payment_method_id: str | None = None,
+        name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        do_not_charge: bool | None = None,
     ) -> JSONObject:
-        """Start a subscription that needs no payment: a free price or one with a trial.
+        """Start a subscription directly, without checkout: for the app's own code.
 
-        Paid prices without a trial go through checkout, so a browser can never start a
-        paid subscription by itself (:exc:`CheckoutRequired`).
+        The terms given here (trial end, interval, ``do_not_charge``, ...) change what is
+        charged, so the React SDK's route never passes them: only a free price may be
+        started from the browser. The price must be in the pricing model and the payment
+        methods the customer's own.
         """
-        price = self._find_price(price_id=price_id, price_slug=price_slug)
-        if not _needs_no_payment(price):
-            raise CheckoutRequired(
-                "This price needs a payment method: start a checkout session instead."
-            )
-        body: JSONObject = {"customerExternalId": self.external_id, "priceId": price["id"]}
-        body.update({k: v for k, v in options.items() if v is not None})
+        price = self.find_price(price_id=price_id, price_slug=price_slug)
+        billing = self.get_billing()
+        for method_id in (default_payment_method_id, backup_payment_method_id):
+            if method_id is not None and billing.find_payment_method(method_id) is None:
+                raise SubscriptionNotOwned("Payment method is not owned by the current user")
+        terms = {
+            "startDate": start_date,
+            "trialEnd": trial_end,
+            "interval": interval,
+            "intervalCount": interval_count,
+            "defaultPaymentMethodId": default_payment_method_id,
+            "backupPaymentMethodId": backup_payment_method_id,
+            "name": name,
+            "metadata": dict(metadata) if metadata is not None else None,
+            "doNotCharge": do_not_charge,
+        }
+        body: JSONObject = {
+            "customerExternalId": self.external_id,
+            "priceId": price["id"],
+            "quantity": quantity,
+            **_present(terms),
+        }
         with self._changing():
             return self.client.create_subscription(body)
 
-    def create_usage_event(self, usage_event: Mapping[str, Any]) -> JSONObject:
-        """Record usage against a current subscription.
+    def create_usage_event(
+        self,
+        *,
+        amount: int = 1,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+        usage_meter_id: str | None = None,
+        usage_meter_slug: str | None = None,
+        subscription_id: str | None = None,
+        transaction_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        usage_date: int | None = None,
+    ) -> JSONObject:
+        """Record usage on a meter (by id or slug) or a usage price, against one of the
+        customer's current subscriptions (the current one by default).
 
-        The ``transactionId`` is fixed here, before the first attempt, so retries (ours
-        or Flowglad's client's) can never record the usage twice.
+        The ``transaction_id`` is fixed here, before the first attempt, so retries (ours
+        or a job's) can never record the usage twice: pass your own to make a retried
+        job idempotent too.
         """
-        event = {k: v for k, v in usage_event.items() if v is not None}
-        subscription_id = event.get("subscriptionId")
         billing = self.get_billing()
         if subscription_id is None:
             current = billing.current_subscription
@@ -208,21 +343,37 @@ class CustomerBilling:
                 raise NoCurrentSubscription(
                     "subscriptionId required: no current subscription found"
                 )
-            subscription_id = current["id"]
+            subscription_id = str(current["id"])
         elif billing.find_current_subscription(subscription_id) is None:
             raise SubscriptionNotOwned(
                 f"Subscription {subscription_id} is not found among the customer's"
                 " current subscriptions"
             )
-        event["subscriptionId"] = subscription_id
-        event.setdefault("amount", 1)
-        event.setdefault("transactionId", new_transaction_id())
+        if price_id is not None or price_slug is not None:
+            self.find_price(price_id=price_id, price_slug=price_slug)
+        elif billing.find_usage_meter(meter_id=usage_meter_id, slug=usage_meter_slug) is None:
+            raise NotInPricingModel(
+                f"No usage meter {usage_meter_slug or usage_meter_id!r} in the pricing model."
+            )
+        event = {
+            "subscriptionId": subscription_id,
+            "amount": amount,
+            "transactionId": transaction_id or new_transaction_id(),
+            "priceId": price_id,
+            "priceSlug": price_slug,
+            "usageMeterId": usage_meter_id,
+            "usageMeterSlug": usage_meter_slug,
+            "properties": dict(properties) if properties is not None else None,
+            "usageDate": usage_date,
+        }
         with self._changing():
-            return self.client.create_usage_event(event)
+            return self.client.create_usage_event(_present(event))
 
     # -- resources -------------------------------------------------------------------
 
     def get_resource_usages(self, subscription_id: str | None = None) -> list[Any]:
+        """Capacity and claims of every resource of a subscription (the current one by
+        default)."""
         sid = self._resource_subscription(subscription_id)
         response = self.client.get_resource_usages(sid)
         return response if isinstance(response, list) else []
@@ -234,6 +385,7 @@ class CustomerBilling:
         resource_id: str | None = None,
         subscription_id: str | None = None,
     ) -> JSONObject:
+        """Capacity and claims of one resource, by slug or id."""
         sid = self._resource_subscription(subscription_id)
         return self.client.get_resource_usage(
             sid, resource_slug=resource_slug, resource_id=resource_id
@@ -242,22 +394,56 @@ class CustomerBilling:
     def list_resource_claims(
         self, *, resource_slug: str | None = None, subscription_id: str | None = None
     ) -> JSONObject:
+        """The active claims of a subscription, optionally of one resource."""
         sid = self._resource_subscription(subscription_id)
         return self.client.list_resource_claims(sid, resource_slug=resource_slug)
 
     def claim_resource(
-        self, claim: Mapping[str, Any], subscription_id: str | None = None
+        self,
+        *,
+        resource_slug: str,
+        quantity: int | None = None,
+        external_id: str | None = None,
+        external_ids: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        subscription_id: str | None = None,
     ) -> JSONObject:
+        """Claim units of a resource (seats, projects): ``quantity`` anonymous units, or
+        named ones by ``external_id(s)`` (the app's ids of what holds them, e.g. an
+        invited user). Flowglad refuses claims beyond the subscription's capacity."""
         sid = self._resource_subscription(subscription_id)
+        body = {
+            "resourceSlug": resource_slug,
+            "quantity": quantity,
+            "externalId": external_id,
+            "externalIds": list(external_ids) if external_ids is not None else None,
+            "metadata": dict(metadata) if metadata is not None else None,
+        }
         with self._changing():
-            return self.client.claim_resource(sid, dict(claim))
+            return self.client.claim_resource(sid, _present(body))
 
     def release_resource(
-        self, release: Mapping[str, Any], subscription_id: str | None = None
+        self,
+        *,
+        resource_slug: str,
+        quantity: int | None = None,
+        external_id: str | None = None,
+        external_ids: Sequence[str] | None = None,
+        claim_ids: Sequence[str] | None = None,
+        subscription_id: str | None = None,
     ) -> JSONObject:
+        """Release claimed units: a ``quantity`` of anonymous ones, or named ones by
+        ``external_id(s)`` or ``claim_ids``."""
         sid = self._resource_subscription(subscription_id)
+        body = {
+            "resourceSlug": resource_slug,
+            "quantity": quantity,
+            "externalId": external_id,
+            "externalIds": list(external_ids) if external_ids is not None else None,
+            "claimIds": list(claim_ids) if claim_ids is not None else None,
+        }
         with self._changing():
-            return self.client.release_resource(sid, dict(release))
+            return self.client.release_resource(sid, _present(body))
 
     # -- cache -----------------------------------------------------------------------
 
@@ -280,6 +466,77 @@ class CustomerBilling:
         return bool(self._cache.get(self.external_id))
 
     # -- procedures ------------------------------------------------------------------
+
+    def _create_checkout_session(
+        self,
+        fields: Mapping[str, Any],
+        success_url: str,
+        cancel_url: str,
+        output_metadata: Mapping[str, Any] | None,
+        output_name: str | None,
+    ) -> JSONObject:
+        """Check every id of a checkout against the customer's billing, then post it once.
+
+        The customer must exist upstream. A failed post is sent again only when the
+        customer was not known to exist and a read then proves it missing, so the first
+        post cannot have made a session; otherwise (a 5xx for an existing customer) the
+        first session may exist, and it is never re-sent.
+        """
+        target = fields.get("targetSubscriptionId")
+        if isinstance(target, str):
+            self._owned_subscription(target)
+        if fields.get("priceId") is not None or fields.get("priceSlug") is not None:
+            price = self.find_price(
+                price_id=fields.get("priceId"), price_slug=fields.get("priceSlug")
+            )
+            if price.get("type") == "usage":
+                raise PriceNotFound("Usage prices cannot be bought through a checkout session.")
+        body = _present(
+            {
+                **fields,
+                "customerExternalId": self.external_id,
+                "successUrl": success_url,
+                "cancelUrl": cancel_url,
+                "outputMetadata": dict(output_metadata) if output_metadata is not None else None,
+                "outputName": output_name,
+            }
+        )
+        with self._changing():
+            try:
+                response = self.client.create_checkout_session(body)
+            except FlowgladAPIError as exc:
+                if self._known_to_exist() or not self._proved_missing_after(exc):
+                    raise
+                self._create_or_accept_existing()
+                response = self.client.create_checkout_session(body)
+        session = _member(response, "checkoutSession")
+        if not isinstance(response.get("url") or session.get("url"), str):
+            raise InvalidUpstreamAnswer(
+                200, None, "Flowglad's checkout session has no url.", None, response
+            )
+        return response
+
+    def _price_item(self, item: PriceQuantity) -> JSONObject:
+        price = self.find_price(price_id=item.price_id, price_slug=item.price_slug)
+        key = "priceId" if item.price_id is not None else "priceSlug"
+        return {
+            key: price["id"] if key == "priceId" else item.price_slug,
+            "quantity": item.quantity,
+        }
+
+    def _proved_missing_after(self, exc: FlowgladAPIError) -> bool:
+        """Whether a failed write provably did nothing because the customer does not
+        exist: a session cannot be made for a customer Flowglad does not know, so when
+        the customer is missing after the failure, posting again cannot double it."""
+        if exc.status not in (400, 404) and exc.status < 500:
+            return False
+        try:
+            self.client.get_customer(self.external_id)
+        except FlowgladNotFound as missing:
+            return _customer_missing(missing)
+        except FlowgladError:
+            return False
+        return False
 
     def _create_or_accept_existing(self) -> JSONObject:
         """Create the customer; a 409 means another request won the race, so read it."""
@@ -311,10 +568,9 @@ class CustomerBilling:
                 return None
             self._create_or_accept_existing()
             payload = self.client.get_billing(self.external_id)
-        snapshot = BillingSnapshot(payload)
+        snapshot = BillingSnapshot.from_payload(payload)
         entry["billing"] = snapshot
-        if snapshot.customer:
-            entry["customer"] = snapshot.customer
+        entry["customer"] = snapshot.customer
         return snapshot
 
     def _owned_subscription(self, subscription_id: str) -> JSONObject:
@@ -342,27 +598,15 @@ class CustomerBilling:
         self._owned_subscription(subscription_id)
         return subscription_id
 
-    def _find_price(self, *, price_id: str | None, price_slug: str | None) -> JSONObject:
-        pricing_model = self.get_billing().pricing_model
-        for product in pricing_model.get("products") or []:
-            for price in product.get("prices") or []:
-                if price_id is not None and price.get("id") == price_id:
-                    return dict(price)
-                if price_slug is not None and price.get("slug") == price_slug:
-                    return dict(price)
-        raise PriceNotFound(
-            f"No price {price_slug or price_id!r} in the customer's pricing model."
-        )
-
 
 def new_transaction_id() -> str:
     """A usage event id that makes the event safe to send more than once."""
     return f"txn_{uuid.uuid4().hex}"
 
 
-def _needs_no_payment(price: Mapping[str, Any]) -> bool:
-    trial_days = price.get("trialPeriodDays")
-    return price.get("unitPrice") == 0 or (isinstance(trial_days, int) and trial_days > 0)
+def _present(members: Mapping[str, Any]) -> JSONObject:
+    """The members that were given: Flowglad tells an absent member from a ``null``."""
+    return {key: value for key, value in members.items() if value is not None}
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:
@@ -373,7 +617,7 @@ def _customer_missing(exc: FlowgladNotFound) -> bool:
 def _member(response: object, name: str) -> JSONObject:
     value = response.get(name) if isinstance(response, dict) else None
     if not isinstance(value, dict):
-        raise FlowgladAPIError(
+        raise InvalidUpstreamAnswer(
             200, None, f"Flowglad's answer has no {name!r} object.", None, response
         )
     return value

@@ -35,8 +35,9 @@ def test_sandbox_true_as_a_string_turns_it_on(text: str) -> None:
     assert settings.sandbox is True
 
 
-@pytest.mark.parametrize("key", ["FLOWGLAD_SANDBOX", "FLOWGLAD_FAIL_OPEN",
-                                 "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT"])
+@pytest.mark.parametrize(
+    "key", ["FLOWGLAD_SANDBOX", "FLOWGLAD_FAIL_OPEN", "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT"]
+)
 @pytest.mark.parametrize("value", ["nope", "", "2", 2, 0.5, [], "tru"])
 def test_a_boolean_that_is_not_one_is_refused_naming_the_key(key: str, value: Any) -> None:
     with pytest.raises(ConfigurationError, match=key):
@@ -65,8 +66,9 @@ def test_an_empty_key_without_the_sandbox_is_refused() -> None:
         settings_of(FLOWGLAD_SECRET_KEY="")
 
 
-@pytest.mark.parametrize("url", ["app.flowglad.com", "ftp://x.test", "https://", "/api/v1",
-                                 "https://x.test/?a=1"])
+@pytest.mark.parametrize(
+    "url", ["app.flowglad.com", "ftp://x.test", "https://", "/api/v1", "https://x.test/?a=1"]
+)
 def test_a_base_url_without_scheme_or_host_is_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match="FLOWGLAD_BASE_URL"):
         settings_of(FLOWGLAD_BASE_URL=url)

@@ -292,7 +292,7 @@ def test_a_change_drops_the_cached_billing(app: Flask, upstream: Any) -> None:
     with app.test_request_context():
         customer = flowglad.for_customer("u1")
         customer.get_billing()
-        customer.cancel_subscription("sub_1", "at_end_of_current_billing_period")
+        customer.cancel_subscription("sub_1", timing="at_end_of_current_billing_period")
         customer.get_billing()
     assert [m for m, _ in calls(upstream)] == ["GET", "POST", "GET"]
 

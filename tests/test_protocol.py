@@ -161,7 +161,6 @@ def test_loader_returning_an_unusable_id_is_500_without_traceback(
 
 INVALID_BODIES = {
     "customers/update": {"customer": {"email": "not-an-email"}},
-    "customerDetails": {"extra": 1},
     "checkout-sessions/create": {**SUCCESS, "priceSlug": "a", "priceId": "b"},
     "checkout-sessions/create-add-payment-method": {
         "successUrl": "javascript:alert(1)",
@@ -175,9 +174,8 @@ INVALID_BODIES = {
     "subscriptions/create": {"priceSlug": "free", "quantity": 0},
     "subscriptions/list": {"includeHistorical": "yes"},
     "usage-events/create": {"usageMeterSlug": "api_calls", "amount": True},
-    "usage-meters/balances": {"subscriptionId": "sub_1", "other": 1},
-    "features/access": {"unknown": True},
-    "payment-methods/list": {"x": 1},
+    "usage-meters/balances": {"subscriptionId": ""},
+    "features/access": {"subscriptionId": 7},
     "invoices/list": {"limit": -1},
     "purchases/list": {"startingAfter": 3},
     "resources/usages": {"subscriptionId": ["sub_1"]},
@@ -185,10 +183,15 @@ INVALID_BODIES = {
     "resources/claim": {"resourceSlug": "seats", "quantity": 1, "externalId": "x"},
     "resources/release": {"resourceSlug": "seats"},
     "resources/claims": {"resourceSlug": 7},
-    "pricing-models/retrieve": {"unexpected": 1},
 }
 #: These read nothing from the body: the React SDK sends {}, and identity is the server's.
-BODY_IGNORED = {"customers/billing", "customers/find-or-create"}
+BODY_IGNORED = {
+    "customers/billing",
+    "customers/find-or-create",
+    "customerDetails",
+    "payment-methods/list",
+    "pricing-models/retrieve",
+}
 
 
 def test_every_action_that_reads_a_body_has_an_invalid_body_case() -> None:
@@ -289,8 +292,9 @@ def test_customer_details_formats_dates_like_javascript(app: Flask, flowglad_api
 
 
 def test_product_checkout_sends_the_customer_and_strips_client_identity(
-    app: Flask, upstream: Any
+    app: Flask, flowglad_api: Any
 ) -> None:
+    upstream = flowglad_api
     upstream.post(f"{API}/checkout-sessions", json=CHECKOUT)
     body = {
         **SUCCESS,
@@ -312,36 +316,88 @@ def test_product_checkout_sends_the_customer_and_strips_client_identity(
             "customerExternalId": "u1",
         }
     }
-    assert len(upstream.request_history) == 1
+    # The price is checked against the customer's pricing model first.
+    assert calls(upstream) == [
+        ("GET", "/api/v1/customers/u1/billing"),
+        ("POST", "/api/v1/checkout-sessions"),
+    ]
 
 
-def test_checkout_for_a_customer_not_yet_created_creates_it_and_retries(
+def test_checkout_for_a_customer_not_yet_created_creates_it_first(
     app: Flask, upstream: Any
 ) -> None:
-    upstream.post(
-        f"{API}/checkout-sessions",
-        [{"status_code": 500, "json": {"error": "Internal server error"}}, {"json": CHECKOUT}],
+    upstream.get(
+        f"{API}/customers/u1/billing",
+        [{"status_code": 404, "json": payloads.not_found()}, {"json": payloads.billing()}],
     )
     upstream.post(f"{API}/customers", json={"data": {"customer": payloads.customer()}})
+    upstream.post(f"{API}/checkout-sessions", json=CHECKOUT)
     response = post(app, "checkout-sessions/create", {**SUCCESS, "priceId": "price_pro_monthly"})
     assert response.json == {"data": CHECKOUT}
-    assert [m for m, _ in calls(upstream)] == ["POST", "POST", "POST"]
+    assert [p for _, p in calls(upstream)].count("/api/v1/checkout-sessions") == 1
 
 
-def test_checkout_failure_for_an_existing_customer_is_not_retried(
-    app: Flask, upstream: Any
+def test_checkout_that_fails_with_a_5xx_is_never_posted_again(
+    app: Flask, flowglad_api: Any
 ) -> None:
+    # The first session may exist: a second post could open two.
+    flowglad_api.post(
+        f"{API}/checkout-sessions", status_code=500, json={"error": "Internal server error"}
+    )
+    flowglad_api.post(f"{API}/customers", json={"data": {"customer": payloads.customer()}})
+    response = post(app, "checkout-sessions/create", {**SUCCESS, "priceSlug": "pro_monthly"})
+    assert_error(response, 502, "checkout_session_create_failed")
+    posts = [p for m, p in calls(flowglad_api) if m == "POST"]
+    assert posts == ["/api/v1/checkout-sessions"]
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_checkout_posted_again_only_when_the_customer_is_proved_missing(
+    app: Flask, upstream: Any, status: int
+) -> None:
+    # No session can exist for a customer Flowglad does not know: safe to post again.
     upstream.post(
         f"{API}/checkout-sessions",
-        status_code=400,
-        json={"error": "Price not found", "code": "BAD_REQUEST"},
+        [{"status_code": status, "json": {"error": "Customer not found"}}, {"json": CHECKOUT}],
     )
-    upstream.post(
-        f"{API}/customers", status_code=409, json={"error": "exists", "code": "CONFLICT"}
-    )
-    response = post(app, "checkout-sessions/create", {**SUCCESS, "priceSlug": "nope"})
-    assert_error(response, 400, "checkout_session_create_failed")
-    assert [p for _, p in calls(upstream)].count("/api/v1/checkout-sessions") == 1
+    upstream.get(f"{API}/customers/u1", status_code=404, json=payloads.not_found())
+    upstream.post(f"{API}/customers", json={"data": {"customer": payloads.customer()}})
+    response = post(app, "checkout-sessions/create-add-payment-method", SUCCESS)
+    assert response.json == {"data": CHECKOUT}
+    assert calls(upstream) == [
+        ("POST", "/api/v1/checkout-sessions"),
+        ("GET", "/api/v1/customers/u1"),
+        ("POST", "/api/v1/customers"),
+        ("POST", "/api/v1/checkout-sessions"),
+    ]
+
+
+def test_checkout_5xx_for_a_customer_that_exists_is_not_posted_again(
+    app: Flask, upstream: Any
+) -> None:
+    upstream.post(f"{API}/checkout-sessions", status_code=503, json={"error": "down"})
+    upstream.get(f"{API}/customers/u1", json={"customer": payloads.customer()})
+    response = post(app, "checkout-sessions/create-add-payment-method", SUCCESS)
+    assert_error(response, 502, "checkout_session_create_failed")
+    assert [m for m, _ in calls(upstream)] == ["POST", "GET"]
+
+
+def test_checkout_without_a_url_is_502(app: Flask, flowglad_api: Any) -> None:
+    flowglad_api.post(f"{API}/checkout-sessions", json={"checkoutSession": {"id": "cs_1"}})
+    response = post(app, "checkout-sessions/create", {**SUCCESS, "priceSlug": "pro_monthly"})
+    assert_error(response, 502, "checkout_session_create_failed")
+
+
+@pytest.mark.parametrize(
+    "price",
+    [{"priceSlug": "nope"}, {"priceId": "price_other_model"}, {"priceSlug": "api_call_usage"}],
+)
+def test_checkout_of_a_price_outside_the_pricing_model_writes_nothing(
+    app: Flask, flowglad_api: Any, price: dict[str, str]
+) -> None:
+    response = post(app, "checkout-sessions/create", {**SUCCESS, **price})
+    assert_error(response, 404, "price_not_found")
+    assert all(m == "GET" for m, _ in calls(flowglad_api))
 
 
 def test_add_payment_method_checkout(app: Flask, flowglad_api: Any) -> None:
@@ -489,27 +545,45 @@ ADJUSTMENTS = [
         },
     ),
     (
-        {"priceId": "price_pro", "quantity": 3, "timing": "immediately", "prorate": False},
+        {"priceId": "price_pro_monthly", "quantity": 3, "timing": "immediately", "prorate": False},
         {
             "timing": "immediately",
-            "newSubscriptionItems": [{"priceId": "price_pro", "quantity": 3}],
+            "newSubscriptionItems": [{"priceId": "price_pro_monthly", "quantity": 3}],
             "prorateCurrentBillingPeriod": False,
         },
     ),
     (
         {
-            "subscriptionItems": [{"priceSlug": "a"}, {"priceId": "b", "quantity": 2}],
+            "subscriptionItems": [
+                {"priceSlug": "free"},
+                {"priceId": "price_pro_trial", "quantity": 2},
+            ],
             "timing": "at_end_of_current_billing_period",
         },
         {
             "timing": "at_end_of_current_billing_period",
             "newSubscriptionItems": [
-                {"priceSlug": "a", "quantity": 1},
-                {"priceId": "b", "quantity": 2},
+                {"priceSlug": "free", "quantity": 1},
+                {"priceId": "price_pro_trial", "quantity": 2},
             ],
         },
     ),
 ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"priceSlug": "cheap_from_another_model"},
+        {"priceId": "price_elsewhere"},
+        {"subscriptionItems": [{"priceSlug": "pro_monthly"}, {"priceId": "price_elsewhere"}]},
+    ],
+)
+def test_adjust_to_a_price_outside_the_pricing_model_writes_nothing(
+    app: Flask, flowglad_api: Any, body: dict[str, Any]
+) -> None:
+    assert_error(post(app, "subscriptions/adjust", body), 404, "price_not_found")
+    assert all(m == "GET" for m, _ in calls(flowglad_api))
 
 
 @pytest.mark.parametrize(("body", "adjustment"), ADJUSTMENTS)
@@ -576,15 +650,50 @@ def test_create_subscription_to_a_free_price(app: Flask, flowglad_api: Any) -> N
         "customerExternalId": "u1",
         "priceId": "price_free",
         "quantity": 1,
-        "doNotCharge": False,
     }
 
 
-def test_create_subscription_to_a_trial_price(app: Flask, flowglad_api: Any) -> None:
+def test_the_browser_never_sets_the_terms_of_a_subscription(app: Flask, flowglad_api: Any) -> None:
     flowglad_api.post(
-        f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_trial")}
+        f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_new")}
     )
-    assert post(app, "subscriptions/create", {"priceId": "price_pro_trial"}).status_code == 200
+    terms = {
+        "trialEnd": 9007199254740991,
+        "interval": "year",
+        "intervalCount": 99,
+        "startDate": "2020-01-01T00:00:00Z",
+        "doNotCharge": True,
+        "name": "Forever free",
+        "metadata": {"vip": True},
+        "defaultPaymentMethodId": "pm_someone_else",
+        "backupPaymentMethodId": "pm_someone_else",
+    }
+    response = post(app, "subscriptions/create", {"priceSlug": "free", **terms})
+    assert response.status_code == 200
+    assert flowglad_api.last_request.json() == {
+        "customerExternalId": "u1",
+        "priceId": "price_free",
+        "quantity": 1,
+    }
+
+
+def test_a_trial_price_is_started_through_checkout_only(app: Flask, flowglad_api: Any) -> None:
+    # A trial started from the browser could be cancelled and restarted for free forever.
+    response = post(app, "subscriptions/create", {"priceId": "price_pro_trial"})
+    assert_error(response, 402, "checkout_required")
+    assert all(m == "GET" for m, _ in calls(flowglad_api))
+
+
+def test_the_service_refuses_another_customers_payment_method(
+    app: Flask, flowglad_api: Any
+) -> None:
+    from flask_flowglad.errors import SubscriptionNotOwned
+
+    with app.test_request_context():
+        customer = flowglad_of(app).for_customer("u1")
+        with pytest.raises(SubscriptionNotOwned):
+            customer.create_subscription(price_slug="free", default_payment_method_id="pm_x")
+    assert all(m == "GET" for m, _ in calls(flowglad_api))
 
 
 def test_create_subscription_to_a_paid_price_asks_for_checkout(
@@ -922,7 +1031,7 @@ def test_a_mutation_drops_the_requests_cached_billing(
         customer = flowglad.current_customer()
         assert customer is not None
         customer.get_billing()
-        customer.cancel_subscription("sub_1", "immediately")
+        customer.cancel_subscription("sub_1", timing="immediately")
         customer.get_billing()
         return {}
 

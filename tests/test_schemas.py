@@ -6,7 +6,11 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from flask_flowglad.protocol.schemas import ACTION_SCHEMAS, validation_issues
+from flask_flowglad.protocol.actions import ACTIONS
+from flask_flowglad.protocol.schemas import validation_issues
+from flask_flowglad.service import PriceQuantity
+
+ACTION_SCHEMAS = {key: action.schema for key, action in ACTIONS.items()}
 
 Path = list[str | int]
 
@@ -85,7 +89,7 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
     (
         "customers/update",
         {"customer": {}},
-        {"customer": {}},
+        {},
     ),
     (
         "customers/update",
@@ -93,7 +97,7 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
             "externalId": "someone-else",
             "customer": {"id": "cus_1", "name": "Ada", "email": "ada@example.com"},
         },
-        {"customer": {"name": "Ada", "email": "ada@example.com"}},
+        {"name": "Ada", "email": "ada@example.com"},
     ),
     (
         "customers/update",
@@ -108,17 +112,7 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
                 },
             }
         },
-        {
-            "customer": {
-                "phone": "+1 555 0100",
-                "billing_address": {
-                    "first_name": "Ada",
-                    "last_name": "Lovelace",
-                    "email": "billing@example.com",
-                    "address": ADDRESS,
-                },
-            }
-        },
+        {},
     ),
     ("customerDetails", {}, {}),
     # checkout sessions
@@ -199,7 +193,7 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
     (
         "subscriptions/adjust",
         {"priceSlug": "pro", "subscriptionId": "sub_1"},
-        {"price_slug": "pro", "subscription_id": "sub_1", "quantity": 1, "timing": "auto"},
+        {"price_slug": "pro", "subscription_id": "sub_1", "timing": "auto"},
     ),
     (
         "subscriptions/adjust",
@@ -226,57 +220,32 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
             "subscriptionId": "sub_1",
         },
         {
-            "subscription_items": [
-                {"price_slug": "pro", "quantity": 1},
-                {"price_id": "price_2", "quantity": 4},
+            "items": [
+                PriceQuantity(price_slug="pro", quantity=1),
+                PriceQuantity(price_id="price_2", quantity=4),
             ],
             "timing": "at_end_of_current_billing_period",
             "subscription_id": "sub_1",
         },
     ),
-    (
-        "subscriptions/create",
-        {"priceSlug": "free"},
-        {"price_slug": "free", "quantity": 1, "do_not_charge": False},
-    ),
+    ("subscriptions/create", {"priceSlug": "free"}, {"price_slug": "free", "quantity": 1}),
+    # The terms of a subscription are never taken from a browser: dropped like any unknown.
     (
         "subscriptions/create",
         {
             "priceId": "price_free",
             "quantity": 2,
             "startDate": "2025-01-31T12:00:00.000Z",
-            "trialEnd": 1767225600000,
-            "metadata": {"campaign": "launch", "seats": 2, "vip": True},
+            "trialEnd": 9007199254740991,
+            "metadata": {"campaign": "launch"},
             "name": "Trial",
             "backupPaymentMethodId": "pm_2",
             "defaultPaymentMethodId": "pm_1",
-            "interval": "month",
-            "intervalCount": 1,
+            "interval": "year",
+            "intervalCount": 99,
             "doNotCharge": True,
         },
-        {
-            "price_id": "price_free",
-            "quantity": 2,
-            "start_date": "2025-01-31T12:00:00.000Z",
-            "trial_end": 1767225600000,
-            "metadata": {"campaign": "launch", "seats": 2, "vip": True},
-            "name": "Trial",
-            "backup_payment_method_id": "pm_2",
-            "default_payment_method_id": "pm_1",
-            "interval": "month",
-            "interval_count": 1,
-            "do_not_charge": True,
-        },
-    ),
-    (
-        "subscriptions/create",
-        {"priceSlug": "free", "startDate": "2025-01-31T12:00:00+05:30"},
-        {
-            "price_slug": "free",
-            "start_date": "2025-01-31T12:00:00+05:30",
-            "quantity": 1,
-            "do_not_charge": False,
-        },
+        {"price_id": "price_free", "quantity": 2},
     ),
     ("subscriptions/list", {}, {}),
     ("subscriptions/list", {"includeHistorical": True}, {"include_historical": True}),
@@ -398,18 +367,27 @@ INVALID: list[tuple[str, Any, Path]] = [
     # any body that is not a JSON object
     ("customers/billing", [], []),
     ("customers/find-or-create", None, []),
-    ("customerDetails", {"externalId": "someone-else"}, ["externalId"]),
-    ("pricing-models/retrieve", {"pricingModelId": "pm_1"}, ["pricingModelId"]),
-    ("payment-methods/list", {"limit": 1}, ["limit"]),
+    ("customerDetails", [], []),
+    ("pricing-models/retrieve", "x", []),
+    ("payment-methods/list", 1, []),
+    (
+        "subscriptions/adjust",
+        {"subscriptionItems": [{"priceSlug": "p"}] * 21},
+        ["subscriptionItems"],
+    ),
+    ("usage-events/create", {"priceSlug": "p", "amount": 2**31}, ["amount"]),
+    ("usage-events/create", {"priceSlug": "p" * 256}, ["priceSlug"]),
+    (
+        "checkout-sessions/create",
+        {**URLS, "priceSlug": "p", "outputName": "n" * 256},
+        ["outputName"],
+    ),
     ("invoices/list", "limit=1", []),
     # customers/update
     ("customers/update", {}, ["customer"]),
     ("customers/update", {"customer": "Ada"}, ["customer"]),
     ("customers/update", {"customer": {"email": "not-an-email"}}, ["customer", "email"]),
     ("customers/update", {"customer": {"name": 5}}, ["customer", "name"]),
-    ("customers/update", {"customer": {"logoURL": "https://x.example"}}, ["customer", "logoURL"]),
-    ("customers/update", {"customer": {}, "name": "Ada"}, ["name"]),
-    ("customers/update", {"customer": {}, "externalId": 5}, ["externalId"]),
     (
         "customers/update",
         {"customer": {"billingAddress": {"firstName": "Ada"}}},
@@ -523,11 +501,6 @@ INVALID: list[tuple[str, Any, Path]] = [
         {"id": "sub_1", "cancellation": {"timing": "later"}},
         ["cancellation", "timing"],
     ),
-    (
-        "subscriptions/cancel",
-        {"id": "sub_1", "cancellation": {"timing": "immediately", "refund": True}},
-        ["cancellation", "refund"],
-    ),
     ("subscriptions/uncancel", {}, ["id"]),
     ("subscriptions/uncancel", {"id": None}, ["id"]),
     ("subscriptions/uncancel", {"id": 7}, ["id"]),
@@ -557,44 +530,15 @@ INVALID: list[tuple[str, Any, Path]] = [
         {"subscriptionItems": [{"priceSlug": "pro", "quantity": 0}]},
         ["subscriptionItems", 0, "quantity"],
     ),
-    (
-        "subscriptions/adjust",
-        {"subscriptionItems": [{"priceSlug": "pro", "seats": 2}]},
-        ["subscriptionItems", 0, "seats"],
-    ),
     ("subscriptions/adjust", {"priceSlug": "pro", "quantity": False}, ["quantity"]),
     ("subscriptions/adjust", {"priceSlug": "pro", "quantity": -1}, ["quantity"]),
     ("subscriptions/adjust", {"priceSlug": "pro", "timing": "now"}, ["timing"]),
     ("subscriptions/adjust", {"priceSlug": "pro", "prorate": "yes"}, ["prorate"]),
     ("subscriptions/adjust", {"priceSlug": "pro", "prorate": 1}, ["prorate"]),
-    (
-        "subscriptions/adjust",
-        {"priceSlug": "pro", "newSubscriptionItems": []},
-        ["newSubscriptionItems"],
-    ),
     # subscriptions/create
     ("subscriptions/create", {}, []),
     ("subscriptions/create", {"priceSlug": "free", "priceId": "price_1"}, []),
     ("subscriptions/create", {"priceSlug": "free", "quantity": 0}, ["quantity"]),
-    ("subscriptions/create", {"priceSlug": "free", "startDate": "tomorrow"}, ["startDate"]),
-    (
-        "subscriptions/create",
-        {"priceSlug": "free", "startDate": "2025-01-31T12:00:00"},
-        ["startDate"],
-    ),
-    (
-        "subscriptions/create",
-        {"priceSlug": "free", "startDate": "2025-02-30T12:00:00Z"},
-        ["startDate"],
-    ),
-    ("subscriptions/create", {"priceSlug": "free", "startDate": 1767225600000}, ["startDate"]),
-    ("subscriptions/create", {"priceSlug": "free", "trialEnd": "1767225600000"}, ["trialEnd"]),
-    ("subscriptions/create", {"priceSlug": "free", "trialEnd": True}, ["trialEnd"]),
-    ("subscriptions/create", {"priceSlug": "free", "interval": "fortnight"}, ["interval"]),
-    ("subscriptions/create", {"priceSlug": "free", "intervalCount": 0}, ["intervalCount"]),
-    ("subscriptions/create", {"priceSlug": "free", "doNotCharge": "false"}, ["doNotCharge"]),
-    ("subscriptions/create", {"priceSlug": "free", "metadata": {"k": None}}, ["metadata", "k"]),
-    ("subscriptions/create", {"priceSlug": "free", "customerId": "cus_other"}, ["customerId"]),
     ("subscriptions/list", {"includeHistorical": "true"}, ["includeHistorical"]),
     ("subscriptions/list", {"includeHistorical": 1}, ["includeHistorical"]),
     # usage-events/create
@@ -617,7 +561,6 @@ INVALID: list[tuple[str, Any, Path]] = [
         ["properties"],
     ),
     ("usage-events/create", {"priceSlug": "p", "subscriptionId": ""}, ["subscriptionId"]),
-    ("usage-events/create", {"priceSlug": "p", "customerExternalId": "x"}, ["customerExternalId"]),
     ("usage-meters/balances", {"subscriptionId": 1}, ["subscriptionId"]),
     ("features/access", {"subscriptionId": None}, ["subscriptionId"]),
     # resources
@@ -638,7 +581,6 @@ INVALID: list[tuple[str, Any, Path]] = [
         {"resourceSlug": "seats", "externalIds": ["a", "x" * 256]},
         ["externalIds", 1],
     ),
-    ("resources/claim", {"resourceSlug": "seats", "claimIds": ["clm_1"]}, ["claimIds"]),
     (
         "resources/claim",
         {"resourceSlug": "seats", "quantity": 1, "metadata": {"n": [1]}},
@@ -648,7 +590,6 @@ INVALID: list[tuple[str, Any, Path]] = [
     ("resources/release", {"resourceSlug": "seats", "quantity": 1, "claimIds": ["clm_1"]}, []),
     ("resources/release", {"resourceSlug": "seats", "claimIds": []}, ["claimIds"]),
     ("resources/release", {"resourceSlug": "seats", "claimIds": [""]}, ["claimIds", 0]),
-    ("resources/release", {"resourceSlug": "seats", "quantity": 1, "metadata": {}}, ["metadata"]),
     ("resources/claims", {"resourceSlug": 1}, ["resourceSlug"]),
     # lists
     ("invoices/list", {"limit": -1}, ["limit"]),
@@ -696,28 +637,38 @@ def _smallest_valid_body(key: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("key", sorted(ACTION_KEYS - TOLERANT_KEYS))
-def test_strict_action_rejects_unknown_key(key: str) -> None:
-    body = {**_smallest_valid_body(key), "unexpectedKey": 1}
-    assert issue_paths(key, body) == [["unexpectedKey"]]
-
-
-@pytest.mark.parametrize("key", sorted(ACTION_KEYS - TOLERANT_KEYS))
-def test_strict_action_rejects_snake_case_names(key: str) -> None:
-    body = {**_smallest_valid_body(key), "subscription_id": "sub_1"}
-    assert issue_paths(key, body) == [["subscription_id"]]
-
-
-@pytest.mark.parametrize("key", sorted(TOLERANT_KEYS))
-def test_tolerant_action_drops_unknown_keys(key: str) -> None:
+@pytest.mark.parametrize("key", sorted(ACTION_KEYS))
+def test_unknown_members_are_dropped_unread(key: str) -> None:
+    # A newer @flowglad/react may send members this server does not know yet.
     body = _smallest_valid_body(key)
+    known = {field.data_key for field in ACTION_SCHEMAS[key]().load_fields.values()}
     extras = {
-        "type": "product",
-        "autoRedirect": True,
-        "customerExternalId": "x",
-        "externalId": "y",
+        name: value
+        for name, value in {
+            "type": "product",
+            "autoRedirect": True,
+            "customerExternalId": "x",
+            "externalId": "y",
+            "subscription_id": "sub_1",
+            "unexpectedKey": {"deep": [1]},
+        }.items()
+        if name not in known
     }
     assert load(key, {**body, **extras}) == load(key, body)
+
+
+def test_unknown_members_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("DEBUG", logger="flask_flowglad"):
+        load("subscriptions/uncancel", {"id": "sub_1", "newField": 1})
+    assert any("newField" in record.getMessage() for record in caplog.records)
+
+
+def test_nested_unknown_members_are_dropped_too() -> None:
+    body = {"id": "sub_1", "cancellation": {"timing": "immediately", "reason": "x"}}
+    assert load("subscriptions/cancel", body) == {
+        "id": "sub_1",
+        "cancellation": {"timing": "immediately"},
+    }
 
 
 @pytest.mark.parametrize("key", ["customers/billing", "customers/find-or-create"])
@@ -739,7 +690,7 @@ def test_update_drops_external_id_and_customer_id() -> None:
         "customers/update",
         {"externalId": "someone-else", "customer": {"id": "cus_other", "name": "Ada"}},
     )
-    assert loaded == {"customer": {"name": "Ada"}}
+    assert loaded == {"name": "Ada"}
 
 
 def test_url_surrounding_whitespace_is_trimmed() -> None:
@@ -776,7 +727,7 @@ def test_opaque_user_data_is_returned_unchanged() -> None:
 def test_adjust_timing_defaults_to_auto_and_form_c_has_no_top_level_quantity() -> None:
     loaded = load("subscriptions/adjust", {"subscriptionItems": [{"priceId": "price_1"}]})
     assert loaded == {
-        "subscription_items": [{"price_id": "price_1", "quantity": 1}],
+        "items": [PriceQuantity(price_id="price_1", quantity=1)],
         "timing": "auto",
     }
 
@@ -812,7 +763,6 @@ def test_validation_issues_shape() -> None:
             "path": ["cancellation", "timing"],
             "message": "Must be one of: at_end_of_current_billing_period, immediately.",
         },
-        {"path": ["extra"], "message": "Unknown field."},
         {"path": ["id"], "message": "Missing data for required field."},
     ]
     for issue in issues:
@@ -837,19 +787,3 @@ def test_validation_issues_flattens_nested_messages() -> None:
         {"path": ["metadata", "note"], "message": "too long"},
     ]
     assert validation_issues(ValidationError("plain")) == [{"path": [], "message": "plain"}]
-
-
-@pytest.mark.parametrize(("key", "body", "expected"), VALID, ids=[_case_id(c) for c in VALID])
-def test_dump_writes_loaded_params_back_in_wire_names(
-    key: str, body: Any, expected: dict[str, Any]
-) -> None:
-    schema = ACTION_SCHEMAS[key]()
-    wire = schema.dump(expected)
-    assert schema.load(wire) == expected
-    assert not any("_" in name for name in wire if name != "postal_code")
-
-
-def test_dump_of_react_checkout_body_is_what_goes_upstream() -> None:
-    schema = ACTION_SCHEMAS["checkout-sessions/create"]()
-    body = {**URLS, "priceSlug": "pro", "type": "product", "autoRedirect": True}
-    assert schema.dump(schema.load(body)) == {**URLS, "priceSlug": "pro", "quantity": 1}

@@ -1,13 +1,15 @@
 """The actions the React SDK calls, one entry each: subroute → schema, handler, failure code.
 
-Handlers get the validated parameters (snake_case) and the customer's service, and return
-the ``data`` member exactly as Flowglad's reference server shapes it. Adding a route is
-one entry in :data:`ACTIONS`.
+The one registry of the protocol: the blueprint routes by it, the docs and tests read it.
+A handler gets the parameters its schema loaded (the keyword arguments of a
+:class:`~flask_flowglad.service.CustomerBilling` method) and returns the ``data`` member
+exactly as Flowglad's reference server shapes it. Adding a route is one entry in
+:data:`ACTIONS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import Schema
 
 from ..billing import BillingSnapshot, JSONObject
+from ..errors import CheckoutRequired
 from ..service import CustomerBilling
 from . import schemas
 
@@ -27,22 +30,21 @@ Params = dict[str, Any]
 
 @dataclass(frozen=True)
 class ActionContext:
+    """What a handler may use: the app's state and the request's customer."""
+
     state: FlowgladState
     #: ``None`` only for actions that serve anonymous visitors.
     customer: CustomerBilling | None
-    schema: Schema
-
-    def wire(self, params: Params) -> JSONObject:
-        """Validated parameters back in Flowglad's camelCase names."""
-        return dict(self.schema.dump(params))
 
     @property
     def signed_in(self) -> CustomerBilling:
+        """The customer; the blueprint answers 401 before a handler that needs one."""
         assert self.customer is not None, "the blueprint checks the customer first"
         return self.customer
 
     @property
     def billing(self) -> BillingSnapshot:
+        """The customer's billing, read at most once per request."""
         return self.signed_in.get_billing()
 
 
@@ -51,6 +53,8 @@ Handler = Callable[[ActionContext, Params], Any]
 
 @dataclass(frozen=True)
 class Action:
+    """One route of the protocol."""
+
     schema: type[Schema]
     handler: Handler
     #: The ``error.code`` of upstream failures; Flowglad's reference server's values.
@@ -67,6 +71,7 @@ class Action:
         return self.schema()
 
     def failure_code(self, context: ActionContext) -> str:
+        """The code upstream failures of this action carry."""
         return self.code(context) if callable(self.code) else self.code
 
 
@@ -82,10 +87,7 @@ def find_or_create_customer(context: ActionContext, params: Params) -> JSONObjec
 
 
 def update_customer(context: ActionContext, params: Params) -> JSONObject:
-    customer = params.get("customer", {})
-    return context.signed_in.update_customer(
-        name=customer.get("name"), email=customer.get("email")
-    )
+    return context.signed_in.update_customer(**params)
 
 
 def customer_details(context: ActionContext, params: Params) -> JSONObject:
@@ -106,13 +108,16 @@ def customer_details(context: ActionContext, params: Params) -> JSONObject:
 # -- checkout ------------------------------------------------------------------------
 
 
-def checkout_creator(checkout_type: str) -> Handler:
-    def create_checkout(context: ActionContext, params: Params) -> JSONObject:
-        body = {**context.wire(params), "type": checkout_type}
-        return context.signed_in.create_checkout_session(body)
+def create_product_checkout(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.create_product_checkout_session(**params)
 
-    create_checkout.__name__ = f"create_{checkout_type}_checkout"
-    return create_checkout
+
+def create_add_payment_method_checkout(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.create_add_payment_method_checkout_session(**params)
+
+
+def create_activate_subscription_checkout(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.create_activate_subscription_checkout_session(**params)
 
 
 def retrieve_checkout_session(context: ActionContext, params: Params) -> JSONObject:
@@ -123,7 +128,8 @@ def retrieve_checkout_session(context: ActionContext, params: Params) -> JSONObj
 
 
 def cancel_subscription(context: ActionContext, params: Params) -> JSONObject:
-    return context.signed_in.cancel_subscription(params["id"], params["cancellation"]["timing"])
+    timing = params["cancellation"]["timing"]
+    return context.signed_in.cancel_subscription(params["id"], timing=timing)
 
 
 def uncancel_subscription(context: ActionContext, params: Params) -> JSONObject:
@@ -131,25 +137,21 @@ def uncancel_subscription(context: ActionContext, params: Params) -> JSONObject:
 
 
 def adjust_subscription(context: ActionContext, params: Params) -> JSONObject:
-    if "subscription_items" in params:
-        items = [_price_item(item) for item in params["subscription_items"]]
-    else:
-        items = [_price_item(params)]
-    timing = params.get("timing", "auto")
-    adjustment: JSONObject = {"timing": timing, "newSubscriptionItems": items}
-    if timing != "at_end_of_current_billing_period":
-        prorate = params.get("prorate")
-        adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
-    return context.signed_in.adjust_subscription(adjustment, params.get("subscription_id"))
+    return context.signed_in.adjust_subscription(**params)
 
 
 def create_subscription(context: ActionContext, params: Params) -> JSONObject:
-    options = context.wire(params)
-    price_id = options.pop("priceId", None)
-    price_slug = options.pop("priceSlug", None)
-    return context.signed_in.create_subscription(
-        price_id=price_id, price_slug=price_slug, **options
+    """Only a free price may be started from the browser: a trial could be restarted
+    after each cancel for free forever, and a paid price needs a payment method."""
+    customer = context.signed_in
+    price = customer.find_price(
+        price_id=params.get("price_id"), price_slug=params.get("price_slug")
     )
+    if price.get("unitPrice") != 0 or price.get("type") == "usage":
+        raise CheckoutRequired(
+            "This price needs a payment method: start a checkout session instead."
+        )
+    return customer.create_subscription(price_id=price["id"], quantity=params["quantity"])
 
 
 def list_subscriptions(context: ActionContext, params: Params) -> JSONObject:
@@ -162,23 +164,14 @@ def list_subscriptions(context: ActionContext, params: Params) -> JSONObject:
     }
 
 
-def _price_item(params: Mapping[str, Any]) -> JSONObject:
-    item: JSONObject = {"quantity": params.get("quantity", 1)}
-    if params.get("price_id") is not None:
-        item["priceId"] = params["price_id"]
-    else:
-        item["priceSlug"] = params["price_slug"]
-    return item
-
-
 # -- usage ---------------------------------------------------------------------------
 
 
 def create_usage_event(context: ActionContext, params: Params) -> JSONObject:
-    return context.signed_in.create_usage_event(context.wire(params))
+    return context.signed_in.create_usage_event(**params)
 
 
-def usage_meter_balances(context: ActionContext, params: Params) -> JSONObject:
+def list_usage_meter_balances(context: ActionContext, params: Params) -> JSONObject:
     subscription_id = params.get("subscription_id")
     if subscription_id is not None:
         context.signed_in.get_subscription(subscription_id)  # owned, or 403
@@ -186,21 +179,12 @@ def usage_meter_balances(context: ActionContext, params: Params) -> JSONObject:
 
 
 def feature_access(context: ActionContext, params: Params) -> JSONObject:
-    subscription_id = params.get("subscription_id")
-    subscriptions = [
-        s
-        for s in context.billing.current_subscriptions
-        if subscription_id is None or s.get("id") == subscription_id
-    ]
-    features: dict[Any, JSONObject] = {}
-    for subscription in subscriptions:
-        experimental = subscription.get("experimental") or {}
-        for item in experimental.get("featureItems") or []:
-            if item.get("type") == "toggle" and item.get("slug") not in features:
-                features[item.get("slug")] = {
-                    key: item.get(key) for key in ("id", "livemode", "slug", "name")
-                }
-    return {"features": list(features.values())}
+    granted = context.billing.granted_features(params.get("subscription_id"))
+    return {
+        "features": [
+            {key: item.get(key) for key in ("id", "livemode", "slug", "name")} for item in granted
+        ]
+    }
 
 
 # -- payment methods, invoices, purchases --------------------------------------------
@@ -216,9 +200,7 @@ def payment_methods(context: ActionContext, params: Params) -> JSONObject:
 
 def list_invoices(context: ActionContext, params: Params) -> JSONObject:
     entries = context.billing.invoices
-    return {
-        "invoices": page(entries, params, lambda entry: (entry.get("invoice") or {}).get("id"))
-    }
+    return {"invoices": page(entries, params, lambda entry: entry["invoice"].get("id"))}
 
 
 def list_purchases(context: ActionContext, params: Params) -> JSONObject:
@@ -243,33 +225,29 @@ def page(
 
 def resource_usages(context: ActionContext, params: Params) -> JSONObject:
     entries = context.signed_in.get_resource_usages(params.get("subscription_id"))
-    return {"resources": [entry.get("usage") for entry in entries if isinstance(entry, dict)]}
+    return {
+        "resources": [
+            entry.get("usage")
+            for entry in entries
+            if isinstance(entry, dict) and isinstance(entry.get("usage"), dict)
+        ]
+    }
 
 
 def resource_usage(context: ActionContext, params: Params) -> JSONObject:
-    return context.signed_in.get_resource_usage(
-        resource_slug=params.get("resource_slug"),
-        resource_id=params.get("resource_id"),
-        subscription_id=params.get("subscription_id"),
-    )
+    return context.signed_in.get_resource_usage(**params)
 
 
 def resource_claims(context: ActionContext, params: Params) -> JSONObject:
-    return context.signed_in.list_resource_claims(
-        resource_slug=params.get("resource_slug"), subscription_id=params.get("subscription_id")
-    )
+    return context.signed_in.list_resource_claims(**params)
 
 
-def resource_changer(change: str) -> Handler:
-    def change_resource(context: ActionContext, params: Params) -> JSONObject:
-        body = context.wire(params)
-        subscription_id = body.pop("subscriptionId", None)
-        method = getattr(context.signed_in, f"{change}_resource")
-        result: JSONObject = method(body, subscription_id)
-        return result
+def claim_resource(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.claim_resource(**params)
 
-    change_resource.__name__ = f"{change}_resource"
-    return change_resource
+
+def release_resource(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.release_resource(**params)
 
 
 # -- pricing -------------------------------------------------------------------------
@@ -288,10 +266,14 @@ def _pricing_failure_code(context: ActionContext) -> str:
 
 
 def iso_timestamp(value: Any) -> Any:
-    """Epoch milliseconds as JavaScript's ``toISOString`` writes them; strings pass."""
+    """Epoch milliseconds as JavaScript's ``toISOString`` writes them; strings pass, and
+    a number no date can hold passes unchanged rather than failing the answer."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
-    moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    try:
+        moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return value
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -315,17 +297,17 @@ ACTIONS: dict[str, Action] = {
     ),
     "checkout-sessions/create": Action(
         schemas.CheckoutSessionCreateSchema,
-        checkout_creator("product"),
+        create_product_checkout,
         "checkout_session_create_failed",
     ),
     "checkout-sessions/create-add-payment-method": Action(
         schemas.AddPaymentMethodCheckoutSchema,
-        checkout_creator("add_payment_method"),
+        create_add_payment_method_checkout,
         "checkout_session_create_failed",
     ),
     "checkout-sessions/create-activate-subscription": Action(
         schemas.ActivateSubscriptionCheckoutSchema,
-        checkout_creator("activate_subscription"),
+        create_activate_subscription_checkout,
         "checkout_session_create_failed",
     ),
     "checkout-sessions/retrieve": Action(
@@ -352,7 +334,7 @@ ACTIONS: dict[str, Action] = {
         schemas.UsageEventCreateSchema, create_usage_event, "usage_event_create_failed"
     ),
     "usage-meters/balances": Action(
-        schemas.UsageMeterBalancesSchema, usage_meter_balances, "usage_meter_balances_failed"
+        schemas.UsageMeterBalancesSchema, list_usage_meter_balances, "usage_meter_balances_failed"
     ),
     "features/access": Action(
         schemas.FeatureAccessSchema, feature_access, "feature_access_failed"
@@ -369,14 +351,10 @@ ACTIONS: dict[str, Action] = {
         schemas.ResourceUsageRetrieveSchema, resource_usage, "get_resource_usage_failed"
     ),
     "resources/claim": Action(
-        schemas.ResourceClaimSchema,
-        resource_changer("claim"),
-        "claim_resource_failed",
+        schemas.ResourceClaimSchema, claim_resource, "claim_resource_failed"
     ),
     "resources/release": Action(
-        schemas.ResourceReleaseSchema,
-        resource_changer("release"),
-        "release_resource_failed",
+        schemas.ResourceReleaseSchema, release_resource, "release_resource_failed"
     ),
     "resources/claims": Action(
         schemas.ResourceClaimsSchema, resource_claims, "list_resource_claims_failed"

@@ -94,7 +94,7 @@ def _dispatch(subroute: str) -> Response:
             details={"issues": validation_issues(exc)},
         )
     customer = None if identity is None else state.for_identity(identity)
-    context = ActionContext(state, customer, action.validator)
+    context = ActionContext(state, customer)
     try:
         data = action.handler(context, params)
     except FlowgladError as exc:

@@ -1,71 +1,71 @@
-"""Input schemas for the actions of the ``@flowglad/react`` protocol.
+"""Input schemas for the actions of the ``@flowglad/react`` protocol: wire JSON in,
+typed snake_case Python out, once.
 
-There is one schema per action key. ``ACTION_SCHEMAS[key]().load(body)`` checks a request
-body and returns a dict with snake_case keys holding only the fields that were sent, plus
-the documented defaults. Wire names are camelCase (mapped with ``data_key``, derived from
-the attribute name by :class:`WireSchema`). Opaque user data (``outputMetadata``,
-``metadata``, ``properties``) is returned unchanged.
+There is one schema per action (each :class:`~flask_flowglad.protocol.actions.Action`
+names its own). ``schema.load(body)`` checks a request body and returns a dict whose keys
+are the keyword arguments of the matching :class:`~flask_flowglad.service.CustomerBilling`
+method, holding only the fields that were sent plus the documented defaults. Wire names
+are camelCase (``data_key``, derived from the attribute name by :class:`WireSchema`).
 
-Unknown keys are rejected (``RAISE``) except where the React SDK sends keys the server
-must not use; there they are dropped unread (``EXCLUDE``):
-
-=====================================================  =======  ==============================
-action                                                 unknown  what gets dropped
-=====================================================  =======  ==============================
-``customers/billing``, ``customers/find-or-create``    EXCLUDE  ``externalId`` (never required)
-``checkout-sessions/create``                           EXCLUDE  ``type``, ``autoRedirect``,
-                                                                ``customerExternalId``
-``checkout-sessions/create-add-payment-method``        EXCLUDE  ``type``, ``autoRedirect``
-``checkout-sessions/create-activate-subscription``     EXCLUDE  ``type``, ``autoRedirect``,
-                                                                ``priceId``
-``customers/update``                                   RAISE    ``externalId`` and
-                                                                ``customer.id`` (accepted)
-every other key, and every nested object               RAISE
-=====================================================  =======  ==============================
+Known members are validated strictly. Unknown members (a field a newer React SDK sends,
+or one the server must not take from a browser, such as ``customerExternalId``,
+``trialEnd`` or ``defaultPaymentMethodId``) are dropped unread and logged at debug level:
+they never reach Flowglad, and upgrading ``@flowglad/react`` never breaks the app.
 
 The customer is never taken from a body: it comes from the server session.
 
 Where this is stricter than the reference server (which mostly does not validate):
 
 * URLs must be absolute ``http``/``https`` URLs; surrounding whitespace is trimmed.
-* ``quantity``, ``amount`` and ``intervalCount`` are integers from 1 to 2**53 - 1. The
-  reference keeps a usage ``amount`` of ``0``, but upstream rejects it, so it is a 400 here.
+* ``quantity`` and ``amount`` are integers from 1 to 2**31 - 1 (Flowglad stores them as
+  32-bit integers). The reference keeps a usage ``amount`` of ``0``, but upstream rejects
+  it, so it is a 400 here.
 * Integers are JSON integers: ``true``/``false``, strings, fractions, NaN and Infinity are
   rejected (an integral float such as ``2.0`` is accepted, as in JavaScript).
-* Identifiers and slugs must not be empty, as they end up in upstream URL paths.
-* Metadata values are strings of at most 500 characters, numbers or booleans, as upstream
-  requires; ``properties`` may hold any JSON except NaN and Infinity.
+* Identifiers and slugs are 1 to 255 characters, as they end up in upstream URL paths.
+* Metadata is at most 50 keys of at most 100 characters; values are strings of at most
+  500 characters, numbers or booleans, as upstream requires; ``properties`` may hold any
+  JSON except NaN and Infinity (its depth and size are bounded by the blueprint).
 * ``customer.phone`` and ``customer.billingAddress`` of ``customers/update`` are validated
-  and returned, but upstream ignores them; only ``name`` and ``email`` are worth sending.
+  and dropped: upstream keeps them read-only.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import logging
 import math
-import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, TypedDict, get_args
 from urllib.parse import urlsplit
 
 from marshmallow import (
     EXCLUDE,
-    RAISE,
     Schema,
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates_schema,
 )
 from marshmallow.exceptions import SCHEMA
 
-#: Largest integer JavaScript represents exactly; upstream caps integers there.
-MAX_SAFE_INTEGER = 2**53 - 1
+from ..service import AdjustmentTiming, CancellationTiming, PriceQuantity
 
-CANCELLATION_TIMINGS = ("at_end_of_current_billing_period", "immediately")
-ADJUSTMENT_TIMINGS = ("immediately", "at_end_of_current_billing_period", "auto")
-INTERVALS = ("day", "week", "month", "year")
+logger = logging.getLogger("flask_flowglad")
+
+#: Largest integer JavaScript represents exactly; timestamps stay below it.
+MAX_SAFE_INTEGER = 2**53 - 1
+#: Flowglad stores quantities and amounts as 32-bit integers.
+MAX_INT32 = 2**31 - 1
+#: Longest id, slug or short name accepted.
+MAX_ID_LENGTH = 255
+MAX_URL_LENGTH = 2048
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 100
+
+CANCELLATION_TIMINGS: tuple[str, ...] = get_args(CancellationTiming)
+ADJUSTMENT_TIMINGS: tuple[str, ...] = get_args(AdjustmentTiming)
 
 
 # --- fields ---------------------------------------------------------------------------
@@ -125,36 +125,7 @@ class HttpUrl(fields.String):
         return url
 
 
-_ISO_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
-    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
-    re.IGNORECASE,
-)
-
-
-class ISODateTime(fields.String):
-    """An ISO 8601 date-time with a time zone, kept as the string that was sent."""
-
-    default_error_messages = {
-        "datetime": "Not a valid ISO 8601 date-time with time zone (e.g. 2025-01-31T12:00:00Z)."
-    }
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        match = _ISO_DATETIME.fullmatch(text)
-        if match is None:
-            raise self.make_error("datetime")
-        year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
-        try:
-            dt.datetime(year, month, day, hour, minute, second)
-        except ValueError as error:
-            raise self.make_error("datetime") from error
-        return text
-
-
-class JSONObject(fields.Field[dict[str, Any]]):
+class OpaqueObject(fields.Field[dict[str, Any]]):
     """Any JSON object, returned unchanged (it is the user's data, not ours to rename)."""
 
     default_error_messages = {
@@ -189,6 +160,7 @@ class Metadata(fields.Field[dict[str, Any]]):
     default_error_messages = {
         "invalid": "Not a valid object.",
         "value": "Must be a string of at most 500 characters, a number or a boolean.",
+        "keys": f"At most {MAX_METADATA_KEYS} keys.",
     }
 
     def _deserialize(
@@ -196,8 +168,14 @@ class Metadata(fields.Field[dict[str, Any]]):
     ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.make_error("invalid")
+        if len(value) > MAX_METADATA_KEYS:
+            raise self.make_error("keys")
         message = self.error_messages["value"]
-        errors = {key: [message] for key, item in value.items() if not _is_metadata_value(item)}
+        errors = {
+            key: [message]
+            for key, item in value.items()
+            if len(key) > MAX_METADATA_KEY_LENGTH or not _is_metadata_value(item)
+        }
         if errors:
             raise ValidationError(errors)
         return value
@@ -211,12 +189,19 @@ def _is_metadata_value(value: Any) -> bool:
     return isinstance(value, int)  # bool is an int
 
 
-_NOT_EMPTY = validate.Length(min=1, error="Must not be empty.")
+_ID_LENGTH = validate.Length(
+    min=1, max=MAX_ID_LENGTH, error=f"Must be 1 to {MAX_ID_LENGTH} characters."
+)
 
 
 def identifier(**kwargs: Any) -> fields.String:
     """An id or slug; upstream puts these in URL paths, so empty is never valid."""
-    return fields.String(validate=_NOT_EMPTY, **kwargs)
+    return fields.String(validate=_ID_LENGTH, **kwargs)
+
+
+def short_text(**kwargs: Any) -> fields.String:
+    """A name or label: at most 255 characters."""
+    return fields.String(validate=validate.Length(max=MAX_ID_LENGTH), **kwargs)
 
 
 def claim_external_id(**kwargs: Any) -> fields.String:
@@ -225,8 +210,8 @@ def claim_external_id(**kwargs: Any) -> fields.String:
 
 
 def count(**kwargs: Any) -> JSONInteger:
-    """A quantity, amount or interval count: an integer of at least 1."""
-    return JSONInteger(validate=validate.Range(min=1, max=MAX_SAFE_INTEGER), **kwargs)
+    """A quantity or amount: an integer from 1 to what Flowglad stores."""
+    return JSONInteger(validate=validate.Range(min=1, max=MAX_INT32), **kwargs)
 
 
 def epoch_ms(**kwargs: Any) -> JSONInteger:
@@ -240,8 +225,9 @@ def choice(choices: tuple[str, ...], **kwargs: Any) -> fields.String:
 
 
 def non_empty_list(inner: fields.Field[Any], **kwargs: Any) -> fields.List[Any]:
-    """An array with at least one item."""
-    return fields.List(inner, validate=validate.Length(min=1), **kwargs)
+    """An array of 1 to 100 items."""
+    kwargs.setdefault("validate", validate.Length(min=1, max=100))
+    return fields.List(inner, **kwargs)
 
 
 # --- bases ----------------------------------------------------------------------------
@@ -253,18 +239,24 @@ def _camel_case(name: str) -> str:
 
 
 class WireSchema(Schema):
-    """Strict base: camelCase on the wire, unknown keys rejected.
+    """Base: camelCase on the wire; known members strict, unknown ones dropped and logged.
 
     ``one_of`` lists groups of attribute names of which exactly one must be present.
-    ``ignored`` lists fields that are accepted (so strictness allows them) but never
-    returned, because the server must not use them.
     """
 
     one_of: ClassVar[tuple[tuple[str, ...], ...]] = ()
-    ignored: ClassVar[frozenset[str]] = frozenset()
 
     class Meta(Schema.Meta):
-        unknown = RAISE
+        unknown = EXCLUDE
+
+    @pre_load
+    def _log_unknown(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, Mapping):
+            known = {field.data_key or name for name, field in self.load_fields.items()}
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                logger.debug("%s: ignored unknown members %s", type(self).__name__, unknown[:20])
+        return data
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
         if field_obj.data_key is None:
@@ -284,19 +276,6 @@ class WireSchema(Schema):
         if messages:
             raise ValidationError(messages)
 
-    @post_load
-    def _drop_ignored(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for name in self.ignored:
-            data.pop(name, None)
-        return data
-
-
-class TolerantSchema(WireSchema):
-    """For bodies the React SDK pads with keys the server must drop unread."""
-
-    class Meta(Schema.Meta):
-        unknown = EXCLUDE
-
 
 class IdSchema(WireSchema):
     """A body naming one object by ``id``; whose object it is, the server checks."""
@@ -314,16 +293,16 @@ class ListPageSchema(WireSchema):
     """Cursor and page size over a list from the billing payload."""
 
     limit = JSONInteger(validate=validate.Range(min=0, max=MAX_SAFE_INTEGER))
-    starting_after = fields.String()
+    starting_after = short_text()
 
 
-class CheckoutSessionBaseSchema(TolerantSchema):
+class CheckoutSessionBaseSchema(WireSchema):
     """What every checkout session needs; ``customerExternalId`` comes from the server."""
 
-    success_url = HttpUrl(required=True)
-    cancel_url = HttpUrl(required=True)
+    success_url = HttpUrl(required=True, validate=validate.Length(max=MAX_URL_LENGTH))
+    cancel_url = HttpUrl(required=True, validate=validate.Length(max=MAX_URL_LENGTH))
     output_metadata = Metadata()
-    output_name = fields.String()
+    output_name = short_text()
 
 
 class PriceChoiceSchema(WireSchema):
@@ -339,11 +318,11 @@ class PriceChoiceSchema(WireSchema):
 # --- customers ------------------------------------------------------------------------
 
 
-class CustomerBillingSchema(TolerantSchema):
+class CustomerBillingSchema(WireSchema):
     """``customers/billing``: no input; the customer comes from the server session."""
 
 
-class CustomerFindOrCreateSchema(TolerantSchema):
+class CustomerFindOrCreateSchema(WireSchema):
     """``customers/find-or-create``: no input; the customer comes from the server session."""
 
 
@@ -371,24 +350,24 @@ class BillingAddressSchema(WireSchema):
 
 
 class CustomerChangesSchema(WireSchema):
-    """``customer`` of ``customers/update``; its ``id`` is accepted and dropped."""
+    """``customer`` of ``customers/update``; its ``id`` is never used."""
 
-    ignored = frozenset({"id"})
-
-    id = fields.String()
-    name = fields.String()
-    email = fields.Email()
-    phone = fields.String()
+    name = short_text()
+    email = fields.Email(validate=validate.Length(max=320))
+    phone = short_text()
     billing_address = fields.Nested(BillingAddressSchema)
 
 
 class CustomerUpdateSchema(WireSchema):
-    """``customers/update``; a body ``externalId`` is accepted and dropped."""
-
-    ignored = frozenset({"external_id"})
+    """``customers/update``: loads the ``name`` and ``email`` to change; the phone and
+    billing address are validated, then dropped, since Flowglad keeps them read-only."""
 
     customer = fields.Nested(CustomerChangesSchema, required=True)
-    external_id = fields.String()
+
+    @post_load
+    def _changes(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        changes = data["customer"]
+        return {key: changes[key] for key in ("name", "email") if key in changes}
 
 
 class CustomerDetailsSchema(WireSchema):
@@ -399,10 +378,7 @@ class CustomerDetailsSchema(WireSchema):
 
 
 class CheckoutSessionCreateSchema(CheckoutSessionBaseSchema, PriceChoiceSchema):
-    """``checkout-sessions/create``: a product checkout for one price.
-
-    Tolerant through :class:`CheckoutSessionBaseSchema`, which comes first in the MRO.
-    """
+    """``checkout-sessions/create``: a product checkout for one price."""
 
 
 class AddPaymentMethodCheckoutSchema(CheckoutSessionBaseSchema):
@@ -443,46 +419,43 @@ class SubscriptionCancelSchema(IdSchema):
 class SubscriptionItemSchema(PriceChoiceSchema):
     """One item of ``subscriptionItems`` in ``subscriptions/adjust``."""
 
+    @post_load
+    def _item(self, data: dict[str, Any], **kwargs: Any) -> PriceQuantity:
+        return PriceQuantity(**data)
+
 
 class SubscriptionAdjustSchema(SubscriptionScopedSchema):
     """``subscriptions/adjust``: a price by slug (A), by id (B), or a list of items (C)."""
 
-    one_of = (("price_slug", "price_id", "subscription_items"),)
+    one_of = (("price_slug", "price_id", "items"),)
 
     price_slug = identifier()
     price_id = identifier()
     quantity = count()
-    subscription_items = non_empty_list(fields.Nested(SubscriptionItemSchema))
+    items = non_empty_list(
+        fields.Nested(SubscriptionItemSchema),
+        data_key="subscriptionItems",
+        validate=validate.Length(min=1, max=20),
+    )
     timing = choice(ADJUSTMENT_TIMINGS, load_default="auto")
     prorate = JSONBoolean()
 
     @validates_schema
     def _check_quantity_form(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "subscription_items" in data and "quantity" in data:
+        if "items" in data and "quantity" in data:
             raise ValidationError(
                 "Not allowed with subscriptionItems; give each item its own quantity.",
                 "quantity",
             )
 
-    @post_load
-    def _default_quantity(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if "subscription_items" not in data:
-            data.setdefault("quantity", 1)
-        return data
-
 
 class SubscriptionCreateSchema(PriceChoiceSchema):
-    """``subscriptions/create``; the customer is added by the server."""
+    """``subscriptions/create``: the price and quantity only.
 
-    start_date = ISODateTime()
-    trial_end = epoch_ms()
-    metadata = Metadata()
-    name = fields.String()
-    backup_payment_method_id = identifier()
-    default_payment_method_id = identifier()
-    interval = choice(INTERVALS)
-    interval_count = count()
-    do_not_charge = JSONBoolean(load_default=False)
+    The terms of a subscription (trial end, interval, start date, ``doNotCharge``, payment
+    methods, name, metadata) change what is charged, so a browser never sets them: sent
+    anyway, they are dropped like any unknown member.
+    """
 
 
 class SubscriptionListSchema(WireSchema):
@@ -504,8 +477,8 @@ class UsageEventCreateSchema(SubscriptionScopedSchema):
     usage_meter_id = identifier()
     usage_meter_slug = identifier()
     amount = count(load_default=1)
-    transaction_id = fields.String(validate=_NOT_EMPTY)
-    properties = JSONObject()
+    transaction_id = identifier()
+    properties = OpaqueObject()
     usage_date = epoch_ms()
 
 
@@ -584,36 +557,6 @@ class InvoiceListSchema(ListPageSchema):
 
 class PurchaseListSchema(ListPageSchema):
     """``purchases/list``."""
-
-
-#: Input schema of every action key the blueprint serves.
-ACTION_SCHEMAS: dict[str, type[Schema]] = {
-    "customers/billing": CustomerBillingSchema,
-    "customers/find-or-create": CustomerFindOrCreateSchema,
-    "customers/update": CustomerUpdateSchema,
-    "customerDetails": CustomerDetailsSchema,
-    "checkout-sessions/create": CheckoutSessionCreateSchema,
-    "checkout-sessions/create-add-payment-method": AddPaymentMethodCheckoutSchema,
-    "checkout-sessions/create-activate-subscription": (ActivateSubscriptionCheckoutSchema),
-    "checkout-sessions/retrieve": CheckoutSessionRetrieveSchema,
-    "subscriptions/cancel": SubscriptionCancelSchema,
-    "subscriptions/uncancel": SubscriptionUncancelSchema,
-    "subscriptions/adjust": SubscriptionAdjustSchema,
-    "subscriptions/create": SubscriptionCreateSchema,
-    "subscriptions/list": SubscriptionListSchema,
-    "usage-events/create": UsageEventCreateSchema,
-    "usage-meters/balances": UsageMeterBalancesSchema,
-    "features/access": FeatureAccessSchema,
-    "resources/usages": ResourceUsagesSchema,
-    "resources/usages/retrieve": ResourceUsageRetrieveSchema,
-    "resources/claim": ResourceClaimSchema,
-    "resources/release": ResourceReleaseSchema,
-    "resources/claims": ResourceClaimsSchema,
-    "pricing-models/retrieve": PricingModelRetrieveSchema,
-    "payment-methods/list": PaymentMethodListSchema,
-    "invoices/list": InvoiceListSchema,
-    "purchases/list": PurchaseListSchema,
-}
 
 
 class ValidationIssue(TypedDict):

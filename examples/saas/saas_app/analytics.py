@@ -63,7 +63,7 @@ def run() -> ResponseReturnValue:
                 status=402,
             )
         customer.create_usage_event(
-            {"usageMeterSlug": USAGE_METER, "amount": calls, "transactionId": transaction_id}
+            usage_meter_slug=USAGE_METER, amount=calls, transaction_id=transaction_id
         )
     except FlowgladError:
         return _answer("Billing is unavailable right now; nothing was recorded.", status=503)

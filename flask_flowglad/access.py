@@ -68,6 +68,9 @@ def feature_required(
       upgrade page), else :exc:`FeatureNotAvailable`.
     - Flowglad unreachable: :exc:`BillingUnavailable`, unless ``FLOWGLAD_FAIL_OPEN``
       lets the view run.
+
+    An ``async def`` view needs asgiref (``pip install "flask[async]"``), as Flask does to
+    run one; without it, decorating the view raises :exc:`RuntimeError` saying so.
     """
 
     def decorator(view: ViewT) -> ViewT:

@@ -7,12 +7,8 @@ without a Flowglad account.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from werkzeug.local import LocalProxy
-
 from .access import BillingUnavailable, FeatureNotAvailable, feature_required
-from .billing import BillingSnapshot
+from .billing import AnonymousBilling, BillingSnapshot
 from .client import FlowgladClient
 from .config import ConfigurationError
 from .errors import (
@@ -31,20 +27,13 @@ from .errors import (
 from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
-from .state import load_current_billing
+from .state import current_billing
 from .webhooks import WebhookVerificationError, verify_webhook
 
 __version__ = "0.1.0.dev0"
 
-#: The logged-in customer's billing, read at most once per request; ``None`` when
-#: nobody is logged in. ``if current_billing and current_billing.check_feature_access(...)``.
-current_billing: BillingSnapshot | None
-if TYPE_CHECKING:
-    current_billing = None
-else:
-    current_billing = LocalProxy(load_current_billing)
-
 __all__ = [
+    "AnonymousBilling",
     "BillingActionError",
     "BillingSnapshot",
     "BillingUnavailable",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -65,14 +67,20 @@ def feature_required(
       upgrade page), else :exc:`FeatureNotAvailable`.
     - Flowglad unreachable: :exc:`BillingUnavailable`, unless ``FLOWGLAD_FAIL_OPEN``
       lets the view run.
+
+    An ``async def`` view needs asgiref (``pip install "flask[async]"``), as Flask does to
+    run one; without it, decorating the view raises :exc:`RuntimeError` saying so.
     """
 
     def decorator(view: ViewT) -> ViewT:
+        if inspect.iscoroutinefunction(view):
+            _require_async_support(feature_slug, view)
+
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method == "OPTIONS":
                 return current_app.ensure_sync(view)(*args, **kwargs)
-            allowed = _has_feature(feature_slug)
+            allowed = feature_allowed(feature_slug)
             if allowed is None:
                 return _unauthorized()
             if not allowed:
@@ -86,8 +94,23 @@ def feature_required(
     return decorator
 
 
-def _has_feature(feature_slug: str) -> bool | None:
-    """``None`` for anonymous; an outage decides by the fail-open policy."""
+def _require_async_support(feature_slug: str, view: Callable[..., Any]) -> None:
+    """Flask runs an async view through asgiref; say so when the app starts, not when
+    the first paying customer opens the page."""
+    if importlib.util.find_spec("asgiref") is None:
+        raise RuntimeError(
+            f"@feature_required({feature_slug!r}) decorates the async view"
+            f" {view.__qualname__!r}, and Flask runs async views only with asgiref"
+            " installed. Install it with: pip install 'flask[async]'"
+        )
+
+
+def feature_allowed(feature_slug: str) -> bool | None:
+    """Whether the request's customer has ``feature_slug``; ``None`` for anonymous.
+
+    An outage decides by the fail-open policy; any other failure is
+    :exc:`BillingUnavailable`.
+    """
     state = get_state()
     customer = state.current_customer()
     if customer is None:

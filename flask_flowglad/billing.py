@@ -39,6 +39,11 @@ class BillingSnapshot:
         return f"<BillingSnapshot customer={customer!r}>"
 
     @property
+    def is_anonymous(self) -> bool:
+        """``False``: this is a customer's billing (see :class:`AnonymousBilling`)."""
+        return False
+
+    @property
     def customer(self) -> JSONObject:
         """The Flowglad customer record (``id``, ``externalId``, ``email``, ...)."""
         return _as_object(self.raw.get("customer"))
@@ -211,6 +216,32 @@ class BillingSnapshot:
             return self.current_subscriptions
         found = self.find_current_subscription(subscription_id)
         return [found] if found is not None else []
+
+
+class AnonymousBilling(BillingSnapshot):
+    """The billing of a visitor who is not logged in: every check answers ``False``, ``None``
+    or an empty list.
+
+    ``current_billing`` is one for anonymous visitors, as flask-login's ``current_user`` is
+    an anonymous user: views and templates ask the same questions with no ``None`` check.
+    It is falsy, so ``if current_billing:`` reads "someone is billed".
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__({})
+
+    def __repr__(self) -> str:
+        return "<AnonymousBilling>"
+
+    def __bool__(self) -> bool:
+        return False
+
+    @property
+    def is_anonymous(self) -> bool:
+        """``True``: nobody is logged in."""
+        return True
 
 
 def feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:

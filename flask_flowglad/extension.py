@@ -12,10 +12,13 @@ from flask import Flask
 from .billing import JSONObject
 from .client import FlowgladClient
 from .config import FlowgladSettings
-from .identity import CustomerIdentity, coerce_identity, identity_from_flask_login
+from .csrf import exempt_from_csrf
+from .identity import CustomerIdentity, coerce_identity
+from .login import identity_from_flask_login
 from .protocol.blueprint import create_blueprint
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
+from .templating import template_context
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -84,7 +87,12 @@ class Flowglad:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Read the app's config, create its client and register the API blueprint."""
+        """Read the app's config, create its client and register the API blueprint.
+
+        Also gives every template ``current_billing``, ``has_feature`` and
+        ``usage_balance``, and exempts the extension's blueprints from Flask-WTF's
+        ``CSRFProtect`` (see :mod:`flask_flowglad.csrf` for why that is safe).
+        """
         if EXTENSION_NAME in app.extensions:
             raise RuntimeError(
                 "Flowglad is already set up on this app. Did you call init_app twice, or"
@@ -104,6 +112,8 @@ class Flowglad:
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
         app.teardown_request(drop_request_cache)
+        app.context_processor(template_context)
+        exempt_from_csrf(app)
 
     def customer_loader(self, loader: LoaderT) -> LoaderT:
         """Register the function that says who the customer of a request is.
@@ -181,14 +191,10 @@ def _client(
 
 def _sandbox_client(settings: FlowgladSettings) -> tuple[Sandbox, FlowgladClient]:
     from .sandbox import Sandbox
+    from .sandbox.core import SIMULATED_WARNING
 
     sandbox = settings.sandbox if isinstance(settings.sandbox, Sandbox) else Sandbox()
-    warnings.warn(
-        "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
-        " and nothing reaches Flowglad.",
-        SandboxWarning,
-        stacklevel=4,
-    )
+    warnings.warn(SIMULATED_WARNING, SandboxWarning, stacklevel=4)
     # The sandbox is reached through its own base URL, whatever FLOWGLAD_BASE_URL says.
     client = _client(settings, sandbox.secret_key, sandbox.base_url, adapter=sandbox.adapter())
     return sandbox, client

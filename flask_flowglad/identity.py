@@ -52,23 +52,6 @@ def validate_external_id(external_id: object) -> str:
     return external_id
 
 
-def identity_from_flask_login() -> CustomerIdentity | None:
-    """The default loader: the flask-login ``current_user`` is the customer (B2C).
-
-    The user's ``name`` and ``email`` attributes are used when present.
-    """
-    from flask_login import current_user
-
-    user = current_user
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return CustomerIdentity(
-        external_id=str(user.get_id()),
-        name=_optional_text(getattr(user, "name", None)),
-        email=_optional_text(getattr(user, "email", None)),
-    )
-
-
 def coerce_identity(value: object) -> CustomerIdentity | None:
     """Accept what a loader may reasonably return: an identity, a bare id, or ``None``."""
     if value is None:
@@ -81,7 +64,3 @@ def coerce_identity(value: object) -> CustomerIdentity | None:
         "A customer loader must return a CustomerIdentity, an external id string or None,"
         f" not {type(value).__name__}."
     )
-
-
-def _optional_text(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, current_app, g, has_request_context
+from werkzeug.local import LocalProxy
 
-from .billing import BillingSnapshot, JSONObject
+from .billing import AnonymousBilling, BillingSnapshot, JSONObject
 from .client import FlowgladClient
 from .config import FlowgladSettings
 from .identity import CustomerIdentity
@@ -68,10 +69,16 @@ def get_state(app: Flask | None = None) -> FlowgladState:
     return state
 
 
-def load_current_billing() -> BillingSnapshot | None:
-    """The logged-in customer's billing (read once per request), or ``None``."""
+def load_current_billing() -> BillingSnapshot:
+    """The logged-in customer's billing (read once per request), or an
+    :class:`~flask_flowglad.billing.AnonymousBilling` when nobody is logged in."""
     customer = get_state().current_customer()
-    return None if customer is None else customer.get_billing()
+    return AnonymousBilling() if customer is None else customer.get_billing()
+
+
+#: The request's billing: the logged-in customer's snapshot, read at most once per request,
+#: or an :class:`~flask_flowglad.billing.AnonymousBilling` whose checks all answer no.
+current_billing = cast(BillingSnapshot, LocalProxy(load_current_billing))
 
 
 def request_cache() -> CustomerCache | None:

@@ -76,3 +76,11 @@ def client_for(app: Flask) -> Callable[..., Any]:
 def calls(mocker: requests_mock_module.Mocker) -> list[tuple[str, str]]:
     """The upstream requests made, as (method, path) pairs."""
     return [(r.method, r.path) for r in mocker.request_history]
+
+
+def make_sandbox_app(sandbox: Any, **config: Any) -> Flask:
+    """An app of :func:`make_app` billing against ``sandbox``, its warning checked."""
+    app = make_app(FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_SECRET_KEY=None, **config)
+    with pytest.warns(UserWarning, match="simulated"):
+        _EXTENSIONS[id(app)] = Flowglad(app)
+    return app

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import warnings
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minimal" / "app.py"
@@ -42,4 +45,22 @@ def test_the_example_gates_reports_on_the_plan() -> None:
     assert reports.status_code == 200
     assert reports.json["api_calls_left"] > 0
     billing = client.post("/api/flowglad/customers/billing", json={})
+    assert billing.json["data"]["customer"]["email"] == "ada@example.com"
+
+
+def test_sign_up_goes_on_when_flowglad_fails_and_billing_creates_the_customer_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    example = load_example()
+    with example.app.app_context():
+        sandbox = example.flowglad.sandbox
+    sandbox.fail_next(503, method="POST", path="/api/v1/customers")
+    client = example.app.test_client()
+    with caplog.at_level(logging.WARNING):
+        response = client.post("/signup", data={"name": "Ada", "email": "ada@example.com"})
+    assert response.status_code == 302
+    assert "not created yet" in caplog.text
+    assert sandbox.state.customers == {}
+    billing = client.post("/api/flowglad/customers/billing", json={})
+    assert billing.status_code == 200  # logged in; the customer is created on this read
     assert billing.json["data"]["customer"]["email"] == "ada@example.com"

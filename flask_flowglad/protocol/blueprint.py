@@ -13,9 +13,10 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
+from ..config import ConfigurationError
 from ..errors import FlowgladError
 from ..identity import CustomerIdentity, InvalidCustomerId
 from ..state import FlowgladState, get_state
@@ -25,8 +26,9 @@ from .schemas import validation_issues
 
 logger = logging.getLogger("flask_flowglad")
 
-#: Methods routed to the view so that a wrong one gets a JSON 405, not an HTML page.
-ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: Methods routed to the view so that a wrong one gets a JSON 405, not an HTML page;
+#: ``OPTIONS`` too, so that it names the action's own methods (see :func:`options`).
+ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: Deepest nesting of objects and arrays a body may have; the React SDK sends 3.
 MAX_DEPTH = 32
 
@@ -63,6 +65,8 @@ def _dispatch(subroute: str) -> Response:
     if action is None:
         message = f'"{key[:100]}" is not a valid Flowglad API path'
         return answers.failure(404, "not_found", message)
+    if request.method == "OPTIONS":
+        return options(action)
     if request.method not in action.methods:
         return answers.failure(
             405,
@@ -80,6 +84,10 @@ def _dispatch(subroute: str) -> Response:
     except InvalidCustomerId as exc:
         logger.error("The customer loader returned an unusable id: %s", exc)
         return answers.failure(500, "invalid_customer_id", "The customer id is not usable.")
+    except ConfigurationError as exc:
+        # Said to the developer in the browser too: no customer can ever be found.
+        logger.error("%s", exc)
+        return answers.failure(500, "configuration_error", str(exc))
     if identity is None and action.requires_customer:
         if action.null_when_logged_out and state.settings.null_billing_when_logged_out:
             return answers.success(None)
@@ -105,6 +113,14 @@ def _dispatch(subroute: str) -> Response:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         logger.error("Flowglad's answer to %r could not be written as JSON", key)
         return answers.failure(502, action.failure_code(context), "Billing's answer was invalid.")
+
+
+def options(action: Action) -> Response:
+    """``OPTIONS`` (a CORS preflight among others): the methods this action accepts, not
+    every method the catch-all route is open to. CORS headers are flask-cors's to add."""
+    response = current_app.response_class(status=200)
+    response.headers["Allow"] = ", ".join(sorted(action.methods | {"OPTIONS"}))
+    return response
 
 
 def _read_body(limit: int) -> dict[str, Any]:

@@ -26,6 +26,11 @@ Record = dict[str, Any]
 
 #: Where the hosted pages live, in the standalone server and inside a user's app.
 PAGES_PREFIX = "/flowglad-sandbox"
+#: What an app using the sandbox is warned; the pytest fixture expects it (``-W error``).
+SIMULATED_WARNING = (
+    "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
+    " and nothing reaches Flowglad."
+)
 
 
 class Sandbox:

@@ -14,6 +14,8 @@ Importing this module imports nothing beyond pytest; the sandbox is loaded by th
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -36,9 +38,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    """A new, empty :class:`~flask_flowglad.sandbox.Sandbox` for each test."""
-    from .core import Sandbox
+    """A new, empty :class:`~flask_flowglad.sandbox.Sandbox` for each test.
+
+    The app's warning that billing is simulated is expected here, so it is ignored
+    during the test, even under ``pytest -W error``.
+    """
+    from .core import SIMULATED_WARNING, Sandbox
 
     pricing = str(request.config.getini(_PRICING_INI) or "")
     path = str(request.config.rootpath / pricing) if pricing else None
-    yield Sandbox(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(SIMULATED_WARNING))
+        yield Sandbox(path)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.local import LocalProxy
 
+from ._version import __version__ as __version__
 from .access import BillingUnavailable, FeatureNotAvailable, feature_required
 from .billing import BillingSnapshot
 from .client import FlowgladClient
@@ -32,8 +33,6 @@ from .extension import Flowglad, SandboxWarning, init_app, load_current_billing
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
 from .webhooks import WebhookVerificationError, verify_webhook
-
-__version__ = "0.1.0.dev0"
 
 #: The logged-in customer's billing, read at most once per request; ``None`` when
 #: nobody is logged in. ``if current_billing and current_billing.check_feature_access(...)``.

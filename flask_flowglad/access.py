@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
 from . import envelope
+from .deadline import request_deadline
 from .errors import OUTAGES, FlowgladError
 from .extension import get_extension
 
@@ -100,7 +101,8 @@ def _has_feature(feature_slug: str) -> bool | None:
     if customer is None:
         return None
     try:
-        return customer.get_billing().check_feature_access(feature_slug)
+        with request_deadline(extension.settings.request_deadline):
+            return customer.get_billing().check_feature_access(feature_slug)
     except OUTAGES as exc:
         if extension.settings.fail_open:
             logger.warning("Flowglad unreachable, %r allowed (fail open): %s", feature_slug, exc)

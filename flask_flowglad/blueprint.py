@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 
 from . import envelope
 from .actions import ACTIONS, Action, ActionContext
+from .deadline import request_deadline
 from .errors import FlowgladError
 from .extension import Flowglad, get_extension
 from .failures import describe_failure
@@ -74,7 +75,8 @@ def dispatch(subroute: str) -> Response:
     customer = None if identity is None else extension.for_identity(identity)
     context = ActionContext(extension, customer, action.validator)
     try:
-        data = action.handler(context, params)
+        with request_deadline(extension.settings.request_deadline):
+            data = action.handler(context, params)
     except FlowgladError as exc:
         failure = describe_failure(exc, action.failure_code(context))
         return envelope.failure(

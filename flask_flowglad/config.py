@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+from .redaction import mask_key
 
 SECRET_KEY = "FLOWGLAD_SECRET_KEY"
 BASE_URL = "FLOWGLAD_BASE_URL"
@@ -17,6 +19,8 @@ URL_PREFIX = "FLOWGLAD_URL_PREFIX"
 CONNECT_TIMEOUT = "FLOWGLAD_CONNECT_TIMEOUT"
 READ_TIMEOUT = "FLOWGLAD_READ_TIMEOUT"
 MAX_RETRIES = "FLOWGLAD_MAX_RETRIES"
+REQUEST_DEADLINE = "FLOWGLAD_REQUEST_DEADLINE"
+MAX_RETRY_WAIT = "FLOWGLAD_MAX_RETRY_WAIT"
 FAIL_OPEN = "FLOWGLAD_FAIL_OPEN"
 SANDBOX = "FLOWGLAD_SANDBOX"
 NULL_BILLING_WHEN_LOGGED_OUT = "FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT"
@@ -29,6 +33,8 @@ OPTION_KEYS: dict[str, str] = {
     "connect_timeout": CONNECT_TIMEOUT,
     "read_timeout": READ_TIMEOUT,
     "max_retries": MAX_RETRIES,
+    "request_deadline": REQUEST_DEADLINE,
+    "max_retry_wait": MAX_RETRY_WAIT,
     "fail_open": FAIL_OPEN,
     "sandbox": SANDBOX,
     "null_billing_when_logged_out": NULL_BILLING_WHEN_LOGGED_OUT,
@@ -40,6 +46,13 @@ DEFAULTS: dict[str, Any] = {
     CONNECT_TIMEOUT: 3.05,
     READ_TIMEOUT: 15.0,
     MAX_RETRIES: 2,
+    # A browser request waits at most this long on Flowglad, all calls, retries and
+    # Retry-After waits together: long enough for a billing read and a retry, short
+    # enough that a browser or proxy timeout (often 30 s) never comes first.
+    REQUEST_DEADLINE: 10.0,
+    # A longer Retry-After is not waited for: the browser gets the 429 and its
+    # Retry-After at once.
+    MAX_RETRY_WAIT: 3.0,
     FAIL_OPEN: False,
     SANDBOX: False,
     NULL_BILLING_WHEN_LOGGED_OUT: False,
@@ -63,11 +76,23 @@ class FlowgladSettings:
     connect_timeout: float
     read_timeout: float
     max_retries: int
+    #: Seconds all Flowglad calls of one browser request may take together.
+    request_deadline: float
+    #: Longest ``Retry-After`` a browser request waits for before retrying.
+    max_retry_wait: float
     fail_open: bool
     sandbox: Any
     #: Answer a logged-out ``customers/billing`` with ``{"data": null}``, which React shows
     #: as "no customer" instead of an error.
     null_billing_when_logged_out: bool
+
+    def __repr__(self) -> str:
+        # The secret key shows its mode and last four characters only.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.secret_key:
+            shown["secret_key"] = mask_key(self.secret_key)
+        inner = ", ".join(f"{name}={value!r}" for name, value in shown.items())
+        return f"{type(self).__name__}({inner})"
 
     @classmethod
     def resolve(cls, config: Mapping[str, Any], options: Mapping[str, Any]) -> FlowgladSettings:
@@ -88,6 +113,8 @@ class FlowgladSettings:
             connect_timeout=_positive(pick("connect_timeout"), CONNECT_TIMEOUT),
             read_timeout=_positive(pick("read_timeout"), READ_TIMEOUT),
             max_retries=_count(pick("max_retries"), MAX_RETRIES),
+            request_deadline=_positive(pick("request_deadline"), REQUEST_DEADLINE),
+            max_retry_wait=_not_negative(pick("max_retry_wait"), MAX_RETRY_WAIT),
             fail_open=bool(pick("fail_open")),
             sandbox=pick("sandbox"),
             null_billing_when_logged_out=bool(pick("null_billing_when_logged_out")),
@@ -102,12 +129,19 @@ class FlowgladSettings:
 
 
 def _positive(value: Any, key: str) -> float:
+    number = _not_negative(value, key)
+    if number <= 0:
+        raise ConfigurationError(f"{key} must be greater than 0, not {value!r}.")
+    return number
+
+
+def _not_negative(value: Any, key: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{key} must be a number of seconds, not {value!r}.") from None
-    if number <= 0:
-        raise ConfigurationError(f"{key} must be greater than 0, not {value!r}.")
+    if not 0 <= number < float("inf"):
+        raise ConfigurationError(f"{key} must be a finite number >= 0, not {value!r}.")
     return number
 
 

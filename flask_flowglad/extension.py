@@ -99,6 +99,7 @@ class Flowglad:
                 connect_timeout=settings.connect_timeout,
                 read_timeout=settings.read_timeout,
                 max_retries=settings.max_retries,
+                max_retry_wait=settings.max_retry_wait,
             )
         self._states[app] = _AppState(settings, client, sandbox)
         app.extensions[EXTENSION_NAME] = self
@@ -191,6 +192,7 @@ class Flowglad:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             max_retries=settings.max_retries,
+            max_retry_wait=settings.max_retry_wait,
         )
         return sandbox, client
 

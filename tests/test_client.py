@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -34,9 +35,8 @@ from flask_flowglad.errors import (
     FlowgladRateLimited,
     FlowgladServerError,
     FlowgladTimeout,
-    api_error_from_response,
-    parse_retry_after,
 )
+from flask_flowglad.responses import api_error_from_response, parse_retry_after
 
 BASE = "https://flowglad.test"
 KEY = "sk_test_abc123"
@@ -644,7 +644,7 @@ def test_usage_event_is_retried_on_500_with_the_same_generated_transaction_id(
     ids = [r.json()["usageEvent"]["transactionId"] for r in requests_mock.request_history]
     assert len(ids) == 3
     assert len(set(ids)) == 1
-    assert len(ids[0]) == 32 and int(ids[0], 16) >= 0
+    assert re.fullmatch(r"txn_[0-9a-f]{32}", ids[0])
     assert "transactionId" not in event  # the caller's dict is left alone
     assert len(sleeps) == 2
 
@@ -1226,18 +1226,20 @@ def test_default_session_pools_connections_and_never_retries_by_itself(
 
 
 def test_client_works_without_flask_installed() -> None:
-    # load the two modules under a bare package, so the extension's own
-    # imports in __init__ are not counted, with every flask import failing
+    # load the client under a bare package (no __version__ on it: the client reads
+    # its own module), so the extension's imports in __init__ are not counted, with
+    # every flask import failing
     package_dir = os.path.dirname(client_module.__file__)
     code = (
         "import sys, types\n"
         "sys.modules['flask'] = None\n"
         "pkg = types.ModuleType('flask_flowglad')\n"
         f"pkg.__path__ = [{package_dir!r}]\n"
-        "pkg.__version__ = '0'\n"
         "sys.modules['flask_flowglad'] = pkg\n"
         "from flask_flowglad.client import FlowgladClient\n"
-        "assert FlowgladClient('sk').user_agent == 'flask-flowglad/0'\n"
+        "from flask_flowglad._version import __version__\n"
+        "assert FlowgladClient('sk').user_agent == 'flask-flowglad/' + __version__\n"
+        "assert 'werkzeug' not in sys.modules\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

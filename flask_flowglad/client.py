@@ -420,7 +420,7 @@ class FlowgladClient:
         cutoff: Cutoff | None
         with cut_at_deadline() as cutoff:
             try:
-                return self._session().request(
+                response = self._session().request(
                     method,
                     url,
                     params=params,  # requests leaves out None values
@@ -437,6 +437,12 @@ class FlowgladClient:
                 if cutoff is not None and cutoff.fired or time_remaining() == 0:
                     raise _DeadlinePassed() from exc
                 raise
+            if cutoff is not None and cutoff.fired:
+                # Cut short, the answer may look whole (headers end at the closed
+                # connection, a body without a length ends there too): never use it.
+                response.close()
+                raise _DeadlinePassed()
+            return response
 
     def _transport_error(self, exc: requests.RequestException) -> FlowgladConnectionError:
         if _timed_out(exc):

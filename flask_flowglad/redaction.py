@@ -13,7 +13,7 @@ from collections.abc import Iterable
 __all__ = ["mask_key", "redact"]
 
 #: Flowglad secret keys: ``sk_test_...`` and ``sk_live_...``.
-_SECRET_KEY = re.compile(r"sk_(?:test|live)_[A-Za-z0-9_\-]+")
+_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_\-]+")
 #: A configured key shorter than this is not searched for in free text: masking every
 #: occurrence of a two-letter string would garble messages and hide nothing.
 _MIN_SEARCHED_LENGTH = 8

@@ -81,6 +81,14 @@ def test_max_retry_wait_is_read_from_config() -> None:
         assert flowglad.settings.request_deadline == 4.0
 
 
+def test_deadline_options_win_over_the_config() -> None:
+    app = make_app(FLOWGLAD_MAX_RETRY_WAIT=5, FLOWGLAD_REQUEST_DEADLINE=4)
+    flowglad = Flowglad(app, max_retry_wait=0.25, request_deadline=2)
+    with app.app_context():
+        assert flowglad.client.max_retry_wait == 0.25
+        assert flowglad.settings.request_deadline == 2.0
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import os
 import socket
 import threading
@@ -34,6 +35,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from .deadline import deadline
 
 __all__ = ["Cutoff", "DeadlineAdapter", "cut_at_deadline"]
+
+logger = logging.getLogger(__name__)
 
 
 class Cutoff:
@@ -77,12 +80,15 @@ class Cutoff:
             self.fired = True
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
-            try:
-                # The plain socket's shutdown, also for TLS: it wakes a blocked read
-                # without touching the TLS object another thread is reading through.
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
+            # The plain socket's shutdown, also under TLS: it wakes a blocked read
+            # without touching the TLS object another thread is reading through.
+            # (TLS through an HTTPS proxy wraps the socket in an object of urllib3's.)
+            raw = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
+            if isinstance(raw, socket.socket):
+                try:
+                    socket.socket.shutdown(raw, socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
 
 _current: ContextVar[Cutoff | None] = ContextVar("flask_flowglad_cutoff", default=None)
@@ -130,7 +136,8 @@ class _Watchdog:
                     target=self._run, name="flask-flowglad-deadline", daemon=True
                 )
                 self._thread.start()
-            self._condition.notify()
+            if self._heap[0][2] is cutoff:  # the thread sleeps until a later end
+                self._condition.notify()
 
     def _run(self) -> None:
         with self._condition:
@@ -145,7 +152,10 @@ class _Watchdog:
                 if delay > 0:
                     self._condition.wait(delay)
                     continue
-                heapq.heappop(heap)[2].fire()
+                try:
+                    heapq.heappop(heap)[2].fire()
+                except Exception:  # the watchdog must outlive any one connection
+                    logger.exception("Could not cut a connection at its deadline.")
 
 
 _watchdog = _Watchdog()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 from collections import Counter
@@ -189,12 +190,14 @@ class FaultServer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _server: socketserver.ThreadingTCPServer | None = None
+    #: Serve HTTPS with this context instead of plain HTTP.
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def route(self, method: str, path: str, behaviour: Behaviour) -> None:
         self.routes[(method, path)] = behaviour
@@ -218,7 +221,13 @@ class FaultServer:
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                server._serve(Connection(self.request, server._stop))
+                sock = self.request
+                if server.tls is not None:
+                    try:
+                        sock = server.tls.wrap_socket(sock, server_side=True)
+                    except (OSError, ssl.SSLError):
+                        return
+                server._serve(Connection(sock, server._stop))
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)

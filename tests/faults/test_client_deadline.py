@@ -3,11 +3,13 @@ cut leaves behind (nothing: the next call and other threads go on)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import trustme
 
 from flask_flowglad.client import FlowgladClient
 from flask_flowglad.deadline import request_deadline
@@ -96,3 +98,24 @@ def test_a_cut_in_one_thread_leaves_another_threads_call_alone(server: FaultServ
         timed_failure(client)
     other.join()
     assert results and isinstance(results[0], dict)
+
+
+def test_a_trickle_over_tls_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flowglad is HTTPS: the cut must wake a read blocked inside TLS as well.
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(tls)
+    server = FaultServer(tls=tls).start()
+    try:
+        server.route(*BILLING, reply(200, BILLING_BODY))
+        with authority.cert_pem.tempfile() as ca_file:
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+            client = FlowgladClient(KEY, base_url=server.url, read_timeout=0.3)
+            assert client.get_billing("u1")["customer"]["externalId"] == "u1"
+            server.fault(*BILLING, trickle_body(0.1, BILLING_BODY))
+            with request_deadline(0.6):
+                seconds, error = timed_failure(client)
+        assert seconds <= 0.6 + MARGIN
+        assert "deadline passed" in str(error)
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ import pytest
 
 from ..conftest import User
 from .conftest import (
+    BILLING,
     CHECKOUT,
     CHECKOUT_SESSION,
     MAX_RETRIES,
@@ -66,6 +67,24 @@ def test_write_under_fault_is_sent_once_and_answers_the_documented_status(
     assert_failure(answer, status)
     assert_in_time(answer)
     assert server.count(*action.target) == 1
+
+
+#: Writes that first read the customer's billing, to check what they act on.
+CHECKED_WRITES = [
+    *[w for w in WRITES if w.subroute in ("subscriptions/cancel", "resources/claim")],
+    USAGE_EVENT,
+]
+
+
+@pytest.mark.parametrize("action", CHECKED_WRITES, ids=write_id)
+def test_a_failed_ownership_read_means_no_write_at_all(
+    server: FaultServer, call: Callable[..., Answer], action: ActionCall
+) -> None:
+    server.fault(*BILLING, echo_error(503))
+    answer = call(action)
+    assert_failure(answer, 502)
+    assert_in_time(answer)
+    assert server.count(*action.target) == 0
 
 
 def test_checkout_session_without_url_is_502(

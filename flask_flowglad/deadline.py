@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["deadline", "request_deadline", "time_remaining"]
+__all__ = ["current_deadline", "request_deadline", "time_remaining"]
 
 _deadline: ContextVar[float | None] = ContextVar("flask_flowglad_deadline", default=None)
 
@@ -47,7 +47,7 @@ def request_deadline(seconds: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
-def deadline() -> float | None:
+def current_deadline() -> float | None:
     """The :func:`time.monotonic` instant the current block ends, or ``None``."""
     return _deadline.get()
 

@@ -32,7 +32,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from .deadline import deadline
+from .deadline import current_deadline
 
 __all__ = ["Cutoff", "DeadlineAdapter", "cut_at_deadline"]
 
@@ -100,7 +100,7 @@ def cut_at_deadline() -> Iterator[Cutoff | None]:
 
     Yields ``None`` when no deadline is set.
     """
-    end = deadline()
+    end = current_deadline()
     if end is None:
         yield None
         return

@@ -13,14 +13,14 @@ import requests_mock as rm
 from flask import Flask
 
 from flask_flowglad import ConfigurationError, Flowglad, feature_required
-from flask_flowglad.deadline import deadline, request_deadline, time_remaining
+from flask_flowglad.deadline import current_deadline, request_deadline, time_remaining
 
 from . import payloads
 from .conftest import API, User, make_app
 
 
 def test_no_deadline_outside_a_block() -> None:
-    assert deadline() is None
+    assert current_deadline() is None
     assert time_remaining() is None
 
 
@@ -33,15 +33,15 @@ def test_a_block_sets_the_time_remaining_and_restores_it_after() -> None:
 
 def test_an_inner_block_can_shorten_but_never_extend_the_outer_one() -> None:
     with request_deadline(2.0):
-        outer = deadline()
+        outer = current_deadline()
         with request_deadline(60.0):
-            assert deadline() == outer
+            assert current_deadline() == outer
         with request_deadline(0.5):
             inner = time_remaining()
             assert inner is not None and inner <= 0.5
         with request_deadline(None):
-            assert deadline() == outer
-        assert deadline() == outer
+            assert current_deadline() == outer
+        assert current_deadline() == outer
 
 
 def test_time_remaining_is_zero_once_the_deadline_passed() -> None:

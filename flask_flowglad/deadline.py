@@ -8,8 +8,9 @@ many calls, retries and ``Retry-After`` waits it takes::
         customer.create_usage_event(...)
 
 The deadline lives in a :class:`~contextvars.ContextVar` as an absolute
-:func:`time.monotonic` instant, so it follows the code that runs in the block (threads
-and asyncio tasks started inside get a copy) and a nested block can only shorten it.
+:func:`time.monotonic` instant, so it follows the code that runs in the block (asyncio
+tasks started inside get a copy; a plain thread starts without one, unless it runs in
+``contextvars.copy_context()``) and a nested block can only shorten it.
 Flask-free: the blueprint and ``@feature_required`` open one per request; scripts may
 open their own, and the client bounds each call by its own ``total_timeout`` anyway.
 """

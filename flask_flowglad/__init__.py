@@ -7,6 +7,7 @@ without a Flowglad account.
 
 from __future__ import annotations
 
+from ._version import __version__ as __version__
 from .access import BillingUnavailable, FeatureNotAvailable, feature_required
 from .billing import AnonymousBilling, BillingSnapshot
 from .client import FlowgladClient
@@ -29,8 +30,6 @@ from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
 from .state import current_billing
 from .webhooks import WebhookVerificationError, verify_webhook
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "AnonymousBilling",

@@ -13,6 +13,7 @@ from flask import Response, current_app, has_request_context, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
+from .deadline import request_deadline
 from .errors import FlowgladError
 from .protocol import answers
 from .state import get_state
@@ -116,7 +117,8 @@ def feature_allowed(feature_slug: str) -> bool | None:
     if customer is None:
         return None
     try:
-        return customer.get_billing().check_feature_access(feature_slug)
+        with request_deadline(state.settings.request_deadline):
+            return customer.get_billing().check_feature_access(feature_slug)
     except FlowgladError as exc:
         if not answers.is_outage(exc):
             # Not an outage (a refused key, a wrong base URL): never opened by the policy.

@@ -18,25 +18,44 @@ from types import TracebackType
 from urllib.parse import quote
 
 import requests
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 from requests.auth import AuthBase
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
+from ._version import __version__
+from .deadline import request_deadline, time_remaining
 from .errors import (
     FlowgladAPIError,
     FlowgladConnectionError,
     FlowgladError,
     FlowgladTimeout,
-    api_error_from_response,
-    parse_retry_after,
+    InvalidUpstreamAnswer,
 )
+from .redaction import redact
+from .responses import api_error_from_response, parse_retry_after
+from .transport import Cutoff, DeadlineAdapter, cut_at_deadline
 
-__all__ = ["FlowgladClient"]
+__all__ = ["FlowgladClient", "new_transaction_id"]
 
 logger = logging.getLogger(__name__)
 
 #: Statuses after which a retry may succeed; every 5xx is added to these.
 _RETRY_STATUSES = frozenset({408, 429})
+#: A retry is taken only if at least this much time is left for it after its wait.
+MIN_ATTEMPT_SECONDS = 0.25
+#: Transport failures after which a read may be retried: no connection, no answer in
+#: time, or a connection dropped in the middle of the answer's body.
+_TRANSIENT = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+def new_transaction_id() -> str:
+    """A usage event id, ``txn_<32 hex>``: Flowglad records an event once per id, which
+    makes sending it again (a retry, a replayed job) safe."""
+    return f"txn_{uuid.uuid4().hex}"
 
 
 def _segment(value: str) -> str:
@@ -79,17 +98,15 @@ def _failed_before_sending(exc: requests.RequestException) -> bool:
     return False
 
 
-def _transport_error(exc: requests.RequestException) -> FlowgladConnectionError:
+def _timed_out(exc: requests.RequestException) -> bool:
+    """A timeout, also when requests wraps a body read's timeout in a ``ConnectionError``."""
     if isinstance(exc, requests.exceptions.Timeout):
-        return FlowgladTimeout(f"Flowglad did not answer in time: {exc}")
-    return FlowgladConnectionError(f"Could not reach Flowglad: {exc}")
+        return True
+    return any(isinstance(cause, ReadTimeoutError) for cause in exc.args)
 
 
-def _default_user_agent() -> str:
-    # imported late: the package's __init__ may import this module
-    from . import __version__
-
-    return f"flask-flowglad/{__version__}"
+class _DeadlinePassed(Exception):
+    """An attempt ended because the deadline passed (its cause says how it ended)."""
 
 
 class _SecretKeyAuth(AuthBase):
@@ -100,10 +117,13 @@ class _SecretKeyAuth(AuthBase):
     """
 
     def __init__(self, secret_key: str) -> None:
-        self._secret_key = secret_key
+        self.secret_key = secret_key
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = self._secret_key
+        r.headers["Authorization"] = self.secret_key
         return r
 
 
@@ -119,19 +139,32 @@ class FlowgladClient:
     Every method returns the parsed JSON body of Flowglad's answer unchanged,
     or raises a :class:`~flask_flowglad.errors.FlowgladError`.
 
-    Reads are retried on connection errors, timeouts, 408, 429 and 5xx.
-    Writes are retried only when a retry cannot double their effect: usage
-    events (their ``transactionId`` is fixed before the first attempt), and
-    any write whose connection failed before the request was sent.
+    Reads are retried on connection errors (a connection dropped in the middle of
+    the answer too), timeouts, 408, 429 and 5xx. Writes are retried only when a retry
+    cannot double their effect: usage events (their ``transactionId`` is fixed before
+    the first attempt), and any write whose connection failed before the request was
+    sent. Redirects are never followed: Flowglad does not send them, so one means a
+    wrong base URL.
+
+    Every call ends within a total time: the :func:`~flask_flowglad.deadline.request_deadline`
+    around it, and at most ``total_timeout``. Each attempt's timeouts shrink to the
+    time left, an answer still arriving at the deadline is cut off (see
+    :mod:`flask_flowglad.transport` for what that covers), and a retry or a
+    ``Retry-After`` wait that does not fit in the time left is not taken.
 
     Each thread gets its own :class:`requests.Session`, made on first use and
     remade after a fork, since a session is neither documented thread-safe
     nor safe to share with a child process.
 
+    The secret key never appears in the client's repr, its log lines or its errors:
+    anything shaped like a Flowglad key in an upstream body is masked.
+
     :param secret_key: The Flowglad secret key (``sk_test_...``).
     :param base_url: Where Flowglad's API lives.
     :param connect_timeout: Seconds to wait for a connection.
     :param read_timeout: Seconds to wait for each read of the answer.
+    :param total_timeout: Seconds one call may take in all, retries and waits
+        included, when no shorter deadline is set around it.
     :param max_retries: Extra attempts after the first.
     :param backoff_factor: First retry delay; doubled at each retry.
     :param backoff_max: Longest delay between attempts.
@@ -145,8 +178,6 @@ class FlowgladClient:
     :param random: Returns a float in [0, 1); drives the jitter.
     :param user_agent: Sent as ``User-Agent``; defaults to
         ``flask-flowglad/<version>``.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(
@@ -156,6 +187,7 @@ class FlowgladClient:
         base_url: str = "https://app.flowglad.com",
         connect_timeout: float = 3.05,
         read_timeout: float = 15.0,
+        total_timeout: float = 30.0,
         max_retries: int = 2,
         backoff_factor: float = 0.5,
         backoff_max: float = 8.0,
@@ -170,15 +202,18 @@ class FlowgladClient:
             raise ValueError("A Flowglad secret key is required.")
         if max_retries < 0:
             raise ValueError("max_retries must not be negative.")
+        if total_timeout <= 0:
+            raise ValueError("total_timeout must be greater than 0.")
         self._auth = _SecretKeyAuth(secret_key)
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
         self.max_retries = max_retries
         self.backoff_factor = backoff_factor
         self.backoff_max = backoff_max
         self.max_retry_wait = max_retry_wait
-        self.user_agent = user_agent or _default_user_agent()
+        self.user_agent = user_agent or f"flask-flowglad/{__version__}"
         self._adapter = adapter
         self._pool_maxsize = pool_maxsize
         self._sleep = sleep
@@ -187,6 +222,10 @@ class FlowgladClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url!r}>"
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's secret key, and anything shaped like one, masked."""
+        return redact(text, (self._auth.secret_key,))
 
     # -- sessions ---------------------------------------------------------
 
@@ -214,7 +253,7 @@ class FlowgladClient:
             session.mount(self._adapter_prefix, self._adapter)
         else:
             # retries are ours; urllib3 must never resend a request by itself
-            http = HTTPAdapter(pool_maxsize=self._pool_maxsize, max_retries=0)
+            http = DeadlineAdapter(pool_maxsize=self._pool_maxsize, max_retries=0)
             session.mount("https://", http)
             session.mount("http://", http)
         return session
@@ -227,8 +266,6 @@ class FlowgladClient:
         """Close this thread's session and its pooled connections.
 
         A given ``adapter`` is not closed: the client does not own it.
-
-        .. versionadded:: 0.1
         """
         local = self._local
         session = local.session
@@ -250,7 +287,7 @@ class FlowgladClient:
     ) -> None:
         self.close()
 
-    # -- the request loop -------------------------------------------------
+    # -- retry decisions --------------------------------------------------
 
     def _backoff(self, retry: int) -> float:
         """Delay before retry number ``retry`` (0 for the first retry).
@@ -260,6 +297,48 @@ class FlowgladClient:
         """
         delay = min(self.backoff_factor * 2.0 ** min(retry, 30), self.backoff_max)
         return delay * (1 - 0.25 * self._random())
+
+    def _should_retry(
+        self,
+        retry: int,
+        idempotent: bool,
+        *,
+        exc: requests.RequestException | None = None,
+        response: requests.Response | None = None,
+    ) -> bool:
+        """Whether a failed attempt may be made again (time allowing).
+
+        A read may be retried after any transient failure; a write only when the
+        request provably never left, so that no retry can double its effect.
+        """
+        if retry >= self.max_retries:
+            return False
+        if exc is not None:
+            return idempotent and isinstance(exc, _TRANSIENT) or _failed_before_sending(exc)
+        assert response is not None
+        status = response.status_code
+        return idempotent and (status in _RETRY_STATUSES or status >= 500)
+
+    def _sleep_time_seconds(
+        self, retry: int, response: requests.Response | None = None
+    ) -> float | None:
+        """How long to wait before retry number ``retry``; ``None``: do not retry.
+
+        Flowglad's ``Retry-After`` is obeyed up to ``max_retry_wait``; a longer one
+        is not waited for at all. Otherwise the backoff applies.
+        """
+        retry_after = None if response is None else parse_retry_after(response.headers)
+        if retry_after is None:
+            return self._backoff(retry)
+        return retry_after if retry_after <= self.max_retry_wait else None
+
+    @staticmethod
+    def _fits_deadline(wait: float) -> bool:
+        """Whether waiting ``wait`` seconds still leaves an attempt its time."""
+        remaining = time_remaining()
+        return remaining is None or wait + MIN_ATTEMPT_SECONDS <= remaining
+
+    # -- the request loop -------------------------------------------------
 
     def _request(
         self,
@@ -286,7 +365,61 @@ class FlowgladClient:
         retry = 0
         error: FlowgladError
 
-        while True:
+        with request_deadline(self.total_timeout):
+            while True:
+                remaining = time_remaining() or 0.0
+                if remaining <= 0:
+                    raise FlowgladTimeout(
+                        f"The deadline passed before {method} {path} could be sent."
+                    )
+                wait: float | None
+                try:
+                    response = self._send(method, url, params, data, headers, remaining)
+                except _DeadlinePassed as passed:
+                    raise FlowgladTimeout(
+                        f"The deadline passed before Flowglad answered {method} {path}."
+                    ) from passed.__cause__
+                except requests.RequestException as exc:
+                    error = self._transport_error(exc)
+                    if not self._should_retry(retry, idempotent, exc=exc):
+                        raise error from exc
+                    wait = self._sleep_time_seconds(retry)
+                    reason = type(exc).__name__
+                else:
+                    status = response.status_code
+                    if 200 <= status < 300:
+                        return self._parse(response, expect)
+                    error = self._api_error(method, path, response)
+                    if not self._should_retry(retry, idempotent, response=response):
+                        raise error
+                    wait = self._sleep_time_seconds(retry, response)
+                    reason = str(status)
+                if wait is None or not self._fits_deadline(wait):
+                    raise error
+                retry += 1
+                logger.info(
+                    "Retrying %s %s after %s in %.2fs (retry %d of %d).",
+                    method,
+                    path,
+                    reason,
+                    wait,
+                    retry,
+                    self.max_retries,
+                )
+                self._sleep(wait)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: t.Mapping[str, str | None] | None,
+        data: bytes | None,
+        headers: dict[str, str],
+        remaining: float,
+    ) -> requests.Response:
+        """One attempt, over by the deadline; :exc:`_DeadlinePassed` if it cut it short."""
+        cutoff: Cutoff | None
+        with cut_at_deadline() as cutoff:
             try:
                 response = self._session().request(
                     method,
@@ -295,46 +428,54 @@ class FlowgladClient:
                     data=data,
                     headers=headers,
                     auth=self._auth,
-                    timeout=(self.connect_timeout, self.read_timeout),
+                    timeout=(
+                        min(self.connect_timeout, remaining),
+                        min(self.read_timeout, remaining),
+                    ),
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                error = _transport_error(exc)
-                transient = isinstance(
-                    exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
-                )
-                retryable = idempotent and transient or _failed_before_sending(exc)
-                if not retryable or retry >= self.max_retries:
-                    raise error from exc
-                wait = self._backoff(retry)
-                reason = type(exc).__name__
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return self._parse(response, expect)
-                error = api_error_from_response(status, response.text, response.headers)
-                transient = status in _RETRY_STATUSES or status >= 500
-                if not (idempotent and transient) or retry >= self.max_retries:
-                    raise error
-                retry_after = parse_retry_after(response.headers)
-                if retry_after is not None and retry_after > self.max_retry_wait:
-                    raise error
-                wait = self._backoff(retry) if retry_after is None else retry_after
-                reason = str(status)
+                if cutoff is not None and cutoff.fired or time_remaining() == 0:
+                    raise _DeadlinePassed() from exc
+                raise
+            if cutoff is not None and cutoff.fired:
+                # Cut short, the answer may look whole (headers end at the closed
+                # connection, a body without a length ends there too): never use it.
+                response.close()
+                raise _DeadlinePassed()
+            return response
 
-            retry += 1
-            logger.info(
-                "Retrying %s %s after %s in %.2fs (retry %d of %d).",
+    def _transport_error(self, exc: requests.RequestException) -> FlowgladConnectionError:
+        if _timed_out(exc):
+            return FlowgladTimeout(self.redact(f"Flowglad did not answer in time: {exc}"))
+        return FlowgladConnectionError(self.redact(f"Could not reach Flowglad: {exc}"))
+
+    def _api_error(self, method: str, path: str, response: requests.Response) -> FlowgladError:
+        """The error for a non-2xx answer; a redirect or a bare 404 means a wrong base URL."""
+        status = response.status_code
+        if 300 <= status < 400:
+            location = self.redact(response.headers.get("Location", ""))
+            message = (
+                f"Flowglad answered {method} {path} with a redirect to {location!r}, which"
+                f" is not followed: check FLOWGLAD_BASE_URL ({self.base_url})."
+            )
+            logger.error("%s", message)
+            return FlowgladAPIError(status, None, message, response.headers.get("X-Request-Id"))
+        error = api_error_from_response(
+            status, response.text, response.headers, secrets=(self._auth.secret_key,)
+        )
+        if status == 404 and not isinstance(error.body, dict):
+            logger.warning(
+                "Flowglad answered %s %s with a 404 that is not JSON: check"
+                " FLOWGLAD_BASE_URL (%s).",
                 method,
                 path,
-                reason,
-                wait,
-                retry,
-                self.max_retries,
+                self.base_url,
             )
-            self._sleep(wait)
+        return error
 
-    @staticmethod
     def _parse(
+        self,
         response: requests.Response,
         expect: type[dict[str, t.Any]] | type[list[t.Any]],
     ) -> t.Any:
@@ -344,16 +485,17 @@ class FlowgladClient:
         surface as a Flowglad error, not as a ``JSONDecodeError`` or a
         ``TypeError`` far from here.
         """
-        data: t.Any = response.text
+        data: t.Any = None
         try:
             data = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
+            data = self.redact(response.text[:2000])
             problem = "the response body is not JSON"
         else:
             if isinstance(data, expect):
                 return data
             problem = f"expected a JSON {'object' if expect is dict else 'array'}"
-        raise FlowgladAPIError(
+        raise InvalidUpstreamAnswer(
             response.status_code,
             None,
             f"Unexpected answer from Flowglad: {problem}",
@@ -378,8 +520,6 @@ class FlowgladClient:
         """Fetch a customer by your app's id: ``{"customer": {...}}``.
 
         :raises FlowgladNotFound: If there is no such customer, or it was archived.
-
-        .. versionadded:: 0.1
         """
         return self._get(f"/api/v1/customers/{_segment(external_id)}")
 
@@ -392,41 +532,27 @@ class FlowgladClient:
         ``customer`` object as given.
 
         :raises FlowgladConflict: If the external id is taken.
-
-        .. versionadded:: 0.1
         """
         customer = {**extra, "externalId": external_id, "name": name, "email": email}
         return self._write("POST", "/api/v1/customers", {"customer": customer})
 
     def update_customer(self, external_id: str, customer: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Change a customer's name, email, ... (``customer`` is sent as given).
-
-        .. versionadded:: 0.1
-        """
+        """Change a customer's name, email, ... (``customer`` is sent as given)."""
         path = f"/api/v1/customers/{_segment(external_id)}"
         return self._write("PUT", path, {"customer": customer})
 
     def archive_customer(self, external_id: str) -> dict[str, t.Any]:
-        """Archive a customer, cancelling its subscriptions and freeing its id.
-
-        .. versionadded:: 0.1
-        """
+        """Archive a customer, cancelling its subscriptions and freeing its id."""
         return self._write("POST", f"/api/v1/customers/{_segment(external_id)}/archive", {})
 
     def get_billing(self, external_id: str) -> dict[str, t.Any]:
-        """Everything the React SDK shows about a customer's billing.
-
-        .. versionadded:: 0.1
-        """
+        """Everything the React SDK shows about a customer's billing."""
         return self._get(f"/api/v1/customers/{_segment(external_id)}/billing")
 
     def get_usage_balances(
         self, external_id: str, subscription_id: str | None = None
     ) -> dict[str, t.Any]:
-        """A customer's usage meter balances, optionally for one subscription.
-
-        .. versionadded:: 0.1
-        """
+        """A customer's usage meter balances, optionally for one subscription."""
         path = f"/api/v1/customers/{_segment(external_id)}/usage-balances"
         return self._get(path, {"subscriptionId": subscription_id})
 
@@ -437,59 +563,40 @@ class FlowgladClient:
 
         Not retried after the request was sent: a retry could open a second
         session.
-
-        .. versionadded:: 0.1
         """
         body = {"checkoutSession": checkout_session}
         return self._write("POST", "/api/v1/checkout-sessions", body)
 
     def get_checkout_session(self, session_id: str) -> dict[str, t.Any]:
-        """Fetch a checkout session, e.g. to see whether it succeeded.
-
-        .. versionadded:: 0.1
-        """
+        """Fetch a checkout session, e.g. to see whether it succeeded."""
         return self._get(f"/api/v1/checkout-sessions/{_segment(session_id)}")
 
     # -- subscriptions ----------------------------------------------------
 
     def get_subscription(self, subscription_id: str) -> dict[str, t.Any]:
-        """Fetch a subscription: ``{"subscription": {...}}``.
-
-        .. versionadded:: 0.1
-        """
+        """Fetch a subscription: ``{"subscription": {...}}``."""
         return self._get(f"/api/v1/subscriptions/{_segment(subscription_id)}")
 
     def create_subscription(self, body: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Create a subscription directly (``body`` is sent as given).
-
-        .. versionadded:: 0.1
-        """
+        """Create a subscription directly (``body`` is sent as given)."""
         return self._write("POST", "/api/v1/subscriptions", body)
 
     def cancel_subscription(self, subscription_id: str, timing: str) -> dict[str, t.Any]:
         """Cancel a subscription ``"immediately"`` or
         ``"at_end_of_current_billing_period"``.
-
-        .. versionadded:: 0.1
         """
         path = f"/api/v1/subscriptions/{_segment(subscription_id)}/cancel"
         return self._write("POST", path, {"cancellation": {"timing": timing}})
 
     def uncancel_subscription(self, subscription_id: str) -> dict[str, t.Any]:
-        """Undo a cancellation scheduled for the end of the period.
-
-        .. versionadded:: 0.1
-        """
+        """Undo a cancellation scheduled for the end of the period."""
         path = f"/api/v1/subscriptions/{_segment(subscription_id)}/uncancel"
         return self._write("POST", path, {})
 
     def adjust_subscription(
         self, subscription_id: str, adjustment: dict[str, t.Any]
     ) -> dict[str, t.Any]:
-        """Change a subscription's items (upgrade, downgrade, quantity).
-
-        .. versionadded:: 0.1
-        """
+        """Change a subscription's items (upgrade, downgrade, quantity)."""
         path = f"/api/v1/subscriptions/{_segment(subscription_id)}/adjust"
         return self._write("POST", path, {"adjustment": adjustment})
 
@@ -505,31 +612,22 @@ class FlowgladClient:
         """
         if usage_event.get("transactionId"):
             return usage_event
-        return {**usage_event, "transactionId": uuid.uuid4().hex}
+        return {**usage_event, "transactionId": new_transaction_id()}
 
     def create_usage_event(self, usage_event: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Record usage: ``{"usageEvent": {...}}``. Retried like a read.
-
-        .. versionadded:: 0.1
-        """
+        """Record usage: ``{"usageEvent": {...}}``. Retried like a read."""
         body = {"usageEvent": self._with_transaction_id(usage_event)}
         return self._object("POST", "/api/v1/usage-events", body=body, idempotent=True)
 
     def create_usage_events(self, usage_events: list[dict[str, t.Any]]) -> dict[str, t.Any]:
-        """Record several usage events in one call. Retried like a read.
-
-        .. versionadded:: 0.1
-        """
+        """Record several usage events in one call. Retried like a read."""
         body = {"usageEvents": [self._with_transaction_id(e) for e in usage_events]}
         return self._object("POST", "/api/v1/usage-events/bulk", body=body, idempotent=True)
 
     # -- pricing model ----------------------------------------------------
 
     def get_default_pricing_model(self) -> dict[str, t.Any]:
-        """The pricing model the secret key is bound to: ``{"pricingModel": ...}``.
-
-        .. versionadded:: 0.1
-        """
+        """The pricing model the secret key is bound to: ``{"pricingModel": ...}``."""
         return self._get("/api/v1/pricing-models/default")
 
     # -- resources --------------------------------------------------------
@@ -544,8 +642,6 @@ class FlowgladClient:
         """Usage and claims of a subscription's resources, as a list.
 
         An empty sequence is the same as ``None``: no filter.
-
-        .. versionadded:: 0.1
         """
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/usages"
         params = {
@@ -564,8 +660,6 @@ class FlowgladClient:
     ) -> dict[str, t.Any]:
         """Usage and claims of one resource; Flowglad wants exactly one of
         ``resource_slug`` and ``resource_id``.
-
-        .. versionadded:: 0.1
         """
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/usage"
         return self._get(path, {"resourceSlug": resource_slug, "resourceId": resource_id})
@@ -573,25 +667,16 @@ class FlowgladClient:
     def list_resource_claims(
         self, subscription_id: str, *, resource_slug: str | None = None
     ) -> dict[str, t.Any]:
-        """Active claims of a subscription: ``{"claims": [...]}``.
-
-        .. versionadded:: 0.1
-        """
+        """Active claims of a subscription: ``{"claims": [...]}``."""
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/claims"
         return self._get(path, {"resourceSlug": resource_slug})
 
     def claim_resource(self, subscription_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Claim units of a resource (``body`` is sent as given).
-
-        .. versionadded:: 0.1
-        """
+        """Claim units of a resource (``body`` is sent as given)."""
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/claim"
         return self._write("POST", path, body)
 
     def release_resource(self, subscription_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Release claimed units of a resource (``body`` is sent as given).
-
-        .. versionadded:: 0.1
-        """
+        """Release claimed units of a resource (``body`` is sent as given)."""
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/release"
         return self._write("POST", path, body)

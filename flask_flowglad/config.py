@@ -15,9 +15,11 @@ import difflib
 import os
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from .redaction import mask_key
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
@@ -140,9 +142,7 @@ def key_mode(secret_key: str | None) -> str:
 
 def masked_key(secret_key: str | None) -> str:
     """A key as it may be shown: its mode and last four characters."""
-    if not secret_key:
-        return "<not set>"
-    return f"sk_{key_mode(secret_key)}_...{secret_key[-4:]}"
+    return mask_key(secret_key) if secret_key else "<not set>"
 
 
 @dataclass(frozen=True)
@@ -223,8 +223,9 @@ OPTIONS: tuple[Option, ...] = (
         "max_retry_wait",
         "FLOWGLAD_MAX_RETRY_WAIT",
         parse_seconds,
-        2.0,
-        "Longest Retry-After wait honoured; a longer one answers 429 at once.",
+        3.0,
+        "Longest Retry-After wait honoured; a longer one, or one that does not fit the"
+        " request deadline, answers 429 at once.",
         "float",
     ),
     Option(
@@ -269,7 +270,7 @@ KNOWN_KEYS: frozenset[str] = frozenset(option.key for option in OPTIONS)
 class FlowgladSettings:
     """The resolved settings of one app (see :data:`OPTIONS` for each)."""
 
-    secret_key: str | None = field(repr=False)
+    secret_key: str | None
     base_url: str
     url_prefix: str
     connect_timeout: float
@@ -281,6 +282,13 @@ class FlowgladSettings:
     sandbox: Any
     null_billing_when_logged_out: bool
     max_body_bytes: int
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={masked_key(value) if name == 'secret_key' else value!r}"
+            for name, value in vars(self).items()
+        )
+        return f"{type(self).__name__}({shown})"
 
     @property
     def key_mode(self) -> str:
@@ -307,11 +315,6 @@ class FlowgladSettings:
             raise ConfigurationError(
                 "FLOWGLAD_SANDBOX is on while FLOWGLAD_SECRET_KEY is a live key: the sandbox"
                 " would grant paid features for free. Turn the sandbox off in production."
-            )
-        if self.max_retry_wait >= self.request_deadline:
-            raise ConfigurationError(
-                "FLOWGLAD_MAX_RETRY_WAIT must be shorter than FLOWGLAD_REQUEST_DEADLINE,"
-                f" not {self.max_retry_wait} >= {self.request_deadline}."
             )
 
 

@@ -9,11 +9,7 @@ This module knows nothing of Flask, like the client.
 
 from __future__ import annotations
 
-import json
-import time
 import typing as t
-from datetime import timezone
-from email.utils import parsedate_to_datetime
 
 __all__ = [
     "AmbiguousSubscription",
@@ -36,17 +32,12 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidUpstreamAnswer",
     "NotInPricingModel",
-    "api_error_from_response",
-    "parse_retry_after",
 ]
-
-#: Longest message kept from an error body, so an HTML error page does not
-#: flood a log line.
-_MAX_MESSAGE = 500
 
 
 class FlowgladError(Exception):
-    """Base class of every error the Flowglad client raises."""
+    """Base class of every error the Flowglad client raises.
+    """
 
 
 class FlowgladAPIError(FlowgladError):
@@ -88,19 +79,23 @@ class InvalidUpstreamAnswer(FlowgladAPIError):
 
 
 class FlowgladBadRequest(FlowgladAPIError):
-    """The request was invalid (400 or 422); retrying it will not help."""
+    """The request was invalid (400 or 422); retrying it will not help.
+    """
 
 
 class FlowgladAuthenticationError(FlowgladAPIError):
-    """The secret key is missing, invalid or lacks access (401 or 403)."""
+    """The secret key is missing, invalid or lacks access (401 or 403).
+    """
 
 
 class FlowgladNotFound(FlowgladAPIError):
-    """The object does not exist, or was archived (404)."""
+    """The object does not exist, or was archived (404).
+    """
 
 
 class FlowgladConflict(FlowgladAPIError):
-    """The object already exists or is in a conflicting state (409)."""
+    """The object already exists or is in a conflicting state (409).
+    """
 
 
 class FlowgladRateLimited(FlowgladAPIError):
@@ -123,181 +118,18 @@ class FlowgladRateLimited(FlowgladAPIError):
 
 
 class FlowgladServerError(FlowgladAPIError):
-    """Flowglad failed (5xx); the request may or may not have taken effect."""
+    """Flowglad failed (5xx); the request may or may not have taken effect.
+    """
 
 
 class FlowgladConnectionError(FlowgladError):
-    """No answer came from Flowglad: the connection failed or was dropped."""
+    """No answer came from Flowglad: the connection failed or was dropped.
+    """
 
 
 class FlowgladTimeout(FlowgladConnectionError):
-    """Connecting to Flowglad, or waiting for its answer, took too long."""
-
-
-_STATUS_CLASSES: dict[int, type[FlowgladAPIError]] = {
-    400: FlowgladBadRequest,
-    422: FlowgladBadRequest,
-    401: FlowgladAuthenticationError,
-    403: FlowgladAuthenticationError,
-    404: FlowgladNotFound,
-    409: FlowgladConflict,
-    429: FlowgladRateLimited,
-}
-
-
-def _header(headers: t.Mapping[str, str] | None, name: str) -> str | None:
-    """Look up a header case-insensitively, whatever mapping was given."""
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, item in headers.items():
-        if key.lower() == lowered:
-            return item
-    return None
-
-
-def parse_retry_after(
-    headers: t.Mapping[str, str] | None, now: float | None = None
-) -> float | None:
-    """Seconds the server asked us to wait before trying again, or ``None``.
-
-    Reads ``retry-after-ms`` first (finer, sent by Flowglad's own stack), then
-    ``Retry-After`` as seconds or as an HTTP date. A date in the past gives 0.
+    """Connecting to Flowglad, or waiting for its answer, took too long.
     """
-    millis = _header(headers, "retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = _header(headers, "retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" means UTC but parses as naive
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _describe_issue(issue: t.Any) -> str:
-    """One validation issue as ``path: message``."""
-    if isinstance(issue, dict):
-        message = issue.get("message")
-        if isinstance(message, str):
-            path = issue.get("path")
-            if isinstance(path, list) and path:
-                return f"{'.'.join(str(part) for part in path)}: {message}"
-            return message
-    if isinstance(issue, str):
-        return issue
-    return json.dumps(issue, separators=(",", ":"), default=str)
-
-
-def _describe(detail: t.Any) -> str:
-    """Make a readable message of an ``error`` member or an ``issues`` list.
-
-    Flowglad puts either a string there, or the parsed validation issues: a
-    list of zod issues, or an object (one issue, or ``fieldErrors``).
-    """
-    if isinstance(detail, str):
-        text = detail.strip()
-        if text[:1] in ("[", "{"):
-            try:
-                return _describe(json.loads(text))
-            except ValueError:
-                pass
-        return text
-    if isinstance(detail, list):
-        return "; ".join(_describe_issue(issue) for issue in detail)
-    if isinstance(detail, dict):
-        if isinstance(detail.get("message"), str):
-            return _describe_issue(detail)
-        field_errors = detail.get("fieldErrors")
-        if isinstance(field_errors, dict):
-            parts = [str(e) for e in detail.get("formErrors") or []]
-            for field, errors in field_errors.items():
-                errors = errors if isinstance(errors, list) else [errors]
-                parts.extend(f"{field}: {error}" for error in errors)
-            return "; ".join(parts)
-    return _describe_issue(detail)
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    if len(text) > _MAX_MESSAGE:
-        return text[: _MAX_MESSAGE - 3] + "..."
-    return text
-
-
-def api_error_from_response(
-    status: int,
-    body_text: str,
-    headers: t.Mapping[str, str] | None = None,
-) -> FlowgladAPIError:
-    """Build the right :class:`FlowgladAPIError` subclass for a response.
-
-    The body is parsed defensively because Flowglad's real error bodies differ
-    from its OpenAPI document: ``{"message", "code", "issues"}`` as documented,
-    ``{"error", "code", "request_id"}`` as sent (``error`` being a string or
-    the validation issues), or plain text for auth failures and unknown routes.
-    """
-    body: t.Any = body_text
-    code: str | None = None
-    message = ""
-    request_id: str | None = None
-
-    try:
-        body = json.loads(body_text) if body_text.strip() else body_text
-    except ValueError:
-        body = body_text
-
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(body.get("code"), str):
-            code = body["code"]
-        elif isinstance(error, dict) and isinstance(error.get("code"), str):
-            code = error["code"]  # nested ``{"error": {"message", "code"}}`` shape
-        if body.get("message") not in (None, ""):
-            message = _describe(body["message"])
-            issues = body.get("issues")
-            if issues:
-                message = f"{message}: {_describe(issues)}"
-        elif error not in (None, ""):
-            message = _describe(error)
-        elif body.get("issues"):
-            message = _describe(body["issues"])
-        for key in ("request_id", "requestId"):
-            if isinstance(body.get(key), str):
-                request_id = body[key]
-                break
-    elif isinstance(body, str):
-        message = body
-    elif body is not None:
-        message = _describe(body)
-
-    if request_id is None:
-        request_id = _header(headers, "x-request-id")
-
-    message = _shorten(message)
-    if status == 429:
-        return FlowgladRateLimited(
-            status, code, message, request_id, body, retry_after=parse_retry_after(headers)
-        )
-    cls = _STATUS_CLASSES.get(status)
-    if cls is None:
-        cls = FlowgladServerError if status >= 500 else FlowgladAPIError
-    return cls(status, code, message, request_id, body)
 
 
 # -- refusals of the service itself ----------------------------------------------------

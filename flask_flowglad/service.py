@@ -11,13 +11,13 @@ the call is refused before anything is written.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .billing import BillingSnapshot, JSONObject, plain_subscription
+from .client import new_transaction_id
 from .errors import (
     AmbiguousSubscription,
     CheckoutSessionNotFound,
@@ -597,11 +597,6 @@ class CustomerBilling:
             return self._only_current_subscription_id()
         self._owned_subscription(subscription_id)
         return subscription_id
-
-
-def new_transaction_id() -> str:
-    """A usage event id that makes the event safe to send more than once."""
-    return f"txn_{uuid.uuid4().hex}"
 
 
 def _present(members: Mapping[str, Any]) -> JSONObject:

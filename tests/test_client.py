@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -18,11 +19,12 @@ import pytest
 import requests
 import requests_mock as rm
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from flask_flowglad import __version__
 from flask_flowglad import client as client_module
-from flask_flowglad.client import FlowgladClient
+from flask_flowglad.client import FlowgladClient, new_transaction_id
+from flask_flowglad.deadline import request_deadline
 from flask_flowglad.errors import (
     FlowgladAPIError,
     FlowgladAuthenticationError,
@@ -34,9 +36,9 @@ from flask_flowglad.errors import (
     FlowgladRateLimited,
     FlowgladServerError,
     FlowgladTimeout,
-    api_error_from_response,
-    parse_retry_after,
+    InvalidUpstreamAnswer,
 )
+from flask_flowglad.responses import api_error_from_response, parse_retry_after
 
 BASE = "https://flowglad.test"
 KEY = "sk_test_abc123"
@@ -644,7 +646,7 @@ def test_usage_event_is_retried_on_500_with_the_same_generated_transaction_id(
     ids = [r.json()["usageEvent"]["transactionId"] for r in requests_mock.request_history]
     assert len(ids) == 3
     assert len(set(ids)) == 1
-    assert len(ids[0]) == 32 and int(ids[0], 16) >= 0
+    assert re.fullmatch(r"txn_[0-9a-f]{32}", ids[0])
     assert "transactionId" not in event  # the caller's dict is left alone
     assert len(sleeps) == 2
 
@@ -784,6 +786,11 @@ def test_rate_limited_write_reports_retry_after(
         ({"Retry-After": "-4"}, 0.0),
         ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
         ({"Retry-After-Ms": "nope", "Retry-After": "2"}, 2.0),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "1e400"}, None),
+        ({"retry-after-ms": "1e400", "Retry-After": "3"}, 3.0),
+        ({"Retry-After": "Wed, 21 Oct 99999 07:28:00 GMT"}, None),
     ],
 )
 def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> None:
@@ -1005,7 +1012,7 @@ def test_success_without_the_expected_json_raises_api_error(
     with pytest.raises(FlowgladAPIError) as info:
         client.get_customer("u1")
     error = info.value
-    assert type(error) is FlowgladAPIError
+    assert type(error) is InvalidUpstreamAnswer
     assert error.status == 200
     assert error.request_id == "req_x"
     assert "Unexpected answer" in str(error)
@@ -1226,18 +1233,20 @@ def test_default_session_pools_connections_and_never_retries_by_itself(
 
 
 def test_client_works_without_flask_installed() -> None:
-    # load the two modules under a bare package, so the extension's own
-    # imports in __init__ are not counted, with every flask import failing
+    # load the client under a bare package (no __version__ on it: the client reads
+    # its own module), so the extension's imports in __init__ are not counted, with
+    # every flask import failing
     package_dir = os.path.dirname(client_module.__file__)
     code = (
         "import sys, types\n"
         "sys.modules['flask'] = None\n"
         "pkg = types.ModuleType('flask_flowglad')\n"
         f"pkg.__path__ = [{package_dir!r}]\n"
-        "pkg.__version__ = '0'\n"
         "sys.modules['flask_flowglad'] = pkg\n"
         "from flask_flowglad.client import FlowgladClient\n"
-        "assert FlowgladClient('sk').user_agent == 'flask-flowglad/0'\n"
+        "from flask_flowglad._version import __version__\n"
+        "assert FlowgladClient('sk').user_agent == 'flask-flowglad/' + __version__\n"
+        "assert 'werkzeug' not in sys.modules\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -1261,3 +1270,149 @@ def test_no_proxy_for_the_base_url_is_honoured(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("NO_PROXY", "app.flowglad.com")
     session = FlowgladClient("sk_test_x")._session()
     assert "https" not in session.proxies
+
+
+# -- the deadline ------------------------------------------------------------
+
+
+def test_a_retry_after_that_does_not_fit_the_deadline_is_not_waited(
+    client: FlowgladClient, requests_mock: rm.Mocker, sleeps: list[float]
+) -> None:
+    requests_mock.get(
+        rm.ANY, [{"status_code": 503, "headers": {"Retry-After": "2"}}, {"json": OK}]
+    )
+
+    with request_deadline(1.0), pytest.raises(FlowgladServerError):
+        client.get_billing("u1")
+    assert requests_mock.call_count == 1
+    assert sleeps == []
+
+
+def test_a_backoff_that_does_not_fit_the_deadline_is_not_waited(
+    client: FlowgladClient, requests_mock: rm.Mocker, sleeps: list[float]
+) -> None:
+    requests_mock.get(rm.ANY, [{"exc": requests.exceptions.ConnectTimeout("slow")}, {"json": OK}])
+
+    # the first retry waits 0.5 s and must leave MIN_ATTEMPT_SECONDS for its attempt
+    with request_deadline(0.5 + client_module.MIN_ATTEMPT_SECONDS - 0.01):
+        with pytest.raises(FlowgladTimeout):
+            client.get_billing("u1")
+    assert sleeps == []
+    requests_mock.get(rm.ANY, [{"exc": requests.exceptions.ConnectTimeout("slow")}, {"json": OK}])
+    with request_deadline(0.5 + client_module.MIN_ATTEMPT_SECONDS + 0.2):
+        assert client.get_billing("u1") == OK
+    assert sleeps == [0.5]
+
+
+def test_no_attempt_is_made_once_the_deadline_passed(
+    client: FlowgladClient, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(rm.ANY, json=OK)
+
+    with request_deadline(0), pytest.raises(FlowgladTimeout, match="deadline passed"):
+        client.get_billing("u1")
+    assert requests_mock.call_count == 0
+
+
+def test_each_attempt_timeout_shrinks_to_the_time_left(
+    client: FlowgladClient, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(rm.ANY, json=OK)
+
+    with request_deadline(1.0):
+        client.get_billing("u1")
+    connect, read = requests_mock.last_request.timeout
+    assert 0.9 < connect <= 1.0 and 0.9 < read <= 1.0
+
+
+def test_total_timeout_bounds_a_call_made_outside_any_deadline(
+    requests_mock: rm.Mocker,
+) -> None:
+    requests_mock.get(rm.ANY, json=OK)
+    client = FlowgladClient(KEY, base_url=BASE, total_timeout=2.0)
+
+    client.get_billing("u1")
+
+    assert max(requests_mock.last_request.timeout) <= 2.0
+    with pytest.raises(ValueError, match="total_timeout"):
+        FlowgladClient(KEY, total_timeout=0)
+
+
+def test_a_body_cut_mid_read_is_retried_for_reads(
+    client: FlowgladClient, requests_mock: rm.Mocker, sleeps: list[float]
+) -> None:
+    cut = requests.exceptions.ChunkedEncodingError(ProtocolError("IncompleteRead(10 bytes read)"))
+    requests_mock.get(rm.ANY, [{"exc": cut}, {"json": OK}])
+
+    assert client.get_billing("u1") == OK
+    assert requests_mock.call_count == 2
+
+
+def test_a_body_cut_mid_read_is_never_retried_for_writes(
+    client: FlowgladClient, requests_mock: rm.Mocker
+) -> None:
+    cut = requests.exceptions.ChunkedEncodingError(ProtocolError("Connection reset by peer"))
+    requests_mock.post(rm.ANY, [{"exc": cut}, {"json": OK}])
+
+    with pytest.raises(FlowgladConnectionError):
+        client.create_checkout_session({"type": "product"})
+    assert requests_mock.call_count == 1
+
+
+def test_a_read_timeout_in_the_body_is_a_timeout() -> None:
+    wrapped = requests.exceptions.ConnectionError(ReadTimeoutError(None, "/", "read timed out"))  # type: ignore[arg-type]
+    client = FlowgladClient(KEY, base_url=BASE)
+    assert isinstance(client._transport_error(wrapped), FlowgladTimeout)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_never_followed_and_name_the_base_url(
+    client: FlowgladClient, requests_mock: rm.Mocker, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    requests_mock.post(
+        rm.ANY, status_code=status, headers={"Location": "https://elsewhere.test/api/v1/x"}
+    )
+
+    with pytest.raises(FlowgladAPIError, match="FLOWGLAD_BASE_URL") as info:
+        client.create_checkout_session({"type": "product"})
+    assert info.value.status == status
+    assert requests_mock.call_count == 1
+    assert "check FLOWGLAD_BASE_URL" in caplog.text
+
+
+def test_a_404_that_is_not_json_is_logged_as_a_wrong_base_url(
+    client: FlowgladClient, requests_mock: rm.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    requests_mock.get(rm.ANY, status_code=404, text="<h1>Not Found</h1>")
+
+    with pytest.raises(FlowgladNotFound):
+        client.get_billing("u1")
+    assert "check FLOWGLAD_BASE_URL" in caplog.text
+
+
+def test_a_json_404_is_not_logged_as_a_wrong_base_url(
+    client: FlowgladClient, requests_mock: rm.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
+    requests_mock.get(rm.ANY, status_code=404, json={"error": "nope", "code": "NOT_FOUND"})
+
+    with pytest.raises(FlowgladNotFound):
+        client.get_billing("u1")
+    assert "FLOWGLAD_BASE_URL" not in caplog.text
+
+
+def test_new_transaction_id_is_txn_and_32_hex_digits() -> None:
+    ids = {new_transaction_id() for _ in range(100)}
+    assert len(ids) == 100
+    assert all(re.fullmatch(r"txn_[0-9a-f]{32}", txn) for txn in ids)
+
+
+def test_an_echoed_key_never_reaches_the_error(
+    client: FlowgladClient, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(rm.ANY, status_code=401, text=f"bad key {KEY} and sk_live_abcdefghijklmnop")
+
+    with pytest.raises(FlowgladAuthenticationError) as info:
+        client.get_billing("u1")
+    shown = str(info.value) + repr(info.value) + repr(info.value.body)
+    assert KEY not in shown and "sk_live_abcdefghijklmnop" not in shown
+    assert "sk_live_\u2026mnop" in info.value.message

@@ -111,11 +111,6 @@ def test_a_number_that_is_not_one_is_refused(key: str, value: Any) -> None:
         settings_of(**{key: value})
 
 
-def test_a_retry_wait_longer_than_the_deadline_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="FLOWGLAD_MAX_RETRY_WAIT"):
-        settings_of(FLOWGLAD_MAX_RETRY_WAIT=5, FLOWGLAD_REQUEST_DEADLINE=3)
-
-
 def test_a_misspelled_key_warns_with_the_closest_name() -> None:
     with pytest.warns(ConfigurationWarning, match="Did you mean FLOWGLAD_FAIL_OPEN"):
         settings_of(FLOWGLAD_FAILOPEN=True)
@@ -131,7 +126,8 @@ def test_the_settings_repr_never_shows_the_key() -> None:
     settings = settings_of(FLOWGLAD_SECRET_KEY=LIVE_KEY)
     assert LIVE_KEY not in repr(settings)
     assert settings.key_mode == "live"
-    assert masked_key(LIVE_KEY) == "sk_live_...WXYZ"
+    assert masked_key(LIVE_KEY) == "sk_live_\u2026WXYZ"
+    assert masked_key(LIVE_KEY) in repr(settings)
 
 
 def test_every_option_is_a_keyword_of_the_extension() -> None:

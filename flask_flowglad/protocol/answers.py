@@ -106,6 +106,9 @@ def answer_for(exc: FlowgladError, action_code: str) -> Answer:
         return Answer(502, action_code, "Billing is not configured correctly on the server.")
     if isinstance(exc, InvalidUpstreamAnswer):
         return Answer(502, action_code, "Billing's answer was invalid. Try again shortly.")
+    if isinstance(exc, FlowgladNotFound) and not isinstance(exc.body, dict):
+        # A 404 that is not Flowglad's JSON means a wrong FLOWGLAD_BASE_URL.
+        return Answer(502, action_code, "Billing is not configured correctly on the server.")
     if isinstance(exc, FlowgladNotFound):
         return Answer(404, action_code, "Not found.")
     if isinstance(exc, FlowgladConflict):

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
 from ..config import ConfigurationError
+from ..deadline import request_deadline
 from ..errors import FlowgladError
 from ..identity import CustomerIdentity, InvalidCustomerId
 from ..state import FlowgladState, get_state
@@ -104,7 +105,8 @@ def _dispatch(subroute: str) -> Response:
     customer = None if identity is None else state.for_identity(identity)
     context = ActionContext(state, customer)
     try:
-        data = action.handler(context, params)
+        with request_deadline(state.settings.request_deadline):
+            data = action.handler(context, params)
     except FlowgladError as exc:
         return answers.failure_for(exc, action.failure_code(context))
     try:

@@ -1,0 +1,46 @@
+"""Keeping Flowglad secret keys out of everything the package logs, raises or prints.
+
+Flowglad's error pages, a proxy's or a misconfigured gateway's may echo the request's
+``Authorization`` header back; a log line or an exception message built from such a body
+would publish the key. Every text that may hold one goes through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["mask_key", "redact"]
+
+#: Flowglad secret keys: ``sk_test_...`` and ``sk_live_...``.
+_SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_\-]+")
+#: A configured key shorter than this is not searched for in free text: masking every
+#: occurrence of a two-letter string would garble messages and hide nothing.
+_MIN_SEARCHED_LENGTH = 8
+_ELLIPSIS = "\u2026"
+
+
+def mask_key(key: str) -> str:
+    """A key as it may be shown: its mode and last four characters, ``sk_live_…abcd``.
+
+    A key too short to keep four characters hidden shows nothing of itself.
+    """
+    prefix = ""
+    for mode in ("sk_test_", "sk_live_"):
+        if key.startswith(mode):
+            prefix = mode
+    rest = key[len(prefix) :]
+    tail = rest[-4:] if len(rest) >= 12 else ""
+    return f"{prefix}{_ELLIPSIS}{tail}"
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every secret key masked by :func:`mask_key`.
+
+    Anything shaped like a Flowglad key is masked, and so is each of ``secrets`` (the
+    configured key, whatever its shape) wherever it occurs.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SEARCHED_LENGTH and secret in text:
+            text = text.replace(secret, mask_key(secret))
+    return _SECRET_KEY.sub(lambda match: mask_key(match.group()), text)

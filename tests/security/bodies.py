@@ -142,6 +142,9 @@ class Raw:
     def __repr__(self) -> str:
         return f"<{self.label}>"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Raw:
+        return self  # immutable: copies keep their identity, so checks can use ``is``
+
 
 DEPTH = 50_000  # far beyond any recursion limit (hypothesis raises it while it runs)
 DEEP_ARRAY = Raw("[" * DEPTH + "]" * DEPTH, f"array nested {DEPTH} deep")
@@ -313,7 +316,7 @@ def fuzzed(
             choices = MALFORMED_IDS
         else:
             choices = [HUGE, DEEP_ARRAY, DEEP_OBJECT]
-        value = draw(st.sampled_from(choices))
+        value = copy.deepcopy(draw(st.sampled_from(choices)))
         set_at(body, path, value)
         case.steps.append(f"{path} = {short(value)}")
         reason = _reject_value(value, original, name, opaque)
@@ -329,7 +332,9 @@ def fuzzed(
             where = draw(st.sampled_from(containers))
             names = st.text("abcXYZ_-.$0", max_size=8).map(lambda s: "unknown" + s)
             name = draw(st.sampled_from(extra_names) | names if extra_names else names)
-            value = draw(SMALL_JSON | st.sampled_from([HUGE, DEEP_OBJECT, 2**64, "\ud800"]))
+            value = copy.deepcopy(
+                draw(SMALL_JSON | st.sampled_from([HUGE, DEEP_OBJECT, 2**64, "\ud800"]))
+            )
             target = get_at(body, where)
             if name in target:
                 continue

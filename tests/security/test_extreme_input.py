@@ -32,7 +32,7 @@ from .bodies import (
     short,
     valid_bodies,
 )
-from .world import URL, World, described, envelope
+from .world import OPAQUE_MEMBERS, URL, World, described, envelope, keys_outside_opaque
 
 SEEDS = valid_bodies(World().customer("u1"))
 SIGNED_IN_ONLY = sorted(key for key, action in ACTIONS.items() if action.requires_customer)
@@ -170,6 +170,25 @@ def test_every_known_member_refuses_other_json_types_and_edge_numbers(
         values.append(HUGE)
     accepted = refuse_each(slot, values)
     assert not accepted, f"{slot_id(slot)} accepted: {accepted}"
+
+
+@pytest.mark.parametrize("key", sorted(ACTIONS))
+def test_unknown_members_never_reach_flowglad(key: str) -> None:
+    """A newer React SDK may send members this server does not know: never forwarded."""
+    world = World()
+    for seed in valid_bodies(world.customer("u1"))[key]:
+        body = json.loads(json.dumps(seed))
+        body["unknownFutureMember"] = {"nested": "x"}
+        for path, opaque in list(members(body)):
+            target = get_at(body, path)
+            if not opaque and path[-1] not in OPAQUE_MEMBERS and isinstance(target, dict):
+                target.setdefault("unknownNestedMember", 1)
+        response = send_raw(world, key, dumps(body))
+        assert response.status_code < 500, (key, body, response.status_code)
+        envelope(response)
+        for call in world.sandbox.calls:
+            names = set(keys_outside_opaque(call.json))
+            assert not {n for n in names if n.startswith("unknown")}, (key, call)
 
 
 @pytest.mark.parametrize("key", sorted(ACTIONS))

@@ -167,7 +167,9 @@ WRITE_FAILURES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("customer_known", [True, False], ids=["billing-read", "first-call"])
 @pytest.mark.parametrize(
-    "failure", WRITE_FAILURES, ids=lambda f: str(f.get("status_code", f.get("exc")))
+    "failure",
+    WRITE_FAILURES,
+    ids=lambda f: str(f["status_code"]) if "status_code" in f else f["exc"].__name__,
 )
 def test_a_failed_checkout_is_never_posted_again(
     upstream: requests_mock.Mocker, failure: dict[str, Any], customer_known: bool

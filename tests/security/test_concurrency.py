@@ -166,7 +166,7 @@ def client_thread(
 
 
 def test_fifty_customers_on_thirty_two_threads_never_see_each_other(
-    served: tuple[World, str],
+    served: tuple[World, str], record_property: Any
 ) -> None:
     world, base = served
     customers = []
@@ -197,9 +197,9 @@ def test_fifty_customers_on_thirty_two_threads_never_see_each_other(
         thread.join(CAP_SECONDS + 30)
     elapsed = time.monotonic() - started
     answered = sum(tally.statuses.values())
-    print(
-        f"\n{answered} requests from {THREADS} threads in {elapsed:.1f} s: {dict(tally.statuses)}"
-    )
+    record_property("requests", answered)
+    record_property("seconds", round(elapsed, 1))
+    record_property("leaks", len(tally.leaks))
 
     assert not any(thread.is_alive() for thread in threads), "a client thread hung"
     assert not tally.leaks, tally.leaks[:20]

@@ -203,6 +203,50 @@ def test_duplicate_members_are_refused(key: str) -> None:
     assert_refused(world, send_raw(world, key, text), f"{key}: {name} twice")
 
 
+#: JSON text no browser's ``JSON.stringify`` writes: refused as invalid.
+NOT_JSON_TEXT = [
+    b'{"x": "\xff\xfe"}',
+    b'{"x": NaN}',
+    b'{"x": Infinity}',
+    b'{"x": -Infinity}',
+    b'{"x": 1e999}',
+    b'{"x": 1} trailing',
+    b'{"x": 1}{"x": 2}',
+    b'{"x": "a\x00b"}',
+    b"{'x': 1}",
+    b'{"x": 1,}',
+    b"{",
+    b"\x00",
+    b"9" * 10_000,
+]
+#: Encodings a parser may or may not accept; whichever it does, the answer is the envelope.
+ODD_ENCODINGS = [
+    b"\xef\xbb\xbf{}",
+    "{}".encode("utf-16"),
+    "{}".encode("utf-32"),
+    b" \t\r\n{}\n",
+]
+
+
+@pytest.mark.parametrize("key", sorted(ACTIONS))
+def test_text_that_is_not_json_is_refused(key: str) -> None:
+    world = World()
+    client = world.app.test_client(user=User("u1"))
+    answers = []
+    for raw in NOT_JSON_TEXT:
+        world.sandbox.calls.clear()
+        response = client.post(URL + key, data=raw, content_type="application/json")
+        if response.status_code != 400 or world.sandbox.calls:
+            answers.append((raw[:30], response.status_code, described(world.sandbox.calls)))
+        else:
+            envelope(response)
+    assert not answers, answers
+    for raw in ODD_ENCODINGS:
+        response = client.post(URL + key, data=raw, content_type="application/json")
+        assert response.status_code < 500, (raw, response.status_code)
+        envelope(response)
+
+
 @pytest.mark.parametrize("key", sorted(ACTIONS))
 def test_a_body_over_the_size_limit_is_413(key: str) -> None:
     world = World()

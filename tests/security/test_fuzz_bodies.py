@@ -59,6 +59,16 @@ def test_every_action_has_seed_bodies() -> None:
     assert set(valid_bodies(world.customer("u1"))) == set(ACTIONS)
 
 
+def test_the_sandbox_records_the_bodies_that_reach_it() -> None:
+    """The "never forwarded" checks read these bodies: they must be what was sent."""
+    world = World()
+    world.customer("u1")
+    world.sandbox.calls.clear()
+    world.data("usage-events/create", {"usageMeterSlug": "api_calls", "amount": 3})
+    sent = [c.json for c in world.sandbox.calls if c.path == "/api/v1/usage-events"]
+    assert len(sent) == 1 and "usageMeterSlug" in keys_outside_opaque(sent[0])
+
+
 @pytest.mark.parametrize("key", sorted(ACTIONS))
 def test_every_seed_body_is_accepted(key: str) -> None:
     """The fuzzing starts from bodies that work, so its mutations are what it tests."""

@@ -257,3 +257,15 @@ def test_the_customer_is_never_taken_from_the_body(field: Battlefield) -> None:
         leaked = [i for i in field.b_ids() if i.encode() in response.data]
         assert not leaked, (key, leaked)
     assert field.b_state() == before
+
+
+def test_b_state_sees_what_an_attack_would_change(field: Battlefield) -> None:
+    """The attacks' "B unchanged" check is not vacuous: B's own changes show in it."""
+    before = field.b_state()
+    field.world.data("usage-events/create", {"usageMeterSlug": "api_calls"}, "u-b")
+    assert field.b_state() != before
+    before = field.b_state()
+    release = {"resourceSlug": "seats", "externalId": field.b.claim_external_ids[0]}
+    field.world.data("resources/release", release, "u-b")
+    field.world.data("subscriptions/uncancel", {"id": field.b.subscription_id}, "u-b")
+    assert field.b_state() != before

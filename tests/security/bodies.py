@@ -287,6 +287,24 @@ def _reject_value(value: Any, original: Any, name: str, opaque: bool) -> str | N
     return None
 
 
+def replacement(kind: str, original: Any, opaque: bool) -> st.SearchStrategy[Any]:
+    """Values of one kind of mutation for a member whose valid value is ``original``."""
+    if kind == "text":  # any unicode: whether it is valid there is the server's call
+        return st.text(max_size=40)
+    if kind == "wrong_type" and not opaque:
+        choices = WRONG_TYPES.get(type(original), [None])
+    elif kind == "edge":
+        choices = EDGE_NUMBERS + MAYBE_NUMBERS
+    elif kind == "surrogate":
+        choices = LONE_SURROGATES
+    elif kind == "malformed":
+        choices = MALFORMED_IDS
+    else:
+        choices = [HUGE, DEEP_ARRAY, DEEP_OBJECT]
+    # Copies: a drawn {} or [] may get unknown members added later in the same example.
+    return st.sampled_from(choices).map(copy.deepcopy)
+
+
 @st.composite
 def fuzzed(
     draw: st.DrawFn, seeds: list[dict[str, Any]], extra_names: tuple[str, ...] = ()
@@ -301,7 +319,10 @@ def fuzzed(
         case.steps.append(f"deleted {path}")
     kind = draw(
         st.sampled_from(
-            ["none", "wrong_type", "wrong_type", "edge", "surrogate", "malformed", "big", "body"]
+            [
+                *("none", "wrong_type", "wrong_type", "edge", "surrogate", "malformed"),
+                *("text", "big", "body"),
+            ]
         )
     )
     all_paths = list(members(body))
@@ -314,17 +335,7 @@ def fuzzed(
         path, opaque = draw(st.sampled_from(all_paths))
         original = get_at(body, path)
         name = member_name(path)
-        if kind == "wrong_type" and not opaque:
-            choices = WRONG_TYPES.get(type(original), [None])
-        elif kind == "edge":
-            choices = EDGE_NUMBERS + MAYBE_NUMBERS
-        elif kind == "surrogate":
-            choices = LONE_SURROGATES
-        elif kind == "malformed":
-            choices = MALFORMED_IDS
-        else:
-            choices = [HUGE, DEEP_ARRAY, DEEP_OBJECT]
-        value = copy.deepcopy(draw(st.sampled_from(choices)))
+        value = draw(replacement(kind, original, opaque))
         set_at(body, path, value)
         case.steps.append(f"{path} = {short(value)}")
         reason = _reject_value(value, original, name, opaque)

@@ -20,11 +20,8 @@ from typing import Any
 
 import pytest
 import requests
-from flask_login import login_user
-from werkzeug.serving import make_server
 
-from ..conftest import User
-from .world import URL, World
+from .world import URL, World, serving
 
 CUSTOMERS = 50
 THREADS = 32
@@ -73,21 +70,8 @@ class Tally:
 @pytest.fixture
 def served() -> Iterator[tuple[World, str]]:
     world = World()
-
-    @world.app.post("/test-login/<user_id>")
-    def log_in(user_id: str) -> str:
-        login_user(User(user_id))
-        return ""
-
-    server = make_server("127.0.0.1", 0, world.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield world, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(world.app) as base:
+        yield world, base
 
 
 def body_for(key: str, rng: random.Random) -> dict[str, Any]:

@@ -7,6 +7,7 @@ anything reaches Flowglad.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -252,6 +253,36 @@ def test_a_body_over_the_size_limit_is_413(key: str) -> None:
     world = World()
     text = dumps({"x": HUGE * 12})
     assert_refused(world, send_raw(world, key, text), f"{key}: a 12 MB body", (413,))
+
+
+def send_chunked(world: World, key: str, stream: io.BytesIO) -> Any:
+    """A body without ``Content-Length``, as a server hands on ``Transfer-Encoding: chunked``."""
+    world.sandbox.calls.clear()
+    return world.app.test_client(user=User("u1")).post(
+        URL + key,
+        input_stream=stream,
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+@pytest.mark.parametrize("key", ["usage-events/create", "customers/billing", "resources/claim"])
+def test_a_chunked_body_over_the_size_limit_is_413(key: str) -> None:
+    """No ``Content-Length`` to refuse up front: the limit must hold while reading."""
+    world = World()
+    stream = io.BytesIO(b'{"x": "' + HUGE.encode() * 12 + b'"}')
+    response = send_chunked(world, key, stream)
+    assert_refused(world, response, f"{key}: a 12 MB chunked body", (413,))
+    assert stream.tell() < 12 * len(HUGE), "the whole body was read before refusing it"
+
+
+def test_a_small_chunked_body_is_read() -> None:
+    world = World()
+    world.customer("u1")
+    body = io.BytesIO(b'{"usageMeterSlug": "api_calls", "amount": 2}')
+    response = send_chunked(world, "usage-events/create", body)
+    assert response.status_code == 200, response.data[:300]
+    assert envelope(response)["data"]["usageEvent"]["amount"] == 2
 
 
 @pytest.mark.parametrize("key", SIGNED_IN_ONLY)

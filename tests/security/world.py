@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from flask import Flask
+from flask_login import login_user
+from werkzeug.serving import make_server
 
 from flask_flowglad import Flowglad, SandboxWarning
 from flask_flowglad.sandbox import Call, Sandbox
@@ -74,10 +78,20 @@ def other_pricing() -> dict[str, Any]:
 
 
 def sandbox_app(sandbox: Sandbox, **config: Any) -> Flask:
-    """An app on ``sandbox`` that answers an unhandled exception as production does (500)."""
+    """An app on ``sandbox`` that answers an unhandled exception as production does (500).
+
+    ``POST /test-login/<user_id>`` logs a user in, for clients of a real server that need
+    a real session cookie.
+    """
     app = make_app(
         FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_SECRET_KEY=None, PROPAGATE_EXCEPTIONS=False, **config
     )
+
+    @app.post("/test-login/<user_id>")
+    def log_in(user_id: str) -> str:
+        login_user(User(user_id))
+        return ""
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SandboxWarning)
         Flowglad(app)
@@ -192,3 +206,17 @@ class World:
             for c in state.claims
             if c.get("subscriptionId") in customer.subscription_ids and not c.get("releasedAt")
         ]
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` on a real threaded HTTP server on 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -104,13 +104,18 @@ def test_only_json_bodies_are_read(key: str) -> None:
         envelope(response)
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("key", sorted(ACTIONS))
+WRONG_METHODS = [
+    (key, method)
+    for key, action in sorted(ACTIONS.items())
+    for method in METHODS
+    if method not in action.methods and not (method == "HEAD" and "GET" in action.methods)
+]
+
+
+@pytest.mark.parametrize(("key", "method"), WRONG_METHODS)
 def test_a_wrong_method_is_a_json_405_naming_the_actions_methods(key: str, method: str) -> None:
     world = World()
     allowed = ACTIONS[key].methods
-    if method in allowed or (method == "HEAD" and "GET" in allowed):
-        return  # the action's own methods are the other tests' subject
     response = client(world).open(URL + key, method=method, json=SEEDS[key][0])
     what = f"{method} {key}"
     assert response.status_code == 405, f"{what}: {response.status_code}"

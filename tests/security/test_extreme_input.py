@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from flask_flowglad.actions import ACTIONS
+from flask_flowglad.protocol.actions import ACTIONS
 
 from ..conftest import User
 from .bodies import (

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flask_flowglad.actions import ACTIONS
+from flask_flowglad.protocol.actions import ACTIONS
 
 from ..conftest import User
 from .bodies import SUBSCRIPTION_TERMS, Case, dumps, fuzzed, valid_bodies

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flask_flowglad.actions import ACTIONS
+from flask_flowglad.protocol.actions import ACTIONS
 
 from ..conftest import User
 from .bodies import dumps, valid_bodies

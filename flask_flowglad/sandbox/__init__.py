@@ -10,9 +10,10 @@
 
 from __future__ import annotations
 
+from . import limits
 from .api import Call
 from .core import PAGES_PREFIX, Sandbox
 from .errors import SandboxError
 from .pricing import PricingError
 
-__all__ = ["PAGES_PREFIX", "Call", "PricingError", "Sandbox", "SandboxError"]
+__all__ = ["PAGES_PREFIX", "Call", "PricingError", "Sandbox", "SandboxError", "limits"]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
+from .limits import MAX_BODY_BYTES
+
 if TYPE_CHECKING:
     from .core import Sandbox
 
@@ -33,7 +35,8 @@ def create_wsgi_app(sandbox: Sandbox) -> Flask:
             request.method,
             "/api/" + path,
             query=request.query_string.decode("latin-1"),
-            body=request.get_data(),
+            # One byte past the limit is enough for the API to refuse the body.
+            body=request.stream.read(MAX_BODY_BYTES + 1),
             headers=dict(request.headers),
         )
         return Response(body, status=status, headers=headers)

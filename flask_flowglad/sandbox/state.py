@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import limits
 from .errors import SandboxError, bad_request, conflict, internal_error, not_found
 from .ids import DAY_MS, Clock, add_interval, new_id
 from .pricing import PricingModel, Record
@@ -219,7 +220,7 @@ class State:
             "backupPaymentMethodId": None,
             "trialEnd": trial_end,
             "currentBillingPeriodStart": now,
-            "currentBillingPeriodEnd": add_interval(now, unit, count),
+            "currentBillingPeriodEnd": _period_end(now, unit, count),
             "metadata": metadata,
             "canceledAt": None,
             "cancelScheduledAt": None,
@@ -529,15 +530,15 @@ class State:
         if record["status"] == "cancellation_scheduled":
             self.end_subscription(sub, record["cancellationReason"] or "customer_request", end)
             return sub
+        next_end = _period_end(end, record["interval"], record["intervalCount"])
         if sub.pending:
             pending, sub.pending = sub.pending, None
             self._replace_items(sub, pending)
             sub.period_credit = {}
+            next_end = _period_end(end, record["interval"], record["intervalCount"])
         record["scheduledAdjustmentAt"] = None
         record["currentBillingPeriodStart"] = end
-        record["currentBillingPeriodEnd"] = add_interval(
-            end, record["interval"], record["intervalCount"]
-        )
+        record["currentBillingPeriodEnd"] = next_end
         sub.billing_period_id = new_id("billing_period")
         if record["status"] == "trialing" and (record["trialEnd"] or 0) <= end:
             record["status"] = "active"
@@ -705,14 +706,16 @@ class State:
                     result.append(existing)
                 else:
                     to_create.append(ext)
-        else:
-            to_create = [None] * (quantity or 1)
+        requested = len(to_create) if external_ids is not None else (quantity or 1)
         usage = self.usage_of(sub, resource)
-        if len(to_create) > usage["available"]:
+        # Capacity is checked before anything is allocated for the request.
+        if requested > usage["available"]:
             raise bad_request(
                 f"Insufficient capacity for resource {resource['slug']}: requested "
-                f"{len(to_create)}, available {usage['available']} of {usage['capacity']}"
+                f"{requested}, available {usage['available']} of {usage['capacity']}"
             )
+        if external_ids is None:
+            to_create = [None] * requested
         for external_id in to_create:
             base = self._base("resource_claim")
             claim: Record = {
@@ -848,7 +851,7 @@ class State:
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == DECLINED_CARD:
             raise CardDeclined()
-        if len(digits) < 12:
+        if not 12 <= len(digits) <= 19:
             raise bad_request("Card number is invalid")
         customer = self.customer_by_id(session["customerId"])
         method = self.add_payment_method(customer, digits[-4:], name=name)
@@ -914,7 +917,7 @@ class State:
             "customerId": customer["id"],
             "pricingModelId": self.pricing.id,
             "billingDetails": {
-                "name": name or customer["name"] or None,
+                "name": (name or customer["name"] or "")[: limits.MAX_ID] or None,
                 "email": customer["email"] or None,
                 "address": {"country": "US"},
             },
@@ -1028,3 +1031,10 @@ class State:
 
     def item_records(self, sub: Sub) -> list[Record]:
         return [i.record for i in sub.items]
+
+
+def _period_end(start_ms: int, unit: str, count: int) -> int:
+    try:
+        return add_interval(start_ms, unit, count)
+    except (OverflowError, ValueError, OSError):
+        raise bad_request("The billing period would end after the year 9999") from None

@@ -443,10 +443,11 @@ class Api:
         slugs = _list_param(req.query, "resourceSlugs")
         ids = _list_param(req.query, "resourceIds")
         out = []
-        for resource in self.state.pricing.resources.values():
-            if slugs is not None and resource["slug"] not in slugs:
+        for resource in self.state.granted_resources(sub):
+            # Slugs win over ids when both are given, as in listResourceUsages.
+            if slugs and resource["slug"] not in slugs:
                 continue
-            if ids is not None and resource["id"] not in ids:
+            if not slugs and ids and resource["id"] not in ids:
                 continue
             out.append(
                 {

@@ -56,6 +56,9 @@ class PricingModel:
         self.resources: dict[str, Record] = {}
         #: product id -> its feature records (a product's features are granted per item)
         self.product_features: dict[str, list[Record]] = {}
+        #: (product id, feature id) -> the id of the link between them, which Flowglad
+        #: copies into each subscription item feature as ``productFeatureId``
+        self.product_feature_ids: dict[tuple[str, str], str] = {}
 
         for i, raw in enumerate(_list(data, "resources")):
             slug = _str(raw, "slug", f"resources[{i}]")
@@ -243,6 +246,7 @@ class PricingModel:
             if feature is None:
                 raise PricingError(f"{where}.features: no feature with slug {name!r}")
             features.append(feature)
+            self.product_feature_ids[(product_id, feature["id"])] = new_id("product_feature")
         self.product_features[product_id] = features
         self.products[product_id] = product
         return {

@@ -11,6 +11,7 @@ every call into this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,10 @@ class Sub:
     distinct: dict[str, set[str]] = field(default_factory=dict)
     #: (price, quantity) pairs that replace the items at the end of the period
     pending: list[tuple[Record, int]] | None = None
+    #: meters with ledger entries (a grant or a usage): only these have a balance
+    ledger_meters: set[str] = field(default_factory=set)
+    #: meter id -> the id of the subscription's ledger account for it
+    ledger_accounts: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -233,7 +238,7 @@ class State:
             "interval": unit,
             "intervalCount": count,
             "billingCycleAnchorDate": now,
-            "name": name or self._product_name(price),
+            "name": name or self._subscription_name(price),
             "renews": True,
             "pricingModelId": self.pricing.id,
             "scheduledAdjustmentAt": None,
@@ -251,12 +256,23 @@ class State:
         product = self.pricing.products.get(price.get("productId") or "")
         return product["name"] if product else price.get("name")
 
+    def _subscription_name(self, price: Record) -> str | None:
+        """``Product - Price``, as ``subscriptions/createSubscription/initializers.ts``."""
+        product = self._product_name(price)
+        return f"{product} - {price['name']}" if product and price.get("name") else product
+
+    @staticmethod
+    def _item_name(price: Record, product_name: str | None, quantity: int) -> str | None:
+        """``Price x 3``, as ``subscriptions/createSubscription/initializers.ts``."""
+        name = price.get("name") or product_name
+        return f"{name} x {quantity}" if name and quantity > 1 else name
+
     def _new_item(self, sub: Sub, price: Record, quantity: int) -> Item:
         base = self._base("si")
         record: Record = {
             **base,
             "subscriptionId": sub.id,
-            "name": price.get("name") or self._product_name(price),
+            "name": self._item_name(price, self._product_name(price), quantity),
             "addedDate": base["createdAt"],
             "priceId": price["id"],
             "unitPrice": price["unitPrice"],
@@ -274,7 +290,10 @@ class State:
                 **self._base("sub_feature"),
                 "subscriptionItemId": record["id"],
                 "featureId": feature["id"],
-                "productFeatureId": None,
+                # subscriptions/subscriptionItemFeatureHelpers.ts: productFeature?.id
+                "productFeatureId": self.pricing.product_feature_ids.get(
+                    (price.get("productId") or "", feature["id"])
+                ),
                 "type": feature["type"],
                 "amount": None,
                 "usageMeterId": None,
@@ -313,12 +332,29 @@ class State:
                     else sub.carry_credit
                 )
                 ledger[f["usageMeterId"]] = ledger.get(f["usageMeterId"], 0) + f["amount"]
+                sub.ledger_meters.add(f["usageMeterId"])
 
     def _invoice_period(
-        self, sub: Sub, *, amount: int | None = None, memo: str | None = None
+        self,
+        sub: Sub,
+        *,
+        amount: int | None = None,
+        memo: str | None = None,
+        overage: Sequence[tuple[Record, int]] = (),
     ) -> None:
-        """A paid period gets an invoice; without a payment method it stays open (past due)."""
-        total = sub.total() if amount is None else amount
+        """A paid period gets an invoice; without a payment method it stays open (past due).
+
+        ``overage`` is the usage beyond credits of the period that ended, as (usage price,
+        events) pairs: billed as ``usage`` lines of ``events / usageEventsPerUnit`` units,
+        like ``subscriptions/billingRunHelpers.ts`` does.
+        """
+        usage_lines = [
+            (price, events, events / price["usageEventsPerUnit"])
+            for price, events in overage
+            if events
+        ]
+        usage_total = round(sum(price["unitPrice"] * units for price, _, units in usage_lines))
+        total = (sub.total() if amount is None else amount) + usage_total
         if total <= 0:
             return
         record = sub.record
@@ -345,7 +381,22 @@ class State:
                 lines.append(self._line(invoice["id"], item.price, item.record["quantity"]))
         else:
             line = self._line(invoice["id"], sub.items[0].price, 1)
-            lines.append({**line, "price": total, "description": memo})
+            lines.append({**line, "price": amount, "description": memo})
+        billing_run_id = new_id("billing_run")
+        for price, events, units in usage_lines:
+            account = sub.ledger_accounts.setdefault(
+                price["usageMeterId"], new_id("ledger_account")
+            )
+            line = self._line(invoice["id"], price, 1)
+            line.update(
+                quantity=int(units) if float(units).is_integer() else units,
+                type="usage",
+                description=price.get("name") or "",
+                billingRunId=billing_run_id,
+                ledgerAccountId=account,
+                ledgerAccountCredit=events,
+            )
+            lines.append(line)
         if status == "open" and record["status"] == "active":
             record["status"] = "past_due"
 
@@ -410,10 +461,25 @@ class State:
         }
 
     def cancel(self, sub: Sub, timing: str) -> Sub:
-        """E8: at the period's end (``cancellation_scheduled``) or now (``canceled``)."""
+        """E8: at the period's end (``cancellation_scheduled``) or now (``canceled``).
+
+        As ``subscriptions/cancelSubscription.ts``: the default free plan cannot be
+        cancelled (by either timing), nor can a subscription with a scheduled adjustment be
+        scheduled to cancel.
+        """
         record = sub.record
+        if record["isFreePlan"]:
+            raise bad_request(
+                "Invalid subscription: Cannot cancel the default free plan. "
+                "Please upgrade to a paid plan instead."
+            )
         if record["status"] == "canceled":
             raise bad_request("Subscription is already canceled")
+        if timing != "immediately" and sub.pending:
+            raise bad_request(
+                "Invalid subscription: A scheduled adjustment is pending. Cancel the "
+                "scheduled adjustment before canceling the subscription."
+            )
         sub.pending = None
         record["scheduledAdjustmentAt"] = None
         if timing == "immediately":
@@ -442,6 +508,26 @@ class State:
             if claim["subscriptionId"] == sub.id and claim["releasedAt"] is None:
                 claim.update(releasedAt=at, releaseReason="subscription_canceled", updatedAt=at)
         self._touch(record)
+        if reason != "upgraded_to_paid":
+            self._reassign_default_plan(sub)
+
+    def _reassign_default_plan(self, ended: Sub) -> None:
+        """Back on the default plan when a paid plan ends and nothing current is left.
+
+        ``reassignDefaultSubscription`` in ``subscriptions/cancelSubscription.ts``: not for
+        an ended free plan, not when another subscription is still current.
+        """
+        price = self.pricing.default_price()
+        customer_id = ended.record["customerId"]
+        if ended.record["isFreePlan"] or price is None or price["type"] != "subscription":
+            return
+        if any(s.is_current for s in self.subs_of(customer_id)):
+            return
+        customer = self.customer_by_id(customer_id)
+        if customer["archived"]:
+            return
+        name = f"{self._product_name(price)} Subscription"
+        self.create_subscription(customer, price, 1, name=name)
 
     def uncancel(self, sub: Sub) -> Sub:
         """E9: only a scheduled cancellation can be taken back."""
@@ -450,6 +536,15 @@ class State:
             raise bad_request(
                 f"Subscription {sub.id} is not scheduled for cancellation "
                 f"(status: {record['status']})"
+            )
+        method = record["defaultPaymentMethodId"] or self.default_payment_method(
+            record["customerId"]
+        )
+        if not record["isFreePlan"] and not record["doNotCharge"] and not method:
+            # subscriptions/cancelSubscription.ts, uncancelSubscription
+            raise bad_request(
+                "Invalid paymentMethod: Cannot uncancel paid subscription without an active "
+                "payment method. Please add a payment method first."
             )
         trial_end = record["trialEnd"]
         record["status"] = "trialing" if trial_end and trial_end > self.clock.now() else "active"
@@ -530,23 +625,20 @@ class State:
         if record["status"] == "cancellation_scheduled":
             self.end_subscription(sub, record["cancellationReason"] or "customer_request", end)
             return sub
-        next_end = _period_end(end, record["interval"], record["intervalCount"])
+        unit, count = record["interval"], record["intervalCount"]
+        if sub.pending:
+            unit, count = sub.pending[0][0]["intervalUnit"], sub.pending[0][0]["intervalCount"]
+        next_end = _period_end(end, unit, count)  # may refuse: before anything changes
+        overage = self._settle_usage(sub)
         if sub.pending:
             pending, sub.pending = sub.pending, None
             self._replace_items(sub, pending)
-            sub.period_credit = {}
-            next_end = _period_end(end, record["interval"], record["intervalCount"])
         record["scheduledAdjustmentAt"] = None
         record["currentBillingPeriodStart"] = end
         record["currentBillingPeriodEnd"] = next_end
         sub.billing_period_id = new_id("billing_period")
         if record["status"] == "trialing" and (record["trialEnd"] or 0) <= end:
             record["status"] = "active"
-        # Unused per-period credits expire; usage beyond them eats one-off credits.
-        for meter, used in sub.used.items():
-            over = max(0, used - sub.period_credit.get(meter, 0))
-            if over and meter in sub.carry_credit:
-                sub.carry_credit[meter] = max(0, sub.carry_credit[meter] - over)
         sub.used = {}
         sub.distinct = {}
         sub.period_credit = {}
@@ -559,9 +651,26 @@ class State:
                     meter = f["usageMeterId"]
                     sub.period_credit[meter] = sub.period_credit.get(meter, 0) + f["amount"]
         if record["status"] in ("active", "past_due", "unpaid"):
-            self._invoice_period(sub)
+            self._invoice_period(sub, overage=overage)
         self._touch(record)
         return sub
+
+    def _settle_usage(self, sub: Sub) -> list[tuple[Record, int]]:
+        """End of a period: usage beyond its credits takes one-off credits, then is billed.
+
+        Returns (usage price, events) to bill, at each meter's default usage price, as the
+        billing run's usage overages (``subscriptions/billingRunHelpers.ts``).
+        """
+        overage = []
+        for meter, used in sub.used.items():
+            over = max(0, used - sub.period_credit.get(meter, 0))
+            taken = min(over, sub.carry_credit.get(meter, 0))
+            if taken:
+                sub.carry_credit[meter] -= taken
+            price = self.pricing.meter_default_price(meter)
+            if over > taken and price is not None:
+                overage.append((price, over - taken))
+        return overage
 
     # usage --------------------------------------------------------------------------------
 
@@ -634,13 +743,21 @@ class State:
             counted = 0 if key in seen else 1
             seen.add(key)
         sub.used[meter["id"]] = sub.used.get(meter["id"], 0) + counted
+        sub.ledger_meters.add(meter["id"])
         return record
 
     def balances(self, sub: Sub) -> list[Record]:
-        """One balance per usage meter of the model: credits granted minus usage."""
+        """Credits granted minus usage, for each meter the subscription has ledger entries on.
+
+        Flowglad sums ledger entries per meter (``selectUsageMeterBalancesForSubscriptions``
+        in ``db/tableMethods/ledgerEntryMethods.ts``): a meter the plan grants nothing on and
+        that saw no usage has no balance at all, not a zero one.
+        """
         out = []
         for meter in self.pricing.usage_meters.values():
             mid = meter["id"]
+            if mid not in sub.ledger_meters:
+                continue
             available = (
                 sub.period_credit.get(mid, 0) + sub.carry_credit.get(mid, 0) - sub.used.get(mid, 0)
             )
@@ -667,6 +784,17 @@ class State:
             and c["releasedAt"] is None
             and (resource_id is None or c["resourceId"] == resource_id)
         ]
+
+    def granted_resources(self, sub: Sub) -> list[Record]:
+        """Resources the subscription's items have resource features for, in model order.
+
+        ``listResourceUsages`` (``server/routers/resourceClaimsRouter.ts``) lists only
+        these: a plan without resource features has none.
+        """
+        granted = {
+            f["resourceId"] for i in sub.items for f in i.features if f["type"] == "resource"
+        }
+        return [r for r in self.pricing.resources.values() if r["id"] in granted]
 
     def usage_of(self, sub: Sub, resource: Record) -> Record:
         capacity = sum(
@@ -871,6 +999,14 @@ class State:
                     for other in self.subs_of(customer["id"]):
                         if other is not sub and other.is_current and other.record["isFreePlan"]:
                             self.end_subscription(other, "upgraded_to_paid", replaced_by=sub.id)
+                purchase = self.purchase(
+                    customer,
+                    price,
+                    1,
+                    name=session["outputName"],
+                    metadata=session["outputMetadata"],
+                )
+                session["purchaseId"] = purchase["id"]
             else:
                 purchase = self.purchase(
                     customer,
@@ -943,7 +1079,14 @@ class State:
         name: str | None,
         metadata: Record | None,
     ) -> Record:
-        """A paid one-time purchase and its invoice."""
+        """A paid purchase: one-time (with its invoice and credits) or of a subscription.
+
+        Flowglad records a Purchase for every product checkout, subscription prices
+        included (``processPurchaseBookkeepingForCheckoutSession`` in
+        ``utils/bookkeeping/checkoutSessions.ts``); a subscription's invoices belong to its
+        billing periods, so only a one-time purchase gets an invoice of its own.
+        """
+        one_time = price["type"] == "single_payment"
         total = price["unitPrice"] * quantity
         base = self._base("prch")
         purchase: Record = {
@@ -955,13 +1098,13 @@ class State:
             "billingCycleAnchor": None,
             "priceId": price["id"],
             "quantity": quantity,
-            "priceType": "single_payment",
-            "trialPeriodDays": None,
-            "pricePerBillingCycle": None,
-            "intervalUnit": None,
-            "intervalCount": None,
-            "firstInvoiceValue": total,
-            "totalPurchaseValue": total,
+            "priceType": price["type"],
+            "trialPeriodDays": None if one_time else (price.get("trialPeriodDays") or 0),
+            "pricePerBillingCycle": None if one_time else price["unitPrice"],
+            "intervalUnit": None if one_time else price["intervalUnit"],
+            "intervalCount": None if one_time else price["intervalCount"],
+            "firstInvoiceValue": total if one_time else 0,
+            "totalPurchaseValue": total if one_time else None,
             "bankPaymentOnly": False,
             "purchaseDate": base["createdAt"],
             "endDate": None,
@@ -973,11 +1116,33 @@ class State:
             "position": 0,
         }
         self.purchases.append(purchase)
-        invoice = self._invoice(
-            customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
-        )
-        self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
+        if one_time:
+            invoice = self._invoice(
+                customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
+            )
+            self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
+            self._grant_purchase_credits(customer, price)
         return purchase
+
+    def _grant_purchase_credits(self, customer: Record, price: Record) -> None:
+        """A paid one-time price grants its product's first usage credit feature, once.
+
+        As ``ledgerCommandForPaymentSucceeded`` in
+        ``utils/bookkeeping/processPaymentIntentStatusUpdated.ts``: the credits (the
+        feature's amount, whatever the quantity) go to the customer's current subscription
+        and never expire; without a current subscription nothing is granted. A one-time
+        price's toggle and resource features grant nothing: features belong to
+        subscription items.
+        """
+        features = self.pricing.product_features.get(price.get("productId") or "", [])
+        grant = next((f for f in features if f["type"] == "usage_credit_grant"), None)
+        current = [s for s in self.subs_of(customer["id"]) if s.is_current]
+        if grant is None or not current:
+            return
+        sub = max(current, key=lambda s: (s.record["createdAt"], s.record["updatedAt"], s.id))
+        meter = grant["usageMeterId"]
+        sub.carry_credit[meter] = sub.carry_credit.get(meter, 0) + grant["amount"]
+        sub.ledger_meters.add(meter)
 
     # read models --------------------------------------------------------------------------
     # They share the stored records instead of copying them: the API serializes them under
@@ -1008,9 +1173,12 @@ class State:
         payload: Record = {
             "customer": customer,
             "subscriptions": [self.sub_details(s) for s in subs],
+            # Creation order, as the query in db/tableMethods/invoiceLineItemMethods.ts
+            # (selectCustomerFacingInvoicesWithLineItems) has no ORDER BY; same for the
+            # subscriptions, payment methods and purchases below.
             "invoices": [
                 {"invoice": inv, "invoiceLineItems": lines}
-                for inv, lines in reversed(self.invoices)
+                for inv, lines in self.invoices
                 if inv["customerId"] == customer["id"]
             ],
             "paymentMethods": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from flask import Flask
-from sandbox_helpers import ApiClient
+from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 
@@ -61,8 +61,13 @@ def test_current_subscription_is_the_most_recently_created_current_one(
     )
 
 
-def test_without_current_subscription_the_member_is_absent(api: ApiClient) -> None:
-    sub_id = api.create_customer()["subscription"]["id"]
+def test_without_current_subscription_the_member_is_absent() -> None:
+    # A pricing model without a default plan: nothing to fall back to after a cancel.
+    model = {"products": [{"slug": "pro", "prices": [{"slug": "pro", "unitPrice": 900}]}]}
+    sandbox = Sandbox(model)
+    api = ApiClient(sandbox, SHARED_CONTRACT)
+    assert "subscription" not in api.create_customer()
+    sub_id = sandbox.put_customer_on_plan("user-1", "pro")["id"]
     cancel = {"cancellation": {"timing": "immediately"}}
     assert api.post(f"/api/v1/subscriptions/{sub_id}/cancel", json=cancel).ok
     billing = api.billing()

@@ -1,0 +1,290 @@
+"""Rules the sandbox follows because Flowglad's own source does (``platform/flowglad-next``).
+
+Each test names the source file whose rule it pins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sandbox_helpers import SHARED_CONTRACT, ApiClient
+
+from flask_flowglad.sandbox import Sandbox
+
+#: Free plan granting nothing; Pro with analytics, credits and seats; a credit pack.
+MODEL: dict[str, Any] = {
+    "usageMeters": [
+        {"slug": "api_calls", "prices": [{"slug": "api_overage", "unitPrice": 5}]},
+    ],
+    "resources": [{"slug": "seats"}],
+    "features": [
+        {"slug": "analytics", "type": "toggle"},
+        {
+            "slug": "pro_credits",
+            "type": "usage_credit_grant",
+            "usageMeter": "api_calls",
+            "amount": 100,
+        },
+        {
+            "slug": "pack_credits",
+            "type": "usage_credit_grant",
+            "usageMeter": "api_calls",
+            "amount": 500,
+            "renewalFrequency": "once",
+        },
+        {"slug": "pro_seats", "type": "resource", "resource": "seats", "amount": 3},
+    ],
+    "products": [
+        {
+            "slug": "free",
+            "name": "Free",
+            "default": True,
+            "prices": [{"slug": "free", "name": "Free", "unitPrice": 0}],
+        },
+        {
+            "slug": "pro",
+            "name": "Pro",
+            "features": ["analytics", "pro_credits", "pro_seats"],
+            "prices": [{"slug": "pro_monthly", "name": "Monthly", "unitPrice": 2000}],
+        },
+        {
+            "slug": "pack",
+            "name": "Credit pack",
+            "features": ["pack_credits", "analytics"],
+            "prices": [
+                {"slug": "pack", "name": "Pack", "type": "single_payment", "unitPrice": 900}
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(MODEL)
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> ApiClient:
+    return ApiClient(sandbox, SHARED_CONTRACT)
+
+
+def _free_sub(api: ApiClient) -> str:
+    return str(api.create_customer()["subscription"]["id"])
+
+
+def _pay(api: ApiClient, sandbox: Sandbox, slug: str, **fields: Any) -> dict[str, Any]:
+    session = api.checkout(priceSlug=slug, **fields)["checkoutSession"]
+    return sandbox.complete_checkout(session["id"])
+
+
+def test_a_meter_without_grants_or_usage_has_no_balance(api: ApiClient) -> None:
+    """db/tableMethods/ledgerEntryMethods.ts: selectUsageMeterBalancesForSubscriptions."""
+    sub_id = _free_sub(api)
+    billing = api.billing()
+    assert billing["currentSubscription"]["experimental"]["usageMeterBalances"] == []
+    balances = api.get("/api/v1/customers/user-1/usage-balances").json()
+    assert balances == {"usageMeterBalances": []}
+    event = {
+        "subscriptionId": sub_id,
+        "usageMeterSlug": "api_calls",
+        "amount": 2,
+        "transactionId": "t1",
+    }
+    assert api.post("/api/v1/usage-events", json={"usageEvent": event}).ok
+    [balance] = api.get("/api/v1/customers/user-1/usage-balances").json()["usageMeterBalances"]
+    assert (balance["slug"], balance["availableBalance"]) == ("api_calls", -2)
+
+
+def test_resource_usages_list_only_granted_resources(api: ApiClient, sandbox: Sandbox) -> None:
+    """server/routers/resourceClaimsRouter.ts: listResourceUsages."""
+    sub_id = _free_sub(api)
+    assert api.get(f"/api/v1/resource-claims/{sub_id}/usages").json() == []
+    pro = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    usages = api.get(f"/api/v1/resource-claims/{pro['id']}/usages").json()
+    assert [(u["usage"]["resourceSlug"], u["usage"]["capacity"]) for u in usages] == [("seats", 3)]
+
+
+@pytest.mark.parametrize("timing", ["immediately", "at_end_of_current_billing_period"])
+def test_the_default_free_plan_cannot_be_cancelled(api: ApiClient, timing: str) -> None:
+    """subscriptions/cancelSubscription.ts: the isFreePlan checks of both cancel paths."""
+    sub_id = _free_sub(api)
+    response = api.post(
+        f"/api/v1/subscriptions/{sub_id}/cancel", json={"cancellation": {"timing": timing}}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "Invalid subscription: Cannot cancel the default free plan. "
+        "Please upgrade to a paid plan instead."
+    )
+    assert api.billing()["currentSubscription"]["status"] == "active"
+
+
+def test_a_paid_subscription_checkout_records_a_subscription_purchase(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """utils/bookkeeping/checkoutSessions.ts: processPurchaseBookkeepingForCheckoutSession."""
+    _free_sub(api)
+    session = _pay(api, sandbox, "pro_monthly", quantity=2)
+    [purchase] = api.billing()["purchases"]
+    assert session["purchaseId"] == purchase["id"]
+    assert purchase["priceType"] == "subscription"
+    assert purchase["status"] == "paid"
+    assert (purchase["pricePerBillingCycle"], purchase["intervalUnit"]) == (2000, "month")
+    assert (purchase["firstInvoiceValue"], purchase["totalPurchaseValue"]) == (0, None)
+    assert purchase["quantity"] == 1
+    assert [i["invoice"]["type"] for i in api.billing()["invoices"]] == ["subscription"]
+
+
+def test_the_newest_card_is_the_default_after_a_second_paid_checkout(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """utils/paymentMethodHelpers.ts: the most recently added payment method is the default."""
+    _free_sub(api)
+    _pay(api, sandbox, "pro_monthly")
+    session = api.checkout(priceSlug="pack")["checkoutSession"]
+    sandbox.complete_checkout(session["id"], card_number="5555 5555 5555 4444")
+    methods = api.billing()["paymentMethods"]
+    assert [(m["paymentMethodData"]["last4"], m["default"]) for m in methods] == [
+        ("4242", False),
+        ("4444", True),
+    ]
+
+
+def test_billing_lists_records_in_creation_order(api: ApiClient, sandbox: Sandbox) -> None:
+    """utils/bookkeeping/customerBilling.ts: the queries behind billing have no ORDER BY."""
+    _free_sub(api)
+    _pay(api, sandbox, "pro_monthly")
+    _pay(api, sandbox, "pack")
+    billing = api.billing()
+    assert [s["name"] for s in billing["subscriptions"]] == ["Free - Free", "Pro - Monthly"]
+    assert [i["invoice"]["type"] for i in billing["invoices"]] == ["subscription", "purchase"]
+    assert [p["priceType"] for p in billing["purchases"]] == ["subscription", "single_payment"]
+    created = [i["invoice"]["createdAt"] for i in billing["invoices"]]
+    assert created == sorted(created)
+
+
+def test_feature_items_carry_their_product_feature_id(api: ApiClient, sandbox: Sandbox) -> None:
+    """subscriptions/subscriptionItemFeatureHelpers.ts: productFeatureId: productFeature?.id."""
+    _free_sub(api)
+    pro = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    items = pro["experimental"]["featureItems"]
+    ids = [f["productFeatureId"] for f in items]
+    assert all(i and i.startswith("product_feature_") for i in ids)
+    assert len(set(ids)) == len(ids) == 3
+    again = sandbox.put_customer_on_plan("user-2", "pro_monthly")["experimental"]
+    assert [f["productFeatureId"] for f in again["featureItems"]] == ids
+
+
+def test_subscription_and_item_names(api: ApiClient, sandbox: Sandbox) -> None:
+    """subscriptions/createSubscription/initializers.ts: names of subscriptions and items."""
+    _free_sub(api)
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly", quantity=3)
+    assert sub["name"] == "Pro - Monthly"
+    assert sub["subscriptionItems"][0]["name"] == "Monthly x 3"
+
+
+def test_members_flowglad_sends_as_null_are_present(api: ApiClient, sandbox: Sandbox) -> None:
+    """Flowglad's select schemas send every column, null or not; none is left out."""
+    _free_sub(api)
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    toggle = next(f for f in sub["experimental"]["featureItems"] if f["type"] == "toggle")
+    for member in ("amount", "usageMeterId", "renewalFrequency", "resourceId", "expiredAt"):
+        assert member in toggle and toggle[member] is None
+    for member in ("trialEnd", "cancelScheduledAt", "canceledAt", "metadata"):
+        assert member in sub and sub[member] is None
+
+
+def test_a_one_time_purchase_grants_its_first_credit_feature_once(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """utils/bookkeeping/processPaymentIntentStatusUpdated.ts: ledgerCommandForPaymentSucceeded."""
+    sub_id = _free_sub(api)
+    _pay(api, sandbox, "pack", quantity=2)
+    billing = api.billing()
+    [balance] = billing["currentSubscription"]["experimental"]["usageMeterBalances"]
+    assert balance["availableBalance"] == 500  # the feature's amount, not times quantity
+    assert billing["currentSubscription"]["id"] == sub_id
+    features = {f["slug"] for f in billing["currentSubscription"]["experimental"]["featureItems"]}
+    assert "analytics" not in features  # toggles belong to subscription items
+    sandbox.advance_billing_period(sub_id)
+    [balance] = api.billing()["currentSubscription"]["experimental"]["usageMeterBalances"]
+    assert balance["availableBalance"] == 500  # never expires
+
+
+def test_usage_beyond_credits_is_billed_at_the_period_end(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """subscriptions/billingRunHelpers.ts: usage overages become usage invoice lines."""
+    _free_sub(api)
+    sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    sandbox.record_usage("user-1", "api_calls", 130)
+    sandbox.advance_billing_period(sub["id"])
+    invoice = api.billing()["invoices"][-1]
+    usage = [line for line in invoice["invoiceLineItems"] if line["type"] == "usage"]
+    assert [(line["quantity"], line["price"]) for line in usage] == [(30, 5)]
+    assert invoice["invoice"]["subtotal"] == 2000 + 30 * 5
+
+
+def test_a_paid_plan_that_ends_falls_back_to_the_free_plan(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """subscriptions/cancelSubscription.ts: reassignDefaultSubscription."""
+    _free_sub(api)
+    _pay(api, sandbox, "pro_monthly")
+    pro_id = api.billing()["currentSubscription"]["id"]
+    cancel = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+    assert api.post(f"/api/v1/subscriptions/{pro_id}/cancel", json=cancel).ok
+    sandbox.advance_billing_period(pro_id)
+    current = api.billing()["currentSubscription"]
+    assert current["id"] != pro_id
+    assert current["name"] == "Free Subscription"
+    assert current["isFreePlan"] is True
+
+
+def test_a_scheduled_adjustment_blocks_a_scheduled_cancel(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """subscriptions/cancelSubscription.ts: scheduleSubscriptionCancellation."""
+    _free_sub(api)
+    pro = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    down = {
+        "adjustment": {
+            "timing": "at_end_of_current_billing_period",
+            "newSubscriptionItems": [{"priceSlug": "free"}],
+        }
+    }
+    assert api.post(f"/api/v1/subscriptions/{pro['id']}/adjust", json=down).ok
+    cancel = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+    refused = api.post(f"/api/v1/subscriptions/{pro['id']}/cancel", json=cancel)
+    assert refused.status_code == 400
+    assert "scheduled adjustment is pending" in refused.json()["error"]
+
+
+def test_uncancel_of_a_paid_plan_needs_a_payment_method(api: ApiClient, sandbox: Sandbox) -> None:
+    """subscriptions/cancelSubscription.ts: uncancelSubscription's payment method check."""
+    api.create_customer()
+    created = api.post(
+        "/api/v1/subscriptions",
+        json={"customerExternalId": "user-1", "priceSlug": "pro_monthly"},
+    ).json()["subscription"]
+    cancel = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+    assert api.post(f"/api/v1/subscriptions/{created['id']}/cancel", json=cancel).ok
+    refused = api.post(f"/api/v1/subscriptions/{created['id']}/uncancel")
+    assert refused.status_code == 400
+    assert "without an active payment method" in refused.json()["error"]
+
+
+def test_usage_for_an_unknown_meter_is_a_404(api: ApiClient) -> None:
+    """Kept where the OpenAPI is silent: Flowglad's code answers NOT_FOUND."""
+    sub_id = _free_sub(api)
+    event = {
+        "subscriptionId": sub_id,
+        "usageMeterSlug": "nope",
+        "amount": 1,
+        "transactionId": "t1",
+    }
+    response = api.post("/api/v1/usage-events", json={"usageEvent": event})
+    assert response.status_code == 404
+    assert set(response.json()) == {"error", "code", "request_id"}

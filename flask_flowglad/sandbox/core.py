@@ -11,10 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import controls, limits
 from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
-from .state import State, Sub, UsageInput
+from .state import DECLINED_CARD, CardDeclined, State, Sub, UsageInput
 
 if TYPE_CHECKING:
     import flask
@@ -90,7 +91,13 @@ class Sandbox:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one HTTP request; what the adapter and the server both call."""
+        """Answer one HTTP request; what the adapter and the server both call.
+
+        Paths under :data:`~flask_flowglad.sandbox.controls.CONTROLS_PREFIX` are the test
+        controls; everything else is Flowglad's API.
+        """
+        if path == controls.CONTROLS_PREFIX or path.startswith(controls.CONTROLS_PREFIX + "/"):
+            return controls.handle(self, method, path, body, headers or {})
         return self.api.handle(method, path, query, body, headers or {})
 
     def adapter(self) -> requests.adapters.BaseAdapter:
@@ -218,6 +225,15 @@ class Sandbox:
         with self._lock:
             return copy.deepcopy(self.state.complete_checkout(session_id, card_number=card_number))
 
+    def decline_checkout(self, session_id: str) -> Record:
+        """Try to pay with the declined test card: the session stays open, nothing is paid."""
+        with self._lock:
+            try:
+                self.state.complete_checkout(session_id, card_number=DECLINED_CARD)
+            except CardDeclined:
+                pass
+            return copy.deepcopy(self.state.get_checkout_session(session_id))
+
     def expire_checkout(self, session_id: str) -> Record:
         """Let a checkout session run out: it can no longer be paid."""
         with self._lock:
@@ -271,7 +287,11 @@ class Sandbox:
             body = '{"error": "Internal server error", "request_id": "sandbox0"}'
         raw = body.encode() if isinstance(body, str) else body
         fault_headers = {"Content-Type": "application/json", **(headers or {})}
+        if not 1 <= times <= limits.MAX_FAULT_TIMES:
+            raise ValueError(f"times must be from 1 to {limits.MAX_FAULT_TIMES}")
         with self._lock:
+            if len(self.api.faults) >= limits.MAX_FAULTS:
+                raise ValueError(f"at most {limits.MAX_FAULTS} faults may wait at once")
             self.api.faults.append(
                 Fault(status, times, method.upper() if method else None, path, raw, fault_headers)
             )

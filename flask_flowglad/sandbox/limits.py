@@ -32,5 +32,6 @@ MAX_AMOUNT = 2**31 - 1
 MAX_INTERVAL_COUNT = 1200
 #: Epoch milliseconds (``trialEnd``, ``usageDate``): before the year 10000.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
-#: How many upcoming calls one ``fail-next`` control may fail.
+#: How many upcoming calls one queued fault may fail, and how many faults may wait.
 MAX_FAULT_TIMES = 1000
+MAX_FAULTS = 100

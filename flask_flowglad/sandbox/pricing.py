@@ -249,6 +249,11 @@ class PricingModel:
             "description": str(raw.get("description", "")),
             "pricingModelId": self.id,
             "active": True,
+            # Flowglad sends every column of a feature, null where the type has none.
+            "amount": None,
+            "usageMeterId": None,
+            "renewalFrequency": None,
+            "resourceId": None,
         }
         if kind == "toggle":
             pass
@@ -356,7 +361,13 @@ class PricingModel:
                 usageMeterId=None,
             )
         elif kind == "single_payment":
-            price.update(intervalUnit=None, intervalCount=None, trialPeriodDays=None)
+            price.update(
+                intervalUnit=None,
+                intervalCount=None,
+                trialPeriodDays=None,
+                usageEventsPerUnit=None,
+                usageMeterId=None,
+            )
         else:
             raise PricingError(f"{where}.type must be subscription or single_payment")
         if raw.get("slug") is not None and self.price_by_slug(str(raw["slug"])) is not None:

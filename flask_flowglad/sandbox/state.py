@@ -148,6 +148,7 @@ class State:
             "externalId": external_id,
             "userId": fields.get("userId"),
             "pricingModelId": self.pricing.id,
+            "billingAddress": None,
         }
         self.customers[customer["id"]] = customer
         self.customer_ids_by_external[external_id] = customer["id"]
@@ -267,12 +268,14 @@ class State:
         name = price.get("name") or product_name
         return f"{name} x {quantity}" if name and quantity > 1 else name
 
-    def _new_item(self, sub: Sub, price: Record, quantity: int) -> Item:
+    def _new_item(
+        self, sub: Sub, price: Record, quantity: int, *, name: str | None = None
+    ) -> Item:
         base = self._base("si")
         record: Record = {
             **base,
             "subscriptionId": sub.id,
-            "name": self._item_name(price, self._product_name(price), quantity),
+            "name": name or self._item_name(price, self._product_name(price), quantity),
             "addedDate": base["createdAt"],
             "priceId": price["id"],
             "unitPrice": price["unitPrice"],
@@ -458,6 +461,8 @@ class State:
             "price": price["unitPrice"],
             "type": "static",
             "pricingModelId": self.pricing.id,
+            "ledgerAccountId": None,
+            "ledgerAccountCredit": None,
         }
 
     def cancel(self, sub: Sub, timing: str) -> Sub:
@@ -600,20 +605,28 @@ class State:
             for f in item.features:
                 f["expiredAt"] = now
         old_grants = dict(sub.period_credit)
-        sub.items = [self._new_item(sub, price, quantity) for price, quantity in new_items]
+        # subscriptions/adjustSubscription.ts names adjusted items after their price alone.
+        sub.items = [
+            self._new_item(
+                sub, price, quantity, name=price.get("name") or self._product_name(price)
+            )
+            for price, quantity in new_items
+        ]
         # A plan change within a period keeps the larger per-period grant: an upgrade
         # tops the balance up, a downgrade does not claw credits back.
         sub.period_credit = {}
         self._grant_credits(sub, sub.items)
         for meter, amount in old_grants.items():
             sub.period_credit[meter] = max(amount, sub.period_credit.get(meter, 0))
-        first = new_items[0][0]
+        # syncSubscriptionWithActiveItems (adjustSubscription.ts): the subscription takes
+        # the name and price of its most expensive item.
+        primary = max(sub.items, key=lambda i: i.record["unitPrice"] * i.record["quantity"])
         sub.record.update(
-            priceId=first["id"],
+            priceId=primary.price["id"],
             isFreePlan=sum(p["unitPrice"] * q for p, q in new_items) == 0,
-            interval=first["intervalUnit"],
-            intervalCount=first["intervalCount"],
-            name=self._product_name(first),
+            interval=primary.price["intervalUnit"],
+            intervalCount=primary.price["intervalCount"],
+            name=primary.record["name"],
         )
 
     def advance(self, sub: Sub) -> Sub:
@@ -1055,7 +1068,14 @@ class State:
             "billingDetails": {
                 "name": (name or customer["name"] or "")[: limits.MAX_ID] or None,
                 "email": customer["email"] or None,
-                "address": {"country": "US"},
+                "address": {
+                    "line1": None,
+                    "line2": None,
+                    "city": None,
+                    "state": None,
+                    "postal_code": None,
+                    "country": "US",
+                },
             },
             "type": "card",
             "default": True,

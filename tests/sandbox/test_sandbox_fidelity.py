@@ -5,6 +5,7 @@ Each test names the source file whose rule it pins.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,57 +13,14 @@ from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 
-#: Free plan granting nothing; Pro with analytics, credits and seats; a credit pack.
-MODEL: dict[str, Any] = {
-    "usageMeters": [
-        {"slug": "api_calls", "prices": [{"slug": "api_overage", "unitPrice": 5}]},
-    ],
-    "resources": [{"slug": "seats"}],
-    "features": [
-        {"slug": "analytics", "type": "toggle"},
-        {
-            "slug": "pro_credits",
-            "type": "usage_credit_grant",
-            "usageMeter": "api_calls",
-            "amount": 100,
-        },
-        {
-            "slug": "pack_credits",
-            "type": "usage_credit_grant",
-            "usageMeter": "api_calls",
-            "amount": 500,
-            "renewalFrequency": "once",
-        },
-        {"slug": "pro_seats", "type": "resource", "resource": "seats", "amount": 3},
-    ],
-    "products": [
-        {
-            "slug": "free",
-            "name": "Free",
-            "default": True,
-            "prices": [{"slug": "free", "name": "Free", "unitPrice": 0}],
-        },
-        {
-            "slug": "pro",
-            "name": "Pro",
-            "features": ["analytics", "pro_credits", "pro_seats"],
-            "prices": [{"slug": "pro_monthly", "name": "Monthly", "unitPrice": 2000}],
-        },
-        {
-            "slug": "pack",
-            "name": "Credit pack",
-            "features": ["pack_credits", "analytics"],
-            "prices": [
-                {"slug": "pack", "name": "Pack", "type": "single_payment", "unitPrice": 900}
-            ],
-        },
-    ],
-}
+#: Free plan granting nothing; Pro with analytics, credits and seats; a credit pack. The
+#: browser test of Flowglad's own SDKs (tests/fidelity) runs on the same model.
+PRICING = Path(__file__).resolve().parents[1] / "fidelity" / "pricing.json"
 
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(MODEL)
+    return Sandbox(PRICING)
 
 
 @pytest.fixture
@@ -194,6 +152,18 @@ def test_members_flowglad_sends_as_null_are_present(api: ApiClient, sandbox: San
         assert member in toggle and toggle[member] is None
     for member in ("trialEnd", "cancelScheduledAt", "canceledAt", "metadata"):
         assert member in sub and sub[member] is None
+    billing = api.billing()
+    assert billing["customer"]["billingAddress"] is None
+    pro = next(p for p in billing["pricingModel"]["products"] if p["slug"] == "pro")
+    analytics = next(f for f in pro["features"] if f["slug"] == "analytics")
+    assert [analytics[k] for k in ("amount", "usageMeterId", "renewalFrequency")] == [None] * 3
+    pack = next(p for p in billing["pricingModel"]["products"] if p["slug"] == "pack")
+    assert pack["prices"][0]["usageMeterId"] is None
+    assert pack["prices"][0]["usageEventsPerUnit"] is None
+    [line] = billing["invoices"][0]["invoiceLineItems"]
+    assert (line["ledgerAccountId"], line["ledgerAccountCredit"]) == (None, None)
+    address = billing["paymentMethods"][0]["billingDetails"]["address"]
+    assert address["line1"] is None and address["postal_code"] is None
 
 
 def test_a_one_time_purchase_grants_its_first_credit_feature_once(

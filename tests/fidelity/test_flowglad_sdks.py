@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from tests.e2e.e2e_harness import TEST_CARD, dump
 
 if TYPE_CHECKING:
@@ -133,6 +135,19 @@ class Sdk:
 def test_flowglads_own_sdks_drive_the_sandbox_through_a_customer_journey(
     page: Page, stack: Stack
 ) -> None:
+    # The server SDK creates the customer on its first billing read. The page would read
+    # billing and resources at once, and both would try to create it: the loser gets
+    # Flowglad's 409 (as against Flowglad), so the first read comes first here.
+    first = requests.post(
+        f"{stack.app_url}/api/flowglad/customers/billing",
+        json={},
+        headers={"X-User": "ada"},
+        timeout=30,
+    ).json()["data"]
+    assert first["customer"]["externalId"] == "ada"
+    assert first["customer"]["email"] == "ada@example.com"
+    assert first["currentSubscription"]["isFreePlan"] is True
+
     sdk = Sdk(page, stack, "ada")
     sdk.open()
 

@@ -92,6 +92,8 @@ class Api:
         r("POST", "/subscriptions/{}/cancel", self._cancel)
         r("POST", "/subscriptions/{}/uncancel", self._uncancel)
         r("POST", "/subscriptions/{}/adjust", self._adjust)
+        r("POST", "/subscriptions/{}/preview-adjust", self._preview_adjust)
+        r("POST", "/subscriptions/{}/cancel-scheduled-adjustment", self._cancel_scheduled)
         r("POST", "/usage-events", self._usage_event)
         r("POST", "/usage-events/bulk", self._usage_events_bulk)
         r("GET", "/pricing-models/default", self._default_pricing_model)
@@ -356,7 +358,8 @@ class Api:
         sub = self.state.uncancel(self.state.get_sub(req.params[0]))
         return 200, {"subscription": self.state.sub_record(sub)}
 
-    def _adjust(self, req: _Request) -> tuple[int, Any]:
+    def _adjustment(self, req: _Request) -> tuple[str, list[tuple[Record, int]], bool]:
+        """The body of ``adjust`` and ``preview-adjust``: timing, priced items, proration."""
         check = _Check()
         adjustment = check.obj(req.json, "adjustment", [])
         where = ["adjustment"]
@@ -380,7 +383,6 @@ class Api:
                 item, "quantity", path, required=False, minimum=1, maximum=limits.MAX_QUANTITY
             )
         check.done()
-        sub = self.state.get_sub(req.params[0])
         new_items = []
         for item in items:
             price = (
@@ -391,13 +393,33 @@ class Api:
             if price is None:
                 raise not_found(f"Price {item.get('priceId') or item.get('priceSlug')} not found")
             new_items.append((price, int(item.get("quantity", 1))))
-        sub, resolved, is_upgrade = self.state.adjust(sub, str(timing), new_items, prorate)
+        return str(timing), new_items, bool(prorate)
+
+    def _adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, new_items, prorate = self._adjustment(req)
+        sub = self.state.get_sub(req.params[0])
+        sub, resolved, is_upgrade = self.state.adjust(sub, timing, new_items, prorate)
         return 200, {
             "subscription": self.state.sub_record(sub),
             "subscriptionItems": self.state.item_records(sub),
             "resolvedTiming": resolved,
             "isUpgrade": is_upgrade,
         }
+
+    def _preview_adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, new_items, prorate = self._adjustment(req)
+        sub = self.state.subs.get(req.params[0])
+        if sub is None:
+            # calculateAdjustmentPreview answers an unknown subscription as a refusal.
+            now = self.state.clock.now()
+            reason = f"Subscription not found: {req.params[0]}"
+            return 200, {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
+        return 200, self.state.preview_adjust(sub, timing, new_items, prorate)
+
+    def _cancel_scheduled(self, req: _Request) -> tuple[int, Any]:
+        sub = self.state.get_sub(req.params[0])
+        count = self.state.cancel_scheduled_adjustment(sub)
+        return 200, {"subscription": self.state.sub_record(sub), "canceledItemCount": count}
 
     # usage --------------------------------------------------------------------------------
 

@@ -558,45 +558,168 @@ class State:
         self._touch(record)
         return sub
 
-    def adjust(
+    def preview_adjust(
         self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
-    ) -> tuple[Sub, str, bool]:
-        """E10: upgrades apply now, downgrades at the period's end (``auto`` timing)."""
+    ) -> Record:
+        """What an adjustment would do, or why it cannot be made; changes nothing.
+
+        The checks, their order and their reasons are ``calculateAdjustmentPreview``'s
+        (``subscriptions/adjustSubscription.ts``); the answer is shaped as
+        ``POST /subscriptions/{id}/preview-adjust`` returns it. Proration is the price
+        difference over the part of the period left.
+        """
+        now = self.clock.now()
         record = sub.record
-        if record["status"] not in CURRENT_STATUSES:
-            raise bad_request(
-                f"Subscription {sub.id} is {record['status']} and cannot be adjusted"
+
+        def refused(reason: str) -> Record:
+            return {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
+
+        status = record["status"]
+        if status in ("canceled", "incomplete_expired"):
+            return refused(f"Subscription is in terminal state: {status}")
+        if status == "credit_trial":
+            return refused("Credit trial subscriptions cannot be adjusted.")
+        if not record["renews"]:
+            return refused(
+                f"Subscription {sub.id} is a non-renewing subscription. Non-renewing "
+                "subscriptions cannot be adjusted."
             )
-        if record["status"] == "cancellation_scheduled":
-            raise bad_request(
-                f"Subscription {sub.id} is scheduled for cancellation; uncancel it first"
+        if record["doNotCharge"]:
+            return refused(
+                "Cannot adjust doNotCharge subscriptions. Cancel and create a new "
+                "subscription instead."
+            )
+        if record["isFreePlan"]:
+            return refused(
+                "Cannot adjust free plan subscriptions. Use createSubscription to upgrade "
+                "from a free plan instead."
+            )
+        if sub.pending:
+            return refused(
+                "A scheduled adjustment is already pending. Cancel the scheduled "
+                "adjustment before making a new one."
+            )
+        if status == "cancellation_scheduled":
+            return refused(
+                "A cancellation is scheduled. Uncancel the subscription before adjusting."
             )
         for price, _ in new_items:
             if price["type"] != "subscription":
-                raise bad_request(f"Price {price['id']} is not a subscription price")
-        new_total = sum(p["unitPrice"] * q for p, q in new_items)
+                return refused(
+                    "Only recurring prices can be used in subscriptions. "
+                    f"Price {price['id']} is of type {price['type']}"
+                )
+        for resource_id, capacity in self._capacities(new_items).items():
+            claimed = len(self.active_claims(sub, resource_id))
+            if claimed > capacity:
+                return refused(
+                    f"Cannot reduce capacity to {capacity}. {claimed} resources are "
+                    f"currently claimed. Release {claimed - capacity} claims before downgrading."
+                )
         old_total = sub.total()
+        new_total = sum(p["unitPrice"] * q for p, q in new_items)
         is_upgrade = new_total > old_total
+        resolved = timing
         if timing == "auto":
-            timing = "immediately" if is_upgrade else "at_end_of_current_billing_period"
-        if timing == "immediately":
+            resolved = "immediately" if is_upgrade else "at_end_of_current_billing_period"
+        start, end = record["currentBillingPeriodStart"], record["currentBillingPeriodEnd"]
+        effective = now if resolved == "immediately" else end
+        through = min(1.0, max(0.0, (effective - start) / max(1, end - start)))
+        if resolved != "immediately" and new_total > old_total:
+            return refused(
+                "EndOfCurrentBillingPeriod adjustments are only allowed for downgrades (zero "
+                "or negative net charge). For upgrades or adjustments with a positive charge, "
+                "use Immediately timing instead."
+            )
+        net = round((new_total - old_total) * (1 - through)) if resolved == "immediately" else 0
+        method_id = record["defaultPaymentMethodId"] or record["backupPaymentMethodId"]
+        if net > 0 and prorate and not method_id:
+            return refused(
+                "No payment method found for subscription. A payment method is required for "
+                "immediate adjustments with proration."
+            )
+        preview: Record = {
+            "canAdjust": True,
+            "previewGeneratedAt": now,
+            "prorationAmount": net if net > 0 and prorate else 0,
+            "currentPlanTotal": old_total,
+            "newPlanTotal": new_total,
+            "resolvedTiming": resolved,
+            "effectiveDate": effective,
+            "isUpgrade": is_upgrade,
+            "percentThroughBillingPeriod": through,
+            "billingPeriodEnd": end,
+            "currentSubscriptionItems": [
+                _preview_item(i.record["name"], i.price, i.record["quantity"]) for i in sub.items
+            ],
+            "newSubscriptionItems": [
+                _preview_item(p.get("name") or self._product_name(p), p, q) for p, q in new_items
+            ],
+        }
+        method = next((m for m in self.payment_methods if m["id"] == method_id), None)
+        if method is not None:
+            preview["paymentMethod"] = {
+                "id": method["id"],
+                "type": method["type"],
+                "last4": method["paymentMethodData"]["last4"],
+                "brand": method["paymentMethodData"]["brand"],
+            }
+        return preview
+
+    def _capacities(self, new_items: list[tuple[Record, int]]) -> dict[str, int]:
+        """Resource id -> the capacity the new items' resource features would grant."""
+        capacities: dict[str, int] = {}
+        for price, quantity in new_items:
+            for feature in self.pricing.product_features.get(price.get("productId") or "", []):
+                if feature["type"] == "resource":
+                    rid = feature["resourceId"]
+                    capacities[rid] = capacities.get(rid, 0) + feature["amount"] * quantity
+        return capacities
+
+    def adjust(
+        self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
+    ) -> tuple[Sub, str, bool]:
+        """E10: upgrades apply now, downgrades at the period's end (``auto`` timing).
+
+        Refused as ``adjustSubscription`` refuses (``convertPreviewFailureToError``): a
+        capacity conflict is a 409, anything else a 400.
+        """
+        preview = self.preview_adjust(sub, timing, new_items, prorate)
+        if not preview["canAdjust"]:
+            reason = preview["reason"]
+            if reason.startswith("Cannot reduce capacity"):
+                raise conflict(f"resource conflict: {reason}")
+            raise bad_request(f"Invalid subscription: {reason}")
+        record = sub.record
+        if preview["resolvedTiming"] == "immediately":
             self._replace_items(sub, new_items)
-            sub.pending = None
-            record["scheduledAdjustmentAt"] = None
-            if prorate and new_total > old_total:
-                start = record["currentBillingPeriodStart"]
-                end = record["currentBillingPeriodEnd"]
-                left = max(0.0, (end - self.clock.now()) / max(1, end - start))
+            if preview["prorationAmount"] > 0:
                 self._invoice_period(
                     sub,
-                    amount=round((new_total - old_total) * left),
-                    memo="Proration for the plan change",
+                    amount=preview["prorationAmount"],
+                    memo="Proration: Net charge adjustment",
                 )
         else:
             sub.pending = list(new_items)
             record["scheduledAdjustmentAt"] = record["currentBillingPeriodEnd"]
         self._touch(record)
-        return sub, timing, is_upgrade
+        return sub, preview["resolvedTiming"], preview["isUpgrade"]
+
+    def cancel_scheduled_adjustment(self, sub: Sub) -> int:
+        """Drop a scheduled downgrade; how many scheduled items it had.
+
+        ``cancelScheduledAdjustment`` in ``subscriptions/scheduledAdjustmentHelpers.ts``.
+        """
+        if not sub.pending:
+            raise bad_request(
+                f"Invalid subscription: Subscription {sub.id} does not have a scheduled "
+                "adjustment to cancel."
+            )
+        count = len(sub.pending)
+        sub.pending = None
+        sub.record["scheduledAdjustmentAt"] = None
+        self._touch(sub.record)
+        return count
 
     def _replace_items(self, sub: Sub, new_items: list[tuple[Record, int]]) -> None:
         now = self.clock.now()
@@ -1226,3 +1349,12 @@ def _period_end(start_ms: int, unit: str, count: int) -> int:
         return add_interval(start_ms, unit, count)
     except (OverflowError, ValueError, OSError):
         raise bad_request("The billing period would end after the year 9999") from None
+
+
+def _preview_item(name: str | None, price: Record, quantity: int) -> Record:
+    return {
+        "name": name or "",
+        "unitPrice": price["unitPrice"],
+        "quantity": quantity,
+        "priceId": price["id"],
+    }

@@ -110,14 +110,24 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
             "newSubscriptionItems": [{"priceSlug": "free", "quantity": 1}],
         }
     }
+    preview = api.post(f"/api/v1/subscriptions/{extra_id}/preview-adjust", json=adjust)
+    assert preview.json()["resolvedTiming"] == "at_end_of_current_billing_period"
     assert api.post(f"/api/v1/subscriptions/{extra_id}/adjust", json=adjust).ok
+    undo = f"/api/v1/subscriptions/{extra_id}/cancel-scheduled-adjustment"
+    assert api.post(undo).json()["canceledItemCount"] == 1
+    assert api.post(undo).status_code == 400
     adjust_now = {
         "adjustment": {
             "timing": "immediately",
             "newSubscriptionItems": [{"priceSlug": "pro_yearly", "quantity": 2}],
-            "prorateCurrentBillingPeriod": True,
+            "prorateCurrentBillingPeriod": False,
         }
     }
+    bad_preview = {"adjustment": {"timing": "soon"}}
+    assert (
+        api.post(f"/api/v1/subscriptions/{extra_id}/preview-adjust", json=bad_preview).status_code
+        == 400
+    )
     assert api.post(f"/api/v1/subscriptions/{extra_id}/adjust", json=adjust_now).ok
     assert (
         api.post(
@@ -214,6 +224,8 @@ ENDPOINTS: set[tuple[str, str]] = {
     ("POST", "/api/v1/subscriptions/{id}/cancel"),
     ("POST", "/api/v1/subscriptions/{id}/uncancel"),
     ("POST", "/api/v1/subscriptions/{id}/adjust"),
+    ("POST", "/api/v1/subscriptions/{id}/preview-adjust"),
+    ("POST", "/api/v1/subscriptions/{id}/cancel-scheduled-adjustment"),
     ("POST", "/api/v1/usage-events"),
     ("POST", "/api/v1/usage-events/bulk"),
     ("GET", "/api/v1/pricing-models/default"),

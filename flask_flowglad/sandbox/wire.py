@@ -62,13 +62,25 @@ def parse_body(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         return _too_deep()
     except ValueError:
         return SandboxError(400, None, "Invalid JSON in request body")
     if _depth(value) > limits.MAX_DEPTH:
         return _too_deep()
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON; echoed back they would break clients."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
     return value
 
 

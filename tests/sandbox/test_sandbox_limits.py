@@ -232,3 +232,21 @@ def test_the_checkout_page_bounds_what_it_stores(sandbox: Sandbox, api: ApiClien
     assert page.status_code == 303
     method = sandbox.billing("user-1")["paymentMethods"][-1]
     assert len(method["billingDetails"]["name"]) == limits.MAX_ID
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"customer": {"externalId": "u", "name": "", "email": "", "logoURL": NaN}}',
+        b'{"customer": {"externalId": "u", "name": "", "email": ""}, "x": Infinity}',
+        b'{"customer": {"externalId": "u", "name": "", "email": ""}, "x": 1e999}',
+        b'{"customer": {"externalId": "u", "name": "", "email": ""}, "x": ' + b"9" * 5000 + b"}",
+    ],
+)
+def test_numbers_json_cannot_carry_are_refused(sandbox: Sandbox, body: bytes) -> None:
+    status, _, raw = sandbox.handle(
+        "POST", "/api/v1/customers", body=body, headers={"Authorization": sandbox.secret_key}
+    )
+    assert status == 400
+    assert json.loads(raw)["error"] == "Invalid JSON in request body"
+    assert sandbox.state.customers == {}

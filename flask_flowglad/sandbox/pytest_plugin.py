@@ -14,6 +14,7 @@ Importing this module imports nothing beyond pytest; the sandbox is loaded by th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -42,3 +43,24 @@ def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     pricing = str(request.config.getini(_PRICING_INI) or "")
     path = str(request.config.rootpath / pricing) if pricing else None
     yield Sandbox(path)
+
+
+@pytest.fixture
+def flowglad_sandbox_url(flowglad_sandbox: Sandbox) -> Iterator[str]:
+    """The test's :func:`flowglad_sandbox` served over HTTP on 127.0.0.1: its base URL.
+
+    For an app under test that runs in another process or language: give it this URL as
+    its Flowglad base URL and ``flowglad_sandbox.secret_key`` as its key. The API, the
+    hosted pages and the test controls (``/_sandbox/v1``) are all there.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, flowglad_sandbox.wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import click
 
 from .controls import CONTROLS_PREFIX
-from .core import PAGES_PREFIX, Sandbox
+from .core import Sandbox
 from .pricing import PricingError
+from .wire import PAGES_PREFIX
 
 
 @click.command("sandbox")

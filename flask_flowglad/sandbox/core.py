@@ -16,6 +16,7 @@ from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
 from .state import DECLINED_CARD, CardDeclined, State, Sub, UsageInput
+from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     import flask
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
     from .server import WSGIApp
 
 Record = dict[str, Any]
-
-#: Where the hosted pages live, in the standalone server and inside a user's app.
-PAGES_PREFIX = "/flowglad-sandbox"
 
 
 class Sandbox:

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .errors import SandboxError
 from .state import CardDeclined
+from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     from flask.sansio.blueprints import BlueprintSetupState
@@ -82,13 +83,10 @@ def back_url() -> str:
     """
     for candidate in (request.args.get("return_to"), request.referrer):
         if candidate and urlsplit(candidate).scheme in ("http", "https"):
-            if PAGES_MARK not in urlsplit(candidate).path:
+            if PAGES_PREFIX not in urlsplit(candidate).path:
                 return candidate
     return "/"
 
-
-#: A path segment of every hosted page (see :data:`~flask_flowglad.sandbox.PAGES_PREFIX`).
-PAGES_MARK = "flowglad-sandbox"
 
 _env.filters["money"] = money
 _env.filters["date"] = date

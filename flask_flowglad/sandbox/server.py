@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 
 from .controls import CONTROLS_PREFIX
 from .limits import MAX_BODY_BYTES
+from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     from .core import Sandbox
@@ -26,8 +27,6 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def create_wsgi_app(sandbox: Sandbox) -> Flask:
     """A small Flask app: ``/api/...`` and the test controls go to :meth:`Sandbox.handle`."""
-    from .core import PAGES_PREFIX
-
     app = Flask("flask_flowglad.sandbox.server")
     app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
 

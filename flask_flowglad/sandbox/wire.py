@@ -21,6 +21,9 @@ Response = tuple[int, dict[str, str], bytes]
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 
+#: Where the hosted pages live, in the standalone server and inside a user's app.
+PAGES_PREFIX = "/flowglad-sandbox"
+
 
 def new_request_id() -> str:
     """Eight lowercase letters and digits, like Flowglad's ``request_id``."""

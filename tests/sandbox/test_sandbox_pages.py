@@ -42,6 +42,7 @@ def test_back_to_the_app_follows_return_to_then_the_referrer_then_the_root(
     )
     assert back(headers={"Referer": "http://app.test/account"}) == "http://app.test/account"
     assert back(query_string={"return_to": "javascript:alert(1)"}) == "/"
+    assert back(headers={"Referer": "http://localhost/flowglad-sandbox/checkout/x"}) == "/"
     assert back() == "/"
 
 

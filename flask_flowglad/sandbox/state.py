@@ -24,6 +24,8 @@ from .pricing import PricingModel, Record
 CURRENT_STATUSES = frozenset(
     {"active", "past_due", "trialing", "cancellation_scheduled", "unpaid", "credit_trial"}
 )
+#: Statuses a subscription never leaves (``TERMINAL_SUBSCRIPTION_STATES``).
+TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 #: Card numbers the hosted checkout accepts or declines, like a payment processor's test cards.
 DECLINED_CARD = "4000000000000002"
 CHECKOUT_LIFETIME_MS = DAY_MS
@@ -469,8 +471,8 @@ class State:
         """E8: at the period's end (``cancellation_scheduled``) or now (``canceled``).
 
         As ``subscriptions/cancelSubscription.ts``: the default free plan cannot be
-        cancelled (by either timing), nor can a subscription with a scheduled adjustment be
-        scheduled to cancel.
+        cancelled (by either timing); an ended subscription is answered as it is
+        (idempotent); a subscription with a scheduled adjustment cannot be cancelled.
         """
         record = sub.record
         if record["isFreePlan"]:
@@ -478,9 +480,9 @@ class State:
                 "Invalid subscription: Cannot cancel the default free plan. "
                 "Please upgrade to a paid plan instead."
             )
-        if record["status"] == "canceled":
-            raise bad_request("Subscription is already canceled")
-        if timing != "immediately" and sub.pending:
+        if record["status"] in TERMINAL_STATUSES:
+            return sub
+        if sub.pending:
             raise bad_request(
                 "Invalid subscription: A scheduled adjustment is pending. Cancel the "
                 "scheduled adjustment before canceling the subscription."
@@ -535,13 +537,14 @@ class State:
         self.create_subscription(customer, price, 1, name=name)
 
     def uncancel(self, sub: Sub) -> Sub:
-        """E9: only a scheduled cancellation can be taken back."""
+        """E9: a scheduled cancellation is taken back; anything else is answered as it is.
+
+        ``uncancelSubscription`` in ``subscriptions/cancelSubscription.ts`` is idempotent:
+        a subscription that is not scheduled to cancel (ended ones included) is unchanged.
+        """
         record = sub.record
         if record["status"] != "cancellation_scheduled":
-            raise bad_request(
-                f"Subscription {sub.id} is not scheduled for cancellation "
-                f"(status: {record['status']})"
-            )
+            return sub
         method = record["defaultPaymentMethodId"] or self.default_payment_method(
             record["customerId"]
         )
@@ -575,7 +578,7 @@ class State:
             return {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
 
         status = record["status"]
-        if status in ("canceled", "incomplete_expired"):
+        if status in TERMINAL_STATUSES:
             return refused(f"Subscription is in terminal state: {status}")
         if status == "credit_trial":
             return refused("Credit trial subscriptions cannot be adjusted.")

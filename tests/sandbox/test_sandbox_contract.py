@@ -138,10 +138,11 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
     at_end = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
     assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=at_end).ok
     assert api.post(f"/api/v1/subscriptions/{extra_id}/uncancel", json={}).ok
-    assert api.post(f"/api/v1/subscriptions/{extra_id}/uncancel").status_code == 400
+    assert api.post("/api/v1/subscriptions/sub_missing/uncancel").status_code == 404
     now = {"cancellation": {"timing": "immediately"}}
     assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=now).ok
-    assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=now).status_code == 400
+    free_id = api.billing(ext)["subscriptions"][0]["id"]
+    assert api.post(f"/api/v1/subscriptions/{free_id}/cancel", json=now).status_code == 400
     sandbox.advance_billing_period(ext)
 
     # usage events

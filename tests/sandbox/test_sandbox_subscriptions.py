@@ -39,14 +39,18 @@ def test_cancel_immediately_cancels_now(api: ApiClient, sandbox: Sandbox) -> Non
     record = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW).json()
     assert record["subscription"]["status"] == "canceled"
     assert record["subscription"]["canceledAt"] is not None
+    # cancelSubscription.ts: an ended subscription is answered as it is.
     again = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW)
-    assert again.status_code == 400
-    assert again.json()["error"] == "Subscription is already canceled"
+    assert again.status_code == 200
+    assert again.json()["subscription"] == record["subscription"]
 
 
 def test_uncancel_restores_a_scheduled_cancellation_only(api: ApiClient, sandbox: Sandbox) -> None:
     sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
-    assert api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel").status_code == 400
+    # uncancelSubscription is idempotent: nothing scheduled, nothing changed.
+    unchanged = api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel")
+    assert unchanged.status_code == 200
+    assert unchanged.json()["subscription"]["updatedAt"] == sub["updatedAt"]
     api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=AT_END)
     restored = api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel", json={}).json()
     assert restored["subscription"]["status"] == "active"

@@ -182,9 +182,8 @@ class Sandbox:
                 customer, price, quantity, payment_method_id=method["id"] if method else None
             )
             for sub in current:
-                paid_over_free = sub.record["isFreePlan"] and price["unitPrice"] > 0
-                reason = "upgraded_to_paid" if paid_over_free else "customer_request"
-                state.end_subscription(sub, reason, replaced_by=new.id)
+                if sub.is_current:  # a free plan may already have made way for a paid one
+                    state.end_subscription(sub, "customer_request", replaced_by=new.id)
             return copy.deepcopy(state.sub_details(new))
 
     def record_usage(

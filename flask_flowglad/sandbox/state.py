@@ -224,7 +224,9 @@ class State:
             "customerId": customer["id"],
             "organizationId": self.organization_id,
             "status": "trialing" if trial_end and trial_end > now else "active",
-            "defaultPaymentMethodId": payment_method_id,
+            # maybeDefaultPaymentMethodForSubscription: the customer's default card.
+            "defaultPaymentMethodId": payment_method_id
+            or (self.default_payment_method(customer["id"]) or {}).get("id"),
             "backupPaymentMethodId": None,
             "trialEnd": trial_end,
             "currentBillingPeriodStart": now,
@@ -251,9 +253,26 @@ class State:
         sub.items = [self._new_item(sub, price, quantity)]
         self._grant_credits(sub, sub.items)
         self.subs[sub.id] = sub
+        if price["unitPrice"] != 0:
+            self._replace_free_plan(customer, sub)
         if record["status"] == "active":
             self._invoice_period(sub)
         return sub
+
+    def _replace_free_plan(self, customer: Record, paid: Sub) -> None:
+        """A paid plan ends the customer's active free plan as ``upgraded_to_paid``.
+
+        ``subscriptions/createSubscription/workflow.ts``: the most recent active free
+        subscription, for every way a paid subscription is created (API and checkout).
+        """
+        free = [
+            s
+            for s in self.subs_of(customer["id"])
+            if s is not paid and s.record["status"] == "active" and s.record["isFreePlan"]
+        ]
+        if free:
+            latest = max(free, key=lambda s: (s.record["createdAt"], s.id))
+            self.end_subscription(latest, "upgraded_to_paid", replaced_by=paid.id)
 
     def _product_name(self, price: Record) -> str | None:
         product = self.pricing.products.get(price.get("productId") or "")
@@ -1134,10 +1153,6 @@ class State:
                     metadata=session["outputMetadata"],
                     payment_method_id=method["id"],
                 )
-                if price["unitPrice"] > 0:
-                    for other in self.subs_of(customer["id"]):
-                        if other is not sub and other.is_current and other.record["isFreePlan"]:
-                            self.end_subscription(other, "upgraded_to_paid", replaced_by=sub.id)
                 purchase = self.purchase(
                     customer,
                     price,

@@ -53,7 +53,8 @@ def test_current_subscription_is_the_most_recently_created_current_one(
         body = {"customerExternalId": "user-1", "priceSlug": slug}
         assert api.post("/api/v1/subscriptions", json=body).ok
     billing = api.billing()
-    assert len(billing["currentSubscriptions"]) == 3
+    # The first paid plan ended the free one (upgraded_to_paid); both paid plans are current.
+    assert len(billing["currentSubscriptions"]) == 2
     newest = max(billing["currentSubscriptions"], key=lambda s: s["createdAt"])
     assert billing["currentSubscription"]["id"] == newest["id"]
     assert billing["currentSubscription"]["subscriptionItems"][0]["price"]["slug"] == (

@@ -258,3 +258,20 @@ def test_usage_for_an_unknown_meter_is_a_404(api: ApiClient) -> None:
     response = api.post("/api/v1/usage-events", json={"usageEvent": event})
     assert response.status_code == 404
     assert set(response.json()) == {"error", "code", "request_id"}
+
+
+def test_a_paid_subscription_from_the_api_replaces_the_free_plan(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """subscriptions/createSubscription/workflow.ts: free plan ended, customer's card used."""
+    free_id = _free_sub(api)
+    _pay(api, sandbox, "pack")  # a one-time purchase leaves a card on file
+    created = api.post(
+        "/api/v1/subscriptions", json={"customerExternalId": "user-1", "priceSlug": "pro_monthly"}
+    ).json()["subscription"]
+    card = api.billing()["paymentMethods"][0]
+    assert created["defaultPaymentMethodId"] == card["id"]
+    free = api.get(f"/api/v1/subscriptions/{free_id}").json()["subscription"]
+    assert (free["status"], free["cancellationReason"]) == ("canceled", "upgraded_to_paid")
+    assert free["replacedBySubscriptionId"] == created["id"]
+    assert [s["id"] for s in api.billing()["currentSubscriptions"]] == [created["id"]]

@@ -30,12 +30,23 @@ from .wire import PAGES_PREFIX
     show_default=True,
     help="The secret key the sandbox accepts.",
 )
-def sandbox_command(host: str, port: int, pricing: str | None, secret_key: str) -> None:
+@click.option(
+    "--allow-multiple-subscriptions",
+    is_flag=True,
+    help="Let a customer have several current subscriptions (Flowglad's organization setting).",
+)
+def sandbox_command(
+    host: str, port: int, pricing: str | None, secret_key: str, allow_multiple_subscriptions: bool
+) -> None:
     """Run an in-memory Flowglad sandbox over HTTP (no account, no network)."""
     from werkzeug.serving import run_simple
 
     try:
-        sandbox = Sandbox(pricing, secret_key=secret_key)
+        sandbox = Sandbox(
+            pricing,
+            secret_key=secret_key,
+            allow_multiple_subscriptions=allow_multiple_subscriptions,
+        )
     except PricingError as exc:
         raise click.BadParameter(str(exc), param_hint="--pricing") from exc
     base_url = f"http://{host}:{port}"

@@ -37,6 +37,8 @@ class Sandbox:
         Flask request (``request.host_url + "flowglad-sandbox"``), else from ``base_url``.
     :param base_url: the base URL clients use; never resolved when the adapter is used.
     :param clock: epoch-milliseconds source, for tests that pin time.
+    :param allow_multiple_subscriptions: the organization setting of the same name: by
+        default (as in Flowglad) a customer has one current subscription at a time.
 
     .. versionadded:: 0.1
     """
@@ -49,8 +51,10 @@ class Sandbox:
         *,
         base_url: str = "http://flowglad.sandbox",
         clock: Callable[[], int] | None = None,
+        allow_multiple_subscriptions: bool = False,
     ) -> None:
         self.secret_key = secret_key
+        self.allow_multiple_subscriptions = allow_multiple_subscriptions
         self.base_url = base_url.rstrip("/")
         self._pages_url = pages_url.rstrip("/") if pages_url else None
         self._mounted_prefix: str | None = None
@@ -68,7 +72,12 @@ class Sandbox:
     def reset(self) -> None:
         """Forget every customer, record and call; the pricing model (and its ids) stays."""
         with self._lock:
-            self.state = State(self.pricing, self._organization_id, self._clock)
+            self.state = State(
+                self.pricing,
+                self._organization_id,
+                self._clock,
+                allow_multiple_subscriptions=self.allow_multiple_subscriptions,
+            )
             self.api = Api(
                 self.state, secret_key=self.secret_key, pages_url=self.pages_url, lock=self._lock
             )
@@ -178,12 +187,24 @@ class Sandbox:
             for sub in current:
                 if sub.record["priceId"] == price["id"] and len(current) == 1:
                     return copy.deepcopy(state.sub_details(sub))
+            # Make way first: a paid plan replaces the active free plan itself
+            # (upgraded_to_paid); every other current plan ends now.
+            ended = [
+                sub
+                for sub in current
+                if not (
+                    price["unitPrice"] > 0
+                    and sub.record["isFreePlan"]
+                    and sub.record["status"] == "active"
+                )
+            ]
+            for sub in ended:
+                state.end_subscription(sub, "customer_request", reassign=False)
             new = state.create_subscription(
                 customer, price, quantity, payment_method_id=method["id"] if method else None
             )
-            for sub in current:
-                if sub.is_current:  # a free plan may already have made way for a paid one
-                    state.end_subscription(sub, "customer_request", replaced_by=new.id)
+            for sub in ended:
+                sub.record["replacedBySubscriptionId"] = new.id
             return copy.deepcopy(state.sub_details(new))
 
     def record_usage(

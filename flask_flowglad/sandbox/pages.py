@@ -125,6 +125,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             if session is None:
                 abort(404)
             session = sandbox.state.get_checkout_session(session_id)
+            if session["status"] == "open" and sandbox.state.checkout_blocked(session):
+                # A second paid plan is not sold: back to the app, as Flowglad's page does.
+                return redirect(session["successUrl"], code=303)
             error = None
             status = 200
             if request.method == "POST":

@@ -99,10 +99,19 @@ class UsageInput:
 class State:
     """Every record of one sandbox, and the operations the API and the helpers share."""
 
-    def __init__(self, pricing: PricingModel, organization_id: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        pricing: PricingModel,
+        organization_id: str,
+        clock: Clock,
+        *,
+        allow_multiple_subscriptions: bool = False,
+    ) -> None:
         self.pricing = pricing
         self.organization_id = organization_id
         self.clock = clock
+        #: The organization's ``allowMultipleSubscriptionsPerCustomer`` (false by default).
+        self.allow_multiple_subscriptions = allow_multiple_subscriptions
         self.customers: dict[str, Record] = {}
         self.customer_ids_by_external: dict[str, str] = {}
         self.subs: dict[str, Sub] = {}
@@ -212,6 +221,7 @@ class State:
         """Start a renewing subscription: first billing period, credits, first invoice."""
         if price["type"] != "subscription":
             raise bad_request(f"Price {price['id']} is not a subscription price")
+        self._verify_can_subscribe(customer, price)
         base = self._base("sub")
         now = base["createdAt"]
         if trial_end is None and price.get("trialPeriodDays"):
@@ -259,20 +269,57 @@ class State:
             self._invoice_period(sub)
         return sub
 
+    def _verify_can_subscribe(self, customer: Record, price: Record) -> None:
+        """One free plan per customer, and one current subscription unless the
+        organization allows more (``verifyCanCreateSubscription`` in
+        ``subscriptions/createSubscription/helpers.ts``); a paid plan's free plan does not
+        count, as the paid plan replaces it."""
+        current = [s for s in self.subs_of(customer["id"]) if s.is_current]
+        if price["unitPrice"] == 0:
+            if any(s.record["isFreePlan"] for s in current):
+                raise conflict(
+                    f"Subscription conflict: Customer {customer['id']} already has an active "
+                    "free subscription. Only one free subscription is allowed per customer. "
+                    "Please upgrade or cancel the existing free subscription before creating "
+                    "a new one."
+                )
+        else:
+            replaced = self._free_plan_to_replace(customer)
+            current = [s for s in current if s is not replaced]
+        if current and not self.allow_multiple_subscriptions:
+            raise conflict(
+                f"Subscription conflict: Customer {customer['id']} already has an active "
+                "subscription. Please cancel the existing subscription before creating a new one."
+            )
+
+    def checkout_blocked(self, session: Record) -> bool:
+        """The hosted checkout sends a customer with an active paid plan back instead of
+        selling a second one (``shouldBlockCheckout`` in ``app/checkout/guard.ts``)."""
+        price = self.pricing.prices.get(session.get("priceId") or "")
+        if self.allow_multiple_subscriptions or price is None or price["type"] != "subscription":
+            return False
+        return any(
+            s.record["status"] == "active" and not s.record["isFreePlan"]
+            for s in self.subs_of(session["customerId"] or "")
+        )
+
+    def _free_plan_to_replace(self, customer: Record) -> Sub | None:
+        free = [
+            s
+            for s in self.subs_of(customer["id"])
+            if s.record["status"] == "active" and s.record["isFreePlan"]
+        ]
+        return max(free, key=lambda s: (s.record["createdAt"], s.id)) if free else None
+
     def _replace_free_plan(self, customer: Record, paid: Sub) -> None:
         """A paid plan ends the customer's active free plan as ``upgraded_to_paid``.
 
         ``subscriptions/createSubscription/workflow.ts``: the most recent active free
         subscription, for every way a paid subscription is created (API and checkout).
         """
-        free = [
-            s
-            for s in self.subs_of(customer["id"])
-            if s is not paid and s.record["status"] == "active" and s.record["isFreePlan"]
-        ]
-        if free:
-            latest = max(free, key=lambda s: (s.record["createdAt"], s.id))
-            self.end_subscription(latest, "upgraded_to_paid", replaced_by=paid.id)
+        free = self._free_plan_to_replace(customer)
+        if free is not None and free is not paid:
+            self.end_subscription(free, "upgraded_to_paid", replaced_by=paid.id)
 
     def _product_name(self, price: Record) -> str | None:
         product = self.pricing.products.get(price.get("productId") or "")
@@ -518,9 +565,19 @@ class State:
         return sub
 
     def end_subscription(
-        self, sub: Sub, reason: str, at: int | None = None, replaced_by: str | None = None
+        self,
+        sub: Sub,
+        reason: str,
+        at: int | None = None,
+        replaced_by: str | None = None,
+        *,
+        reassign: bool = True,
     ) -> None:
-        """Cancel now; the subscription's resource claims are released with it."""
+        """Cancel now; the subscription's resource claims are released with it.
+
+        ``reassign=False`` skips the fall back to the default plan, for a caller that puts
+        the customer on another plan at once.
+        """
         at = self.clock.now() if at is None else at
         record = sub.record
         record.update(
@@ -534,7 +591,7 @@ class State:
             if claim["subscriptionId"] == sub.id and claim["releasedAt"] is None:
                 claim.update(releasedAt=at, releaseReason="subscription_canceled", updatedAt=at)
         self._touch(record)
-        if reason != "upgraded_to_paid":
+        if reassign and reason != "upgraded_to_paid":
             self._reassign_default_plan(sub)
 
     def _reassign_default_plan(self, ended: Sub) -> None:
@@ -1134,6 +1191,12 @@ class State:
         session = self.get_checkout_session(session_id)
         if session["status"] != "open":
             raise bad_request(f"Checkout session {session_id} is {session['status']}")
+        if self.checkout_blocked(session):
+            raise conflict(
+                f"Subscription conflict: Customer {session['customerId']} already has an "
+                "active subscription. Please cancel the existing subscription before creating "
+                "a new one."
+            )
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == DECLINED_CARD:
             raise CardDeclined()

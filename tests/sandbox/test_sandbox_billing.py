@@ -45,9 +45,8 @@ def test_paid_plan_replaces_free_plan_which_stops_being_current(
     assert "advanced_analytics" in _toggles(billing["currentSubscription"])
 
 
-def test_current_subscription_is_the_most_recently_created_current_one(
-    api: ApiClient,
-) -> None:
+def test_current_subscription_is_the_most_recently_created_current_one() -> None:
+    api = ApiClient(Sandbox(allow_multiple_subscriptions=True), SHARED_CONTRACT)
     api.create_customer()
     for slug in ("pro_yearly", "pro_monthly"):
         body = {"customerExternalId": "user-1", "priceSlug": slug}

@@ -39,6 +39,18 @@ def test_command_prints_base_url_key_pages_and_controls(monkeypatch: pytest.Monk
     assert reset.get_json() == {"reset": True}
 
 
+def test_command_can_allow_several_subscriptions_per_customer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result, served = _invoke(monkeypatch, "--allow-multiple-subscriptions")
+    assert result.exit_code == 0, result.output
+    key = {"Authorization": "sk_test_sandbox"}
+    client = served["app"].test_client()
+    client.post("/_sandbox/v1/customers/u/plan", json={"priceSlug": "pro_monthly"}, headers=key)
+    body = {"customerExternalId": "u", "priceSlug": "pro_yearly"}
+    assert client.post("/api/v1/subscriptions", json=body, headers=key).status_code == 200
+
+
 def test_command_refuses_an_invalid_pricing_file_before_serving(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
-from flask_flowglad.sandbox import Sandbox
+from flask_flowglad.sandbox import Sandbox, SandboxError
 
 #: Free plan granting nothing; Pro with analytics, credits and seats; a credit pack. The
 #: browser test of Flowglad's own SDKs (tests/fidelity) runs on the same model.
@@ -275,3 +275,45 @@ def test_a_paid_subscription_from_the_api_replaces_the_free_plan(
     assert (free["status"], free["cancellationReason"]) == ("canceled", "upgraded_to_paid")
     assert free["replacedBySubscriptionId"] == created["id"]
     assert [s["id"] for s in api.billing()["currentSubscriptions"]] == [created["id"]]
+
+
+def test_one_current_subscription_per_customer_unless_the_organization_allows_more(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """subscriptions/createSubscription/helpers.ts: verifyCanCreateSubscription."""
+    _free_sub(api)
+    body = {"customerExternalId": "user-1", "priceSlug": "free"}
+    second_free = api.post("/api/v1/subscriptions", json=body)
+    assert second_free.status_code == 409
+    assert "Only one free subscription is allowed" in second_free.json()["error"]
+    sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    body = {"customerExternalId": "user-1", "priceSlug": "pro_yearly"}
+    second_paid = api.post("/api/v1/subscriptions", json=body)
+    assert second_paid.status_code == 409
+    assert "already has an active subscription" in second_paid.json()["error"]
+
+    lenient = Sandbox(PRICING, allow_multiple_subscriptions=True)
+    lenient.put_customer_on_plan("user-1", "pro_monthly")
+    lenient_api = ApiClient(lenient, SHARED_CONTRACT)
+    assert lenient_api.post("/api/v1/subscriptions", json=body).ok
+    assert len(lenient_api.billing()["currentSubscriptions"]) == 2
+
+
+def test_the_hosted_checkout_sends_a_paying_customer_back_instead_of_a_second_plan(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    """app/checkout/guard.ts: shouldBlockCheckout (and the backend refuses it too)."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.register_blueprint(sandbox.pages_blueprint(), url_prefix="/flowglad-sandbox")
+    _free_sub(api)
+    _pay(api, sandbox, "pro_monthly")
+    second = api.checkout(priceSlug="pro_yearly")["checkoutSession"]
+    page = app.test_client().get(f"/flowglad-sandbox/checkout/{second['id']}")
+    assert (page.status_code, page.headers["Location"]) == (303, second["successUrl"])
+    with pytest.raises(SandboxError) as refused:
+        sandbox.complete_checkout(second["id"])
+    assert refused.value.status == 409
+    one_time = api.checkout(priceSlug="pack")["checkoutSession"]
+    assert app.test_client().get(f"/flowglad-sandbox/checkout/{one_time['id']}").status_code == 200

@@ -328,8 +328,19 @@ class Api:
             if "priceId" in body
             else state.pricing.price_by_slug(body["priceSlug"])
         )
+        if price is None and "priceSlug" in body:
+            # server/routers/subscriptionsRouter.ts
+            raise not_found(
+                f'Price with slug "{body["priceSlug"]}" not found for this '
+                "customer's pricing model"
+            )
         if price is None:
-            raise not_found(f"Price {body.get('priceId') or body.get('priceSlug')} not found")
+            raise not_found(f"Price {body['priceId']} not found")
+        if price["type"] == "usage":
+            raise bad_request(
+                f'Price "{price["id"]}" is a usage price and cannot be used to create a '
+                "subscription directly. Use a subscription price instead."
+            )
         sub = state.create_subscription(
             customer,
             price,

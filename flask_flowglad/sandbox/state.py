@@ -1123,7 +1123,11 @@ class State:
                     )
                 price = self.pricing.price_by_slug(body["priceSlug"])
                 if price is None:
-                    raise bad_request(f"Price with slug {body['priceSlug']} not found")
+                    # utils/bookkeeping/createCheckoutSession.ts
+                    raise bad_request(
+                        f'Invalid priceSlug: Price with slug "{body["priceSlug"]}" not found '
+                        "for customer's pricing model"
+                    )
             else:
                 price = self.pricing.prices.get(body["priceId"])
                 if customer is None or price is None:

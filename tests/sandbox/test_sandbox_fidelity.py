@@ -317,3 +317,34 @@ def test_the_hosted_checkout_sends_a_paying_customer_back_instead_of_a_second_pl
     assert refused.value.status == 409
     one_time = api.checkout(priceSlug="pack")["checkoutSession"]
     assert app.test_client().get(f"/flowglad-sandbox/checkout/{one_time['id']}").status_code == 200
+
+
+def test_unknown_price_slugs_are_named_as_flowglad_names_them(api: ApiClient) -> None:
+    """utils/bookkeeping/createCheckoutSession.ts and server/routers/subscriptionsRouter.ts."""
+    api.create_customer()
+    body = {
+        "checkoutSession": {
+            "type": "product",
+            "customerExternalId": "user-1",
+            "priceSlug": "no-such-price",
+            "successUrl": "http://localhost/ok",
+            "cancelUrl": "http://localhost/no",
+        }
+    }
+    checkout = api.post("/api/v1/checkout-sessions", json=body)
+    assert checkout.status_code == 400
+    assert checkout.json()["error"] == (
+        'Invalid priceSlug: Price with slug "no-such-price" not found for customer\'s '
+        "pricing model"
+    )
+    sub = {"customerExternalId": "user-1", "priceSlug": "no-such-price"}
+    created = api.post("/api/v1/subscriptions", json=sub)
+    assert created.status_code == 404
+    assert created.json()["error"] == (
+        'Price with slug "no-such-price" not found for this customer\'s pricing model'
+    )
+    usage = api.post(
+        "/api/v1/subscriptions", json={"customerExternalId": "user-1", "priceSlug": "api_overage"}
+    )
+    assert usage.status_code == 400
+    assert "is a usage price" in usage.json()["error"]

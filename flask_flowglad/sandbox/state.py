@@ -202,7 +202,8 @@ class State:
     def get_sub(self, subscription_id: str) -> Sub:
         sub = self.subs.get(subscription_id)
         if sub is None:
-            raise not_found(f"Subscription {subscription_id} not found")
+            # NotFoundError('Subscription', id) in errors.ts
+            raise not_found(f"Subscription not found: {subscription_id}")
         return sub
 
     def create_subscription(
@@ -890,11 +891,15 @@ class State:
     # usage --------------------------------------------------------------------------------
 
     def resolve_usage(self, event: UsageInput) -> tuple[Sub, Record, Record]:
-        """Find the subscription, meter and price an event is about, without recording it."""
+        """Find the subscription, meter and price an event is about, without recording it.
+
+        Refusals word it as ``utils/usage/usageEventHelpers.ts`` does.
+        """
         sub = self.get_sub(event.subscription_id)
         kind, value = event.identifier
         meter: Record | None
         price: Record | None
+        slugged = f"with slug {value} (not in customer's pricing model)"
         if kind in ("priceId", "priceSlug"):
             price = (
                 self.pricing.prices.get(value)
@@ -902,9 +907,15 @@ class State:
                 else self.pricing.price_by_slug(value)
             )
             if price is None:
-                raise not_found(f"Price {value} not found")
+                raise not_found(f"Price not found: {value if kind == 'priceId' else slugged}")
             if price["type"] != "usage":
-                raise bad_request(f"Price {value} is not a usage price")
+                reason = (
+                    "is not a usage price. Please provide a usage price id to create a usage "
+                    "event."
+                    if kind == "priceId"
+                    else "does not have a usage meter associated with it."
+                )
+                raise bad_request(f"Invalid priceId: Price {price['id']} {reason}")
             meter = self.pricing.usage_meters[price["usageMeterId"]]
         else:
             meter = (
@@ -913,7 +924,10 @@ class State:
                 else self.pricing.meter_by_slug(value)
             )
             if meter is None:
-                raise not_found(f"Usage meter {value} not found")
+                where = f"{value} (not in customer's pricing model)"
+                raise not_found(
+                    f"UsageMeter not found: {where if kind == 'usageMeterId' else slugged}"
+                )
             price = self.pricing.meter_default_price(meter["id"])
             if price is None:
                 raise bad_request(f"Usage meter {value} has no usage price")

@@ -348,3 +348,34 @@ def test_unknown_price_slugs_are_named_as_flowglad_names_them(api: ApiClient) ->
     )
     assert usage.status_code == 400
     assert "is a usage price" in usage.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("identifier", "status", "message"),
+    [
+        (
+            {"usageMeterSlug": "nope"},
+            404,
+            "UsageMeter not found: with slug nope (not in customer's pricing model)",
+        ),
+        (
+            {"priceSlug": "nope"},
+            404,
+            "Price not found: with slug nope (not in customer's pricing model)",
+        ),
+        ({"priceSlug": "pro_monthly"}, 400, "does not have a usage meter associated with it."),
+        ({"usageMeterId": "usage_meter_x"}, 404, "UsageMeter not found: usage_meter_x"),
+    ],
+)
+def test_usage_refusals_are_worded_as_flowglad_words_them(
+    api: ApiClient, identifier: dict[str, str], status: int, message: str
+) -> None:
+    """utils/usage/usageEventHelpers.ts and errors.ts (NotFoundError, ValidationError)."""
+    sub_id = _free_sub(api)
+    event = {"subscriptionId": sub_id, "amount": 1, "transactionId": "t1", **identifier}
+    response = api.post("/api/v1/usage-events", json={"usageEvent": event})
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    missing = {**event, "subscriptionId": "sub_nope"}
+    gone = api.post("/api/v1/usage-events", json={"usageEvent": missing})
+    assert gone.json()["error"] == "Subscription not found: sub_nope"

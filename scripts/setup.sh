@@ -22,6 +22,15 @@ install_python() {
         -e "${1:-.}" -r "$example/requirements.txt")
 }
 
+# npm_packages DIR: `npm ci` in DIR, only when its lock file changed since the last install.
+npm_packages() {
+    if [ ! -f "$1/node_modules/.package-lock.json" ] \
+        || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+        echo "==> Installing npm packages in ${1#"$root"/}"
+        (cd "$1" && npm ci --no-audit --no-fund)
+    fi
+}
+
 # build_frontend: npm packages (only when the lock file changed) and the Vite build.
 build_frontend() {
     need npm "install Node.js 20 or newer (it comes with npm)"
@@ -30,11 +39,16 @@ build_frontend() {
             "npm install --global npm@11" >&2
         exit 1
     fi
-    if [ ! -f "$frontend/node_modules/.package-lock.json" ] \
-        || [ "$frontend/package-lock.json" -nt "$frontend/node_modules/.package-lock.json" ]; then
-        echo "==> Installing npm packages"
-        (cd "$frontend" && npm ci --no-audit --no-fund)
-    fi
+    npm_packages "$frontend"
     echo "==> Building the billing page"
     (cd "$frontend" && npm run --silent build)
+}
+
+# build_fidelity: Flowglad's own published SDKs (@flowglad/server and @flowglad/react) and
+# the page bundle of the fidelity test (tests/fidelity), which runs them against the sandbox.
+build_fidelity() {
+    need npm "install Node.js 20 or newer (it comes with npm)"
+    npm_packages "$root/tests/fidelity/node"
+    echo "==> Building the fidelity test's page"
+    (cd "$root/tests/fidelity/node" && npm run --silent build)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh clone: creates .venv if needed, installs flask-flowglad
-# with its test dependencies and the example's, builds the example's billing page, runs pytest.
+# with its test dependencies and the example's, builds the example's billing page and the
+# fidelity test's page (Flowglad's own SDKs), runs pytest.
 #
 #   scripts/test.sh                  # everything
 #   scripts/test.sh -k sandbox -x    # arguments go to pytest
@@ -15,12 +16,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 install_python ".[test,e2e]"
 # Outside CI a missing or old npm only costs the browser tests, which then skip and say why.
-if ! (build_frontend); then
+if ! (build_frontend && build_fidelity); then
     if [ -n "${CI:-}" ]; then
-        echo "test.sh: CI must build the example's billing page" >&2
+        echo "test.sh: CI must build the example's billing page and the fidelity test's page" >&2
         exit 1
     fi
-    echo "test.sh: the billing page was not built: the browser tests will skip" >&2
+    echo "test.sh: the browser pages were not built: the browser tests will skip" >&2
 fi
 
 cd "$root"

@@ -202,6 +202,10 @@ def test_subscriptions_create_free_and_refuse_paid(app: Flask, flowglad_sandbox:
     data(app, "customers/billing")
     refused = post(app, "subscriptions/create", {"priceSlug": "pro_monthly"})
     assert refused.status_code == 402
+    # Flowglad allows one free plan per customer: the one the customer started on.
+    assert post(app, "subscriptions/create", {"priceSlug": "free"}).status_code == 409
+    [free] = flowglad_sandbox.state.subs.values()
+    flowglad_sandbox.state.end_subscription(free, "customer_request", reassign=False)
     created = data(app, "subscriptions/create", {"priceSlug": "free"})
     assert created["subscription"]["status"] == "active"
 

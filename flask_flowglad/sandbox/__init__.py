@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+from . import limits
 from .api import Call
-from .core import PAGES_PREFIX, Sandbox
+from .core import Sandbox
 from .errors import SandboxError
 from .pricing import PricingError
+from .wire import PAGES_PREFIX
 
-__all__ = ["PAGES_PREFIX", "Call", "PricingError", "Sandbox", "SandboxError"]
+__all__ = ["PAGES_PREFIX", "Call", "PricingError", "Sandbox", "SandboxError", "limits"]

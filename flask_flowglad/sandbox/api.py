@@ -8,26 +8,22 @@ and validates bodies (answering with §7.4's error shapes), and turns routes int
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-import string
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import limits
 from .errors import SandboxError, bad_request, issue, not_found
 from .ids import new_id
 from .state import State, Sub, UsageInput
+from .wire import TEXT as _TEXT
+from .wire import Response, check_key, json_answer, new_request_id, parse_body
 
 Record = dict[str, Any]
-Response = tuple[int, dict[str, str], bytes]
 Handler = Callable[["_Request"], tuple[int, Any]]
-
-_JSON = "application/json"
-_TEXT = "text/plain; charset=utf-8"
 _USAGE_IDENTIFIERS = ("priceId", "priceSlug", "usageMeterId", "usageMeterSlug")
 _TIMINGS = ("immediately", "at_end_of_current_billing_period")
 
@@ -96,6 +92,8 @@ class Api:
         r("POST", "/subscriptions/{}/cancel", self._cancel)
         r("POST", "/subscriptions/{}/uncancel", self._uncancel)
         r("POST", "/subscriptions/{}/adjust", self._adjust)
+        r("POST", "/subscriptions/{}/preview-adjust", self._preview_adjust)
+        r("POST", "/subscriptions/{}/cancel-scheduled-adjustment", self._cancel_scheduled)
         r("POST", "/usage-events", self._usage_event)
         r("POST", "/usage-events/bulk", self._usage_events_bulk)
         r("GET", "/pricing-models/default", self._default_pricing_model)
@@ -121,17 +119,27 @@ class Api:
     ) -> Response:
         """Answer one request like Flowglad's API; record it in :attr:`calls`."""
         method = method.upper()
-        params = parse_qs(query, keep_blank_values=True) if isinstance(query, str) else dict(query)
-        parsed: Any = None
-        if body:
-            try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = body.decode("utf-8", "replace")
+        too_long = len(query) > limits.MAX_QUERY_BYTES if isinstance(query, str) else False
+        params = (
+            {}
+            if too_long
+            else parse_qs(query, keep_blank_values=True)
+            if isinstance(query, str)
+            else dict(query)
+        )
+        parsed = parse_body(body)
         with self.lock:
-            status, out_headers, out_body = self._answer(method, path, params, body, headers)
+            status, out_headers, out_body = self._answer(
+                method, path, params, parsed, headers, query_too_long=too_long
+            )
             self.calls.append(
-                Call(method, path, {k: ",".join(v) for k, v in params.items()}, parsed, status)
+                Call(
+                    method,
+                    path,
+                    {k: ",".join(v) for k, v in params.items()},
+                    None if isinstance(parsed, SandboxError) or not body else parsed,
+                    status,
+                )
             )
         return status, out_headers, out_body
 
@@ -140,52 +148,35 @@ class Api:
         method: str,
         path: str,
         query: dict[str, list[str]],
-        body: bytes,
+        payload: Any,
         headers: Mapping[str, str],
+        *,
+        query_too_long: bool = False,
     ) -> Response:
-        request_id = "".join(
-            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8)
-        )
+        request_id = new_request_id()
         base_headers = {"X-Request-Id": request_id, "X-Trace-Id": new_id("trace")[-16:]}
         fault = self._take_fault(method, path)
         if fault is not None:
             return fault.status, {**base_headers, **fault.headers}, fault.body
         if not path.startswith("/api/v1/"):
             return 404, {**base_headers, "Content-Type": _TEXT}, b"Not Found"
-        auth = _header(headers, "Authorization")
-        if not auth:
-            return 401, {**base_headers, "Content-Type": _TEXT}, b"Unauthorized"
-        key = auth[7:].strip() if auth[:7].lower() == "bearer " else auth.strip()
-        if key != self.secret_key:
-            return (
-                401,
-                {**base_headers, "Content-Type": _TEXT},
-                b"API key invalid. Check that FLOWGLAD_SECRET_KEY is the sandbox's key.",
-            )
+        refused = check_key(headers, self.secret_key, base_headers)
+        if refused is not None:
+            return refused
         found = self._find_route(method, path)
         if found is None:
             return 404, {**base_headers, "Content-Type": _TEXT}, b"Not Found"
         handler, match = found
-        json_headers = {**base_headers, "Content-Type": _JSON}
-        try:
-            payload: Any = {}
-            if body and body.strip():
-                try:
-                    payload = json.loads(body)
-                except ValueError:
-                    raise SandboxError(400, None, "Invalid JSON in request body") from None
+
+        def run() -> tuple[int, Any]:
+            if query_too_long:
+                raise bad_request(f"Query string longer than {limits.MAX_QUERY_BYTES} bytes")
+            if isinstance(payload, SandboxError):
+                raise payload
             params = [unquote(p) for p in match.groups()]
-            status, result = handler(_Request(method, path, params, query, payload))
-        except SandboxError as exc:
-            error: Record = {"error": exc.error}
-            if exc.code is not None:
-                error["code"] = exc.code
-            error["request_id"] = request_id
-            return exc.status, json_headers, json.dumps(error).encode()
-        except Exception:  # noqa: BLE001 - a bug in a rule must not crash the user's app
-            body_500 = {"error": "Internal server error", "request_id": request_id}
-            return 500, json_headers, json.dumps(body_500).encode()
-        return status, json_headers, json.dumps(result).encode()
+            return handler(_Request(method, path, params, query, payload))
+
+        return json_answer(run, request_id, base_headers)
 
     def _find_route(self, method: str, path: str) -> tuple[Handler, re.Match[str]] | None:
         """An unknown path and a known path with another method are both "Not Found"."""
@@ -216,7 +207,7 @@ class Api:
         fields = check.obj(req.json, "customer", [])
         check.string(fields, "email", ["customer"])
         check.string(fields, "name", ["customer"])
-        external_id = check.string(fields, "externalId", ["customer"])
+        external_id = check.string(fields, "externalId", ["customer"], max_length=limits.MAX_ID)
         for key in ("logoURL", "iconURL", "domain", "userId"):
             check.string(fields, key, ["customer"], required=False, nullable=True)
         check.done()
@@ -277,7 +268,10 @@ class Api:
         check.metadata(body, "outputMetadata", where)
         if kind == "product":
             check.one_of(body, ("priceId", "priceSlug"), where)
-            check.integer(body, "quantity", where, required=False, minimum=1)
+            check.ids(body, ("priceId", "priceSlug"), where)
+            check.integer(
+                body, "quantity", where, required=False, minimum=1, maximum=limits.MAX_QUANTITY
+            )
         elif kind == "activate_subscription":
             check.string(body, "targetSubscriptionId", where)
         else:
@@ -302,12 +296,24 @@ class Api:
             check.issues.append(issue([], "Expected object"))
         check.one_of(body, ("customerId", "customerExternalId"), [])
         check.one_of(body, ("priceId", "priceSlug"), [])
-        quantity = check.integer(body, "quantity", [], required=False, minimum=1)
-        trial_end = check.integer(body, "trialEnd", [], required=False)
+        check.ids(body, ("customerId", "customerExternalId", "priceId", "priceSlug"), [])
+        quantity = check.integer(
+            body, "quantity", [], required=False, minimum=1, maximum=limits.MAX_QUANTITY
+        )
+        trial_end = check.integer(
+            body, "trialEnd", [], required=False, minimum=0, maximum=limits.MAX_TIMESTAMP_MS
+        )
         interval = check.enum(
             body, "interval", [], ("day", "week", "month", "year"), required=False
         )
-        interval_count = check.integer(body, "intervalCount", [], required=False, minimum=1)
+        interval_count = check.integer(
+            body,
+            "intervalCount",
+            [],
+            required=False,
+            minimum=1,
+            maximum=limits.MAX_INTERVAL_COUNT,
+        )
         name = check.string(body, "name", [], required=False)
         metadata = check.metadata(body, "metadata", [])
         method_id = check.string(body, "defaultPaymentMethodId", [], required=False)
@@ -322,8 +328,19 @@ class Api:
             if "priceId" in body
             else state.pricing.price_by_slug(body["priceSlug"])
         )
+        if price is None and "priceSlug" in body:
+            # server/routers/subscriptionsRouter.ts
+            raise not_found(
+                f'Price with slug "{body["priceSlug"]}" not found for this '
+                "customer's pricing model"
+            )
         if price is None:
-            raise not_found(f"Price {body.get('priceId') or body.get('priceSlug')} not found")
+            raise not_found(f"Price {body['priceId']} not found")
+        if price["type"] == "usage":
+            raise bad_request(
+                f'Price "{price["id"]}" is a usage price and cannot be used to create a '
+                "subscription directly. Use a subscription price instead."
+            )
         sub = state.create_subscription(
             customer,
             price,
@@ -352,7 +369,8 @@ class Api:
         sub = self.state.uncancel(self.state.get_sub(req.params[0]))
         return 200, {"subscription": self.state.sub_record(sub)}
 
-    def _adjust(self, req: _Request) -> tuple[int, Any]:
+    def _adjustment(self, req: _Request) -> tuple[str, list[tuple[Record, int]], bool]:
+        """The body of ``adjust`` and ``preview-adjust``: timing, priced items, proration."""
         check = _Check()
         adjustment = check.obj(req.json, "adjustment", [])
         where = ["adjustment"]
@@ -361,10 +379,9 @@ class Api:
         if not isinstance(prorate, bool):
             check.issues.append(issue([*where, "prorateCurrentBillingPeriod"], "Expected boolean"))
         items = adjustment.get("newSubscriptionItems")
-        if not isinstance(items, list) or not items:
-            check.issues.append(
-                issue([*where, "newSubscriptionItems"], "Expected a non-empty array")
-            )
+        if not isinstance(items, list) or not 0 < len(items) <= limits.MAX_LIST:
+            message = f"Expected an array of 1 to {limits.MAX_LIST} items"
+            check.issues.append(issue([*where, "newSubscriptionItems"], message))
             items = []
         for i, item in enumerate(items):
             path: Sequence[str | int] = [*where, "newSubscriptionItems", i]
@@ -372,9 +389,11 @@ class Api:
                 check.issues.append(issue(path, "Expected object"))
                 continue
             check.one_of(item, ("priceId", "priceSlug"), path)
-            check.integer(item, "quantity", path, required=False, minimum=1)
+            check.ids(item, ("priceId", "priceSlug"), path)
+            check.integer(
+                item, "quantity", path, required=False, minimum=1, maximum=limits.MAX_QUANTITY
+            )
         check.done()
-        sub = self.state.get_sub(req.params[0])
         new_items = []
         for item in items:
             price = (
@@ -385,13 +404,33 @@ class Api:
             if price is None:
                 raise not_found(f"Price {item.get('priceId') or item.get('priceSlug')} not found")
             new_items.append((price, int(item.get("quantity", 1))))
-        sub, resolved, is_upgrade = self.state.adjust(sub, str(timing), new_items, prorate)
+        return str(timing), new_items, bool(prorate)
+
+    def _adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, new_items, prorate = self._adjustment(req)
+        sub = self.state.get_sub(req.params[0])
+        sub, resolved, is_upgrade = self.state.adjust(sub, timing, new_items, prorate)
         return 200, {
             "subscription": self.state.sub_record(sub),
             "subscriptionItems": self.state.item_records(sub),
             "resolvedTiming": resolved,
             "isUpgrade": is_upgrade,
         }
+
+    def _preview_adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, new_items, prorate = self._adjustment(req)
+        sub = self.state.subs.get(req.params[0])
+        if sub is None:
+            # calculateAdjustmentPreview answers an unknown subscription as a refusal.
+            now = self.state.clock.now()
+            reason = f"Subscription not found: {req.params[0]}"
+            return 200, {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
+        return 200, self.state.preview_adjust(sub, timing, new_items, prorate)
+
+    def _cancel_scheduled(self, req: _Request) -> tuple[int, Any]:
+        sub = self.state.get_sub(req.params[0])
+        count = self.state.cancel_scheduled_adjustment(sub)
+        return 200, {"subscription": self.state.sub_record(sub), "canceledItemCount": count}
 
     # usage --------------------------------------------------------------------------------
 
@@ -406,8 +445,9 @@ class Api:
     def _usage_events_bulk(self, req: _Request) -> tuple[int, Any]:
         check = _Check()
         raw = req.json.get("usageEvents") if isinstance(req.json, dict) else None
-        if not isinstance(raw, list) or not raw:
-            check.issues.append(issue(["usageEvents"], "Expected a non-empty array"))
+        if not isinstance(raw, list) or not 0 < len(raw) <= limits.MAX_BULK_EVENTS:
+            message = f"Expected an array of 1 to {limits.MAX_BULK_EVENTS} usage events"
+            check.issues.append(issue(["usageEvents"], message))
             raw = []
         events = []
         for i, item in enumerate(raw):
@@ -436,10 +476,11 @@ class Api:
         slugs = _list_param(req.query, "resourceSlugs")
         ids = _list_param(req.query, "resourceIds")
         out = []
-        for resource in self.state.pricing.resources.values():
-            if slugs is not None and resource["slug"] not in slugs:
+        for resource in self.state.granted_resources(sub):
+            # Slugs win over ids when both are given, as in listResourceUsages.
+            if slugs and resource["slug"] not in slugs:
                 continue
-            if ids is not None and resource["id"] not in ids:
+            if not slugs and ids and resource["id"] not in ids:
                 continue
             out.append(
                 {
@@ -528,6 +569,7 @@ class _Check:
         *,
         required: bool = True,
         nullable: bool = False,
+        max_length: int = limits.MAX_STRING,
     ) -> str | None:
         if key not in data:
             if required:
@@ -539,7 +581,16 @@ class _Check:
         if not isinstance(value, str):
             self.issues.append(issue([*path, key], "Expected string", "invalid_type"))
             return None
+        if len(value) > max_length:
+            message = f"String must contain at most {max_length} character(s)"
+            self.issues.append(issue([*path, key], message, "too_big"))
+            return None
         return value
+
+    def ids(self, data: Record, keys: tuple[str, ...], path: Sequence[str | int]) -> None:
+        """Optional id or slug members: strings of at most :data:`~limits.MAX_ID`."""
+        for key in keys:
+            self.string(data, key, path, required=False, nullable=True, max_length=limits.MAX_ID)
 
     def url(self, data: Record, key: str, path: Sequence[str | int]) -> None:
         value = self.string(data, key, path)
@@ -556,6 +607,7 @@ class _Check:
         *,
         required: bool = True,
         minimum: int | None = None,
+        maximum: int = limits.MAX_AMOUNT,
     ) -> int | None:
         if key not in data or (data[key] is None and not required):
             if required:
@@ -570,6 +622,10 @@ class _Check:
         if minimum is not None and value < minimum:
             message = f"Number must be greater than or equal to {minimum}"
             self.issues.append(issue([*path, key], message, "too_small"))
+            return None
+        if value > maximum:
+            message = f"Number must be less than or equal to {maximum}"
+            self.issues.append(issue([*path, key], message, "too_big"))
             return None
         return value
 
@@ -603,34 +659,56 @@ class _Check:
         value = data.get(key)
         if value is None:
             return None
-        if not isinstance(value, dict) or not all(
-            isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 500)
-            for v in value.values()
+        if (
+            not isinstance(value, dict)
+            or len(value) > limits.MAX_KEYS
+            or not all(len(k) <= limits.MAX_ID for k in value)
+            or not all(
+                isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 500)
+                for v in value.values()
+            )
         ):
-            message = "Expected an object of strings (up to 500 characters), numbers or booleans"
+            message = (
+                f"Expected an object of at most {limits.MAX_KEYS} members (keys up to "
+                f"{limits.MAX_ID} characters): strings (up to 500 characters), numbers or "
+                "booleans"
+            )
             self.issues.append(issue([*path, key], message))
             return None
         return value
 
     def string_list(self, data: Record, key: str, path: Sequence[str | int]) -> list[str] | None:
         value = data.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            self.issues.append(issue([*path, key], "Expected a non-empty array of strings"))
+        if (
+            not isinstance(value, list)
+            or not 0 < len(value) <= limits.MAX_LIST
+            or not all(isinstance(v, str) and len(v) <= limits.MAX_ID for v in value)
+        ):
+            message = (
+                f"Expected an array of 1 to {limits.MAX_LIST} strings of at most "
+                f"{limits.MAX_ID} characters"
+            )
+            self.issues.append(issue([*path, key], message))
             return None
         return value
 
 
 def _usage_input(check: _Check, raw: Record, path: Sequence[str | int]) -> UsageInput | None:
     before = len(check.issues)
-    subscription_id = check.string(raw, "subscriptionId", path)
+    subscription_id = check.string(raw, "subscriptionId", path, max_length=limits.MAX_ID)
     amount = check.integer(raw, "amount", path, minimum=1)
-    transaction_id = check.string(raw, "transactionId", path)
+    transaction_id = check.string(raw, "transactionId", path, max_length=limits.MAX_ID)
     kind = check.one_of(raw, _USAGE_IDENTIFIERS, path)
-    identifier = check.string(raw, kind, path) if kind else None
-    usage_date = check.integer(raw, "usageDate", path, required=False)
+    identifier = check.string(raw, kind, path, max_length=limits.MAX_ID) if kind else None
+    usage_date = check.integer(
+        raw, "usageDate", path, required=False, minimum=0, maximum=limits.MAX_TIMESTAMP_MS
+    )
     properties = raw.get("properties")
-    if properties is not None and not isinstance(properties, dict):
-        check.issues.append(issue([*path, "properties"], "Expected object"))
+    if properties is not None and (
+        not isinstance(properties, dict) or len(properties) > limits.MAX_KEYS
+    ):
+        message = f"Expected an object of at most {limits.MAX_KEYS} members"
+        check.issues.append(issue([*path, "properties"], message))
     if len(check.issues) > before:
         return None
     assert subscription_id is not None and amount is not None and transaction_id is not None
@@ -649,13 +727,9 @@ def _claim_target(
     check: _Check, body: Record, kind: str | None
 ) -> tuple[int | None, list[str] | None]:
     if kind == "quantity":
-        return check.integer(body, "quantity", [], minimum=1), None
+        return check.integer(body, "quantity", [], minimum=1, maximum=limits.MAX_QUANTITY), None
     if kind == "externalId":
-        value = check.string(body, "externalId", [])
-        if value is not None and len(value) > 255:
-            check.issues.append(
-                issue(["externalId"], "String must contain at most 255 characters")
-            )
+        value = check.string(body, "externalId", [], max_length=limits.MAX_ID)
         return None, [value] if value is not None else None
     if kind == "externalIds":
         return None, check.string_list(body, "externalIds", [])
@@ -672,11 +746,7 @@ def _list_param(query: dict[str, list[str]], key: str) -> list[str] | None:
     values = query.get(key, []) + query.get(key + "[]", [])
     if not values:
         return None
-    return [part for value in values for part in value.split(",") if part]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
+    parts = [part for value in values for part in value.split(",") if part]
+    if len(parts) > limits.MAX_LIST:
+        raise bad_request([issue([key], f"Array must contain at most {limits.MAX_LIST} items")])
+    return parts

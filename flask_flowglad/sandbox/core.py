@@ -11,10 +11,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import controls, limits
 from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
-from .state import State, Sub, UsageInput
+from .state import DECLINED_CARD, CardDeclined, State, Sub, UsageInput
+from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     import flask
@@ -24,8 +26,6 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 
-#: Where the hosted pages live, in the standalone server and inside a user's app.
-PAGES_PREFIX = "/flowglad-sandbox"
 #: What an app using the sandbox is warned; the pytest fixture expects it (``-W error``).
 SIMULATED_WARNING = (
     "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
@@ -43,6 +43,8 @@ class Sandbox:
         Flask request (``request.host_url + "flowglad-sandbox"``), else from ``base_url``.
     :param base_url: the base URL clients use; never resolved when the adapter is used.
     :param clock: epoch-milliseconds source, for tests that pin time.
+    :param allow_multiple_subscriptions: the organization setting of the same name: by
+        default (as in Flowglad) a customer has one current subscription at a time.
 
     .. versionadded:: 0.1
     """
@@ -55,8 +57,10 @@ class Sandbox:
         *,
         base_url: str = "http://flowglad.sandbox",
         clock: Callable[[], int] | None = None,
+        allow_multiple_subscriptions: bool = False,
     ) -> None:
         self.secret_key = secret_key
+        self.allow_multiple_subscriptions = allow_multiple_subscriptions
         self.base_url = base_url.rstrip("/")
         self._pages_url = pages_url.rstrip("/") if pages_url else None
         self._mounted_prefix: str | None = None
@@ -74,7 +78,12 @@ class Sandbox:
     def reset(self) -> None:
         """Forget every customer, record and call; the pricing model (and its ids) stays."""
         with self._lock:
-            self.state = State(self.pricing, self._organization_id, self._clock)
+            self.state = State(
+                self.pricing,
+                self._organization_id,
+                self._clock,
+                allow_multiple_subscriptions=self.allow_multiple_subscriptions,
+            )
             self.api = Api(
                 self.state, secret_key=self.secret_key, pages_url=self.pages_url, lock=self._lock
             )
@@ -95,7 +104,13 @@ class Sandbox:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one HTTP request; what the adapter and the server both call."""
+        """Answer one HTTP request; what the adapter and the server both call.
+
+        Paths under :data:`~flask_flowglad.sandbox.controls.CONTROLS_PREFIX` are the test
+        controls; everything else is Flowglad's API.
+        """
+        if path == controls.CONTROLS_PREFIX or path.startswith(controls.CONTROLS_PREFIX + "/"):
+            return controls.handle(self, method, path, body, headers or {})
         return self.api.handle(method, path, query, body, headers or {})
 
     def adapter(self) -> requests.adapters.BaseAdapter:
@@ -178,13 +193,24 @@ class Sandbox:
             for sub in current:
                 if sub.record["priceId"] == price["id"] and len(current) == 1:
                     return copy.deepcopy(state.sub_details(sub))
+            # Make way first: a paid plan replaces the active free plan itself
+            # (upgraded_to_paid); every other current plan ends now.
+            ended = [
+                sub
+                for sub in current
+                if not (
+                    price["unitPrice"] > 0
+                    and sub.record["isFreePlan"]
+                    and sub.record["status"] == "active"
+                )
+            ]
+            for sub in ended:
+                state.end_subscription(sub, "customer_request", reassign=False)
             new = state.create_subscription(
                 customer, price, quantity, payment_method_id=method["id"] if method else None
             )
-            for sub in current:
-                paid_over_free = sub.record["isFreePlan"] and price["unitPrice"] > 0
-                reason = "upgraded_to_paid" if paid_over_free else "customer_request"
-                state.end_subscription(sub, reason, replaced_by=new.id)
+            for sub in ended:
+                sub.record["replacedBySubscriptionId"] = new.id
             return copy.deepcopy(state.sub_details(new))
 
     def record_usage(
@@ -222,6 +248,15 @@ class Sandbox:
         """Pay for a checkout session as a person on the hosted page would."""
         with self._lock:
             return copy.deepcopy(self.state.complete_checkout(session_id, card_number=card_number))
+
+    def decline_checkout(self, session_id: str) -> Record:
+        """Try to pay with the declined test card: the session stays open, nothing is paid."""
+        with self._lock:
+            try:
+                self.state.complete_checkout(session_id, card_number=DECLINED_CARD)
+            except CardDeclined:
+                pass
+            return copy.deepcopy(self.state.get_checkout_session(session_id))
 
     def expire_checkout(self, session_id: str) -> Record:
         """Let a checkout session run out: it can no longer be paid."""
@@ -276,7 +311,11 @@ class Sandbox:
             body = '{"error": "Internal server error", "request_id": "sandbox0"}'
         raw = body.encode() if isinstance(body, str) else body
         fault_headers = {"Content-Type": "application/json", **(headers or {})}
+        if not 1 <= times <= limits.MAX_FAULT_TIMES:
+            raise ValueError(f"times must be from 1 to {limits.MAX_FAULT_TIMES}")
         with self._lock:
+            if len(self.api.faults) >= limits.MAX_FAULTS:
+                raise ValueError(f"at most {limits.MAX_FAULTS} faults may wait at once")
             self.api.faults.append(
                 Fault(status, times, method.upper() if method else None, path, raw, fault_headers)
             )

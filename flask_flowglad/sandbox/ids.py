@@ -39,18 +39,25 @@ class Clock:
 
 
 DAY_MS = 24 * 60 * 60 * 1000
+_LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def add_interval(start_ms: int, unit: str, count: int) -> int:
-    """The end of a billing period: calendar months/years, like a real billing system."""
-    if unit == "day":
-        return start_ms + count * DAY_MS
-    if unit == "week":
-        return start_ms + count * 7 * DAY_MS
+    """The end of a billing period: calendar months/years, like a real billing system.
+
+    Raises :class:`OverflowError` past the year 9999.
+    """
+    if unit in ("day", "week"):
+        end_ms = start_ms + count * (7 if unit == "week" else 1) * DAY_MS
+        if end_ms > _LAST_MS:
+            raise OverflowError("billing period ends after the year 9999")
+        return end_ms
     start = dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.timezone.utc)
     months = count if unit == "month" else 12 * count
     month_index = start.month - 1 + months
     year = start.year + month_index // 12
+    if year > 9999:
+        raise OverflowError("billing period ends after the year 9999")
     month = month_index % 12 + 1
     day = min(start.day, _days_in_month(year, month))
     end = start.replace(year=year, month=month, day=day)

@@ -6,8 +6,9 @@ are rendered with a private Jinja environment: a user's app templates can never 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, redirect, request
 from flask.typing import ResponseReturnValue
@@ -15,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .errors import SandboxError
 from .state import CardDeclined
+from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     from flask.sansio.blueprints import BlueprintSetupState
@@ -38,10 +40,61 @@ def money(amount: int, currency: str) -> str:
     return f"{symbol}{amount / 100:,.2f}"
 
 
+def date(epoch_ms: int | None) -> str:
+    """Epoch milliseconds to a readable UTC date: ``27 Nov 2026``."""
+    if epoch_ms is None:
+        return ""
+    try:
+        moment = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return ""
+    return f"{moment.day} {moment:%b %Y}"
+
+
+#: Subscription statuses as a person reads them (the API's enums stay on the API).
+_STATUSES = {
+    "active": "Active",
+    "trialing": "Trial",
+    "past_due": "Payment due",
+    "unpaid": "Unpaid",
+    "incomplete": "Incomplete",
+    "incomplete_expired": "Expired",
+    "canceled": "Canceled",
+    "cancellation_scheduled": "Cancels at period end",
+    "paused": "Paused",
+    "credit_trial": "Credit trial",
+    "paid": "Paid",
+    "open": "Open",
+    "draft": "Draft",
+    "void": "Void",
+    "uncollectible": "Uncollectible",
+}
+
+
+def status(value: str) -> str:
+    return _STATUSES.get(value, value.replace("_", " ").capitalize())
+
+
+def back_url() -> str:
+    """Where "Back to the app" leads: ``?return_to=``, else the page that linked here.
+
+    Only an ``http(s)`` URL is followed; anything else goes to the root of this host,
+    which is the app when the pages are mounted in it.
+    """
+    for candidate in (request.args.get("return_to"), request.referrer):
+        if candidate and urlsplit(candidate).scheme in ("http", "https"):
+            if PAGES_PREFIX not in urlsplit(candidate).path:
+                return candidate
+    return "/"
+
+
 _env.filters["money"] = money
+_env.filters["date"] = date
+_env.filters["status"] = status
 
 
 def _render(template: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("back_url", back_url())
     html = _env.get_template(template).render(**context)
     return Response(html, status=status, mimetype="text/html")
 
@@ -72,6 +125,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             if session is None:
                 abort(404)
             session = sandbox.state.get_checkout_session(session_id)
+            if session["status"] == "open" and sandbox.state.checkout_blocked(session):
+                # A second paid plan is not sold: back to the app, as Flowglad's page does.
+                return redirect(session["successUrl"], code=303)
             error = None
             status = 200
             if request.method == "POST":

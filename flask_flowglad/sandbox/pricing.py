@@ -3,6 +3,9 @@
 A pricing model is data, not code, so users describe their own plans in a JSON file
 (same vocabulary as Flowglad's dashboard: products with prices and features, usage meters
 with usage prices, resources) and the sandbox turns it into the records the API returns.
+Every member is checked when the file is loaded, unknown ones included, and a
+:class:`PricingError` names the first that is wrong (``products[1].prices[0].unitPrice``).
+The format is documented in ``docs/sandbox.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from importlib import resources as importlib_resources
 from typing import Any
 
 from .ids import new_id
+from .limits import MAX_INTERVAL_COUNT
 
 Record = dict[str, Any]
 
@@ -26,6 +30,32 @@ class PricingError(ValueError):
     """The pricing data file is not usable; the message says where."""
 
 
+#: The members each object of a pricing file may have.
+_MEMBERS = {
+    "model": {"name", "currency", "usageMeters", "resources", "features", "products"},
+    "resource": {"slug", "name"},
+    "meter": {"slug", "name", "aggregationType", "prices"},
+    "usage price": {
+        "slug", "name", "unitPrice", "usageEventsPerUnit", "intervalUnit", "intervalCount",
+        "isDefault",
+    },
+    "feature": {
+        "slug", "type", "name", "description", "usageMeter", "amount", "renewalFrequency",
+        "resource",
+    },
+    "product": {
+        "slug", "name", "description", "imageURL", "default", "features", "prices",
+        "singularQuantityLabel", "pluralQuantityLabel",
+    },
+    "price": {
+        "slug", "name", "type", "unitPrice", "intervalUnit", "intervalCount",
+        "trialPeriodDays", "isDefault",
+    },
+}  # fmt: skip
+#: Largest amount of minor units, feature amount or trial a pricing file may set.
+_MAX_NUMBER = 10**12
+
+
 def load_pricing_data(source: PricingSource) -> Mapping[str, Any]:
     """Read the plain data: ``None`` is the demo model shipped with the package."""
     if source is None:
@@ -34,11 +64,31 @@ def load_pricing_data(source: PricingSource) -> Mapping[str, Any]:
     elif isinstance(source, Mapping):
         data = source
     else:
-        with open(source, encoding="utf-8") as f:
-            data = json.load(f)
+        try:
+            with open(source, encoding="utf-8") as f:
+                data = json.load(f)
+        except OSError as exc:
+            raise PricingError(f"cannot read the pricing file {source}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise PricingError(f"the pricing file {source} is not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise PricingError("a pricing model must be a JSON object")
+    _known(data, "model", "the pricing model")
+    for key in ("name", "currency"):
+        if key in data and not isinstance(data[key], str):
+            raise PricingError(f"{key} must be a string")
+    currency = data.get("currency", "USD")
+    if not (len(currency) == 3 and currency.isalpha()):
+        raise PricingError("currency must be a three-letter code such as USD")
     return data
+
+
+def _known(raw: Mapping[str, Any], kind: str, where: str) -> None:
+    """Refuse members a pricing file may not have: a typo must not pass unnoticed."""
+    unknown = sorted(set(raw) - _MEMBERS[kind])
+    if unknown:
+        allowed = ", ".join(sorted(_MEMBERS[kind]))
+        raise PricingError(f"{where}: unknown member {unknown[0]!r} (a {kind} has {allowed})")
 
 
 class PricingModel:
@@ -56,9 +106,15 @@ class PricingModel:
         self.resources: dict[str, Record] = {}
         #: product id -> its feature records (a product's features are granted per item)
         self.product_features: dict[str, list[Record]] = {}
+        #: (product id, feature id) -> the id of the link between them, which Flowglad
+        #: copies into each subscription item feature as ``productFeatureId``
+        self.product_feature_ids: dict[tuple[str, str], str] = {}
 
         for i, raw in enumerate(_list(data, "resources")):
+            _known(raw, "resource", f"resources[{i}]")
             slug = _str(raw, "slug", f"resources[{i}]")
+            if self.resource_by_slug(slug) is not None:
+                raise PricingError(f"resources[{i}]: duplicate resource slug {slug!r}")
             rid = new_id("resource")
             self.resources[rid] = {
                 **self._base(rid),
@@ -72,7 +128,10 @@ class PricingModel:
         meters_out: list[Record] = []
         for i, raw in enumerate(_list(data, "usageMeters")):
             where = f"usageMeters[{i}]"
+            _known(raw, "meter", where)
             slug = _str(raw, "slug", where)
+            if self.meter_by_slug(slug) is not None:
+                raise PricingError(f"{where}: duplicate usage meter slug {slug!r}")
             mid = new_id("usage_meter")
             aggregation = raw.get("aggregationType", "sum")
             if aggregation not in ("sum", "count_distinct_properties"):
@@ -151,6 +210,10 @@ class PricingModel:
         return {"id": record_id, "createdAt": self._now, "updatedAt": self._now, "livemode": False}
 
     def _usage_price(self, raw: Mapping[str, Any], meter_id: str, where: str) -> Record:
+        _known(raw, "usage price", where)
+        _check_price_names(raw, where)
+        if raw.get("slug") is not None and self.price_by_slug(str(raw["slug"])) is not None:
+            raise PricingError(f"{where}: duplicate price slug {raw['slug']!r}")
         pid = new_id("price")
         price: Record = {
             **self._base(pid),
@@ -173,6 +236,7 @@ class PricingModel:
         return price
 
     def _feature(self, raw: Mapping[str, Any], where: str) -> None:
+        _known(raw, "feature", where)
         slug = _str(raw, "slug", where)
         kind = raw.get("type")
         fid = new_id("feature")
@@ -185,6 +249,11 @@ class PricingModel:
             "description": str(raw.get("description", "")),
             "pricingModelId": self.id,
             "active": True,
+            # Flowglad sends every column of a feature, null where the type has none.
+            "amount": None,
+            "usageMeterId": None,
+            "renewalFrequency": None,
+            "resourceId": None,
         }
         if kind == "toggle":
             pass
@@ -216,7 +285,15 @@ class PricingModel:
         self.features[fid] = feature
 
     def _product(self, raw: Mapping[str, Any], where: str) -> Record:
+        _known(raw, "product", where)
         slug = _str(raw, "slug", where)
+        if self.product_by_slug(slug) is not None:
+            raise PricingError(f"{where}: duplicate product slug {slug!r}")
+        names = raw.get("features", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise PricingError(f"{where}.features must be a list of feature slugs")
+        if not isinstance(raw.get("default", False), bool):
+            raise PricingError(f"{where}.default must be true or false")
         product_id = new_id("prod")
         product: Record = {
             **self._base(product_id),
@@ -238,11 +315,12 @@ class PricingModel:
             raise PricingError(f"{where} needs at least one price")
         _mark_default(prices)
         features: list[Record] = []
-        for name in raw.get("features", []):
+        for name in names:
             feature = next((f for f in self.features.values() if f["slug"] == name), None)
             if feature is None:
                 raise PricingError(f"{where}.features: no feature with slug {name!r}")
             features.append(feature)
+            self.product_feature_ids[(product_id, feature["id"])] = new_id("product_feature")
         self.product_features[product_id] = features
         self.products[product_id] = product
         return {
@@ -253,6 +331,8 @@ class PricingModel:
         }
 
     def _product_price(self, raw: Mapping[str, Any], product_id: str, where: str) -> Record:
+        _known(raw, "price", where)
+        _check_price_names(raw, where)
         kind = raw.get("type", "subscription")
         pid = new_id("price")
         price: Record = {
@@ -269,8 +349,10 @@ class PricingModel:
         }
         if kind == "subscription":
             trial = raw.get("trialPeriodDays")
-            if trial is not None and (not isinstance(trial, int) or trial < 0):
-                raise PricingError(f"{where}.trialPeriodDays must be an integer >= 0")
+            if trial is not None and (
+                not isinstance(trial, int) or isinstance(trial, bool) or not 0 <= trial <= 3650
+            ):
+                raise PricingError(f"{where}.trialPeriodDays must be an integer from 0 to 3650")
             price.update(
                 intervalUnit=_interval(raw, where),
                 intervalCount=_positive_int(raw, "intervalCount", where, 1),
@@ -279,7 +361,13 @@ class PricingModel:
                 usageMeterId=None,
             )
         elif kind == "single_payment":
-            price.update(intervalUnit=None, intervalCount=None, trialPeriodDays=None)
+            price.update(
+                intervalUnit=None,
+                intervalCount=None,
+                trialPeriodDays=None,
+                usageEventsPerUnit=None,
+                usageMeterId=None,
+            )
         else:
             raise PricingError(f"{where}.type must be subscription or single_payment")
         if raw.get("slug") is not None and self.price_by_slug(str(raw["slug"])) is not None:
@@ -304,16 +392,27 @@ def _str(raw: Mapping[str, Any], key: str, where: str) -> str:
 
 def _positive_int(raw: Mapping[str, Any], key: str, where: str, default: int | None) -> int:
     value = raw.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise PricingError(f"{where}.{key} must be a positive integer")
+    high = MAX_INTERVAL_COUNT if key == "intervalCount" else _MAX_NUMBER
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= high:
+        raise PricingError(f"{where}.{key} must be an integer from 1 to {high}")
     return value
 
 
 def _amount(raw: Mapping[str, Any], where: str) -> int:
     value = raw.get("unitPrice", 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise PricingError(f"{where}.unitPrice must be an integer >= 0 (minor currency units)")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_NUMBER:
+        raise PricingError(
+            f"{where}.unitPrice must be an integer from 0 to {_MAX_NUMBER} (minor currency units)"
+        )
     return value
+
+
+def _check_price_names(raw: Mapping[str, Any], where: str) -> None:
+    for key in ("slug", "name"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise PricingError(f"{where}.{key} must be a string")
+    if not isinstance(raw.get("isDefault", False), bool):
+        raise PricingError(f"{where}.isDefault must be true or false")
 
 
 def _interval(raw: Mapping[str, Any], where: str) -> str:

@@ -15,6 +15,7 @@ Importing this module imports nothing beyond pytest; the sandbox is loaded by th
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -50,3 +51,24 @@ def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=re.escape(SIMULATED_WARNING))
         yield Sandbox(path)
+
+
+@pytest.fixture
+def flowglad_sandbox_url(flowglad_sandbox: Sandbox) -> Iterator[str]:
+    """The test's :func:`flowglad_sandbox` served over HTTP on 127.0.0.1: its base URL.
+
+    For an app under test that runs in another process or language: give it this URL as
+    its Flowglad base URL and ``flowglad_sandbox.secret_key`` as its key. The API, the
+    hosted pages and the test controls (``/_sandbox/v1``) are all there.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, flowglad_sandbox.wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

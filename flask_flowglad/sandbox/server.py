@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
+from .controls import CONTROLS_PREFIX
+from .limits import MAX_BODY_BYTES
+from .wire import PAGES_PREFIX
+
 if TYPE_CHECKING:
     from .core import Sandbox
 
@@ -22,23 +26,24 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_wsgi_app(sandbox: Sandbox) -> Flask:
-    """A small Flask app: every ``/api/...`` request goes to :meth:`Sandbox.handle`."""
-    from .core import PAGES_PREFIX
-
+    """A small Flask app: ``/api/...`` and the test controls go to :meth:`Sandbox.handle`."""
     app = Flask("flask_flowglad.sandbox.server")
     app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
 
-    def api(path: str) -> Response:
+    def forward(path: str) -> Response:
+        """The API and the test controls: :meth:`Sandbox.handle` sees the whole path."""
         status, headers, body = sandbox.handle(
             request.method,
-            "/api/" + path,
+            request.path,
             query=request.query_string.decode("latin-1"),
-            body=request.get_data(),
+            # One byte past the limit is enough for the sandbox to refuse the body.
+            body=request.stream.read(MAX_BODY_BYTES + 1),
             headers=dict(request.headers),
         )
         return Response(body, status=status, headers=headers)
 
-    app.add_url_rule("/api/<path:path>", "api", api, methods=_METHODS)
+    app.add_url_rule("/api/<path:path>", "api", forward, methods=_METHODS)
+    app.add_url_rule(f"{CONTROLS_PREFIX}/<path:path>", "control", forward, methods=_METHODS)
 
     def index() -> Response:
         return Response(status=302, headers={"Location": PAGES_PREFIX + "/"})

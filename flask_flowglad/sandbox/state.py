@@ -11,9 +11,11 @@ every call into this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import limits
 from .errors import SandboxError, bad_request, conflict, internal_error, not_found
 from .ids import DAY_MS, Clock, add_interval, new_id
 from .pricing import PricingModel, Record
@@ -22,6 +24,8 @@ from .pricing import PricingModel, Record
 CURRENT_STATUSES = frozenset(
     {"active", "past_due", "trialing", "cancellation_scheduled", "unpaid", "credit_trial"}
 )
+#: Statuses a subscription never leaves (``TERMINAL_SUBSCRIPTION_STATES``).
+TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 #: Card numbers the hosted checkout accepts or declines, like a payment processor's test cards.
 DECLINED_CARD = "4000000000000002"
 CHECKOUT_LIFETIME_MS = DAY_MS
@@ -60,6 +64,10 @@ class Sub:
     distinct: dict[str, set[str]] = field(default_factory=dict)
     #: (price, quantity) pairs that replace the items at the end of the period
     pending: list[tuple[Record, int]] | None = None
+    #: meters with ledger entries (a grant or a usage): only these have a balance
+    ledger_meters: set[str] = field(default_factory=set)
+    #: meter id -> the id of the subscription's ledger account for it
+    ledger_accounts: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -91,10 +99,19 @@ class UsageInput:
 class State:
     """Every record of one sandbox, and the operations the API and the helpers share."""
 
-    def __init__(self, pricing: PricingModel, organization_id: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        pricing: PricingModel,
+        organization_id: str,
+        clock: Clock,
+        *,
+        allow_multiple_subscriptions: bool = False,
+    ) -> None:
         self.pricing = pricing
         self.organization_id = organization_id
         self.clock = clock
+        #: The organization's ``allowMultipleSubscriptionsPerCustomer`` (false by default).
+        self.allow_multiple_subscriptions = allow_multiple_subscriptions
         self.customers: dict[str, Record] = {}
         self.customer_ids_by_external: dict[str, str] = {}
         self.subs: dict[str, Sub] = {}
@@ -142,6 +159,7 @@ class State:
             "externalId": external_id,
             "userId": fields.get("userId"),
             "pricingModelId": self.pricing.id,
+            "billingAddress": None,
         }
         self.customers[customer["id"]] = customer
         self.customer_ids_by_external[external_id] = customer["id"]
@@ -184,7 +202,8 @@ class State:
     def get_sub(self, subscription_id: str) -> Sub:
         sub = self.subs.get(subscription_id)
         if sub is None:
-            raise not_found(f"Subscription {subscription_id} not found")
+            # NotFoundError('Subscription', id) in errors.ts
+            raise not_found(f"Subscription not found: {subscription_id}")
         return sub
 
     def create_subscription(
@@ -203,6 +222,7 @@ class State:
         """Start a renewing subscription: first billing period, credits, first invoice."""
         if price["type"] != "subscription":
             raise bad_request(f"Price {price['id']} is not a subscription price")
+        self._verify_can_subscribe(customer, price)
         base = self._base("sub")
         now = base["createdAt"]
         if trial_end is None and price.get("trialPeriodDays"):
@@ -215,11 +235,13 @@ class State:
             "customerId": customer["id"],
             "organizationId": self.organization_id,
             "status": "trialing" if trial_end and trial_end > now else "active",
-            "defaultPaymentMethodId": payment_method_id,
+            # maybeDefaultPaymentMethodForSubscription: the customer's default card.
+            "defaultPaymentMethodId": payment_method_id
+            or (self.default_payment_method(customer["id"]) or {}).get("id"),
             "backupPaymentMethodId": None,
             "trialEnd": trial_end,
             "currentBillingPeriodStart": now,
-            "currentBillingPeriodEnd": add_interval(now, unit, count),
+            "currentBillingPeriodEnd": _period_end(now, unit, count),
             "metadata": metadata,
             "canceledAt": None,
             "cancelScheduledAt": None,
@@ -232,7 +254,7 @@ class State:
             "interval": unit,
             "intervalCount": count,
             "billingCycleAnchorDate": now,
-            "name": name or self._product_name(price),
+            "name": name or self._subscription_name(price),
             "renews": True,
             "pricingModelId": self.pricing.id,
             "scheduledAdjustmentAt": None,
@@ -242,20 +264,87 @@ class State:
         sub.items = [self._new_item(sub, price, quantity)]
         self._grant_credits(sub, sub.items)
         self.subs[sub.id] = sub
+        if price["unitPrice"] != 0:
+            self._replace_free_plan(customer, sub)
         if record["status"] == "active":
             self._invoice_period(sub)
         return sub
+
+    def _verify_can_subscribe(self, customer: Record, price: Record) -> None:
+        """One free plan per customer, and one current subscription unless the
+        organization allows more (``verifyCanCreateSubscription`` in
+        ``subscriptions/createSubscription/helpers.ts``); a paid plan's free plan does not
+        count, as the paid plan replaces it."""
+        current = [s for s in self.subs_of(customer["id"]) if s.is_current]
+        if price["unitPrice"] == 0:
+            if any(s.record["isFreePlan"] for s in current):
+                raise conflict(
+                    f"Subscription conflict: Customer {customer['id']} already has an active "
+                    "free subscription. Only one free subscription is allowed per customer. "
+                    "Please upgrade or cancel the existing free subscription before creating "
+                    "a new one."
+                )
+        else:
+            replaced = self._free_plan_to_replace(customer)
+            current = [s for s in current if s is not replaced]
+        if current and not self.allow_multiple_subscriptions:
+            raise conflict(
+                f"Subscription conflict: Customer {customer['id']} already has an active "
+                "subscription. Please cancel the existing subscription before creating a new one."
+            )
+
+    def checkout_blocked(self, session: Record) -> bool:
+        """The hosted checkout sends a customer with an active paid plan back instead of
+        selling a second one (``shouldBlockCheckout`` in ``app/checkout/guard.ts``)."""
+        price = self.pricing.prices.get(session.get("priceId") or "")
+        if self.allow_multiple_subscriptions or price is None or price["type"] != "subscription":
+            return False
+        return any(
+            s.record["status"] == "active" and not s.record["isFreePlan"]
+            for s in self.subs_of(session["customerId"] or "")
+        )
+
+    def _free_plan_to_replace(self, customer: Record) -> Sub | None:
+        free = [
+            s
+            for s in self.subs_of(customer["id"])
+            if s.record["status"] == "active" and s.record["isFreePlan"]
+        ]
+        return max(free, key=lambda s: (s.record["createdAt"], s.id)) if free else None
+
+    def _replace_free_plan(self, customer: Record, paid: Sub) -> None:
+        """A paid plan ends the customer's active free plan as ``upgraded_to_paid``.
+
+        ``subscriptions/createSubscription/workflow.ts``: the most recent active free
+        subscription, for every way a paid subscription is created (API and checkout).
+        """
+        free = self._free_plan_to_replace(customer)
+        if free is not None and free is not paid:
+            self.end_subscription(free, "upgraded_to_paid", replaced_by=paid.id)
 
     def _product_name(self, price: Record) -> str | None:
         product = self.pricing.products.get(price.get("productId") or "")
         return product["name"] if product else price.get("name")
 
-    def _new_item(self, sub: Sub, price: Record, quantity: int) -> Item:
+    def _subscription_name(self, price: Record) -> str | None:
+        """``Product - Price``, as ``subscriptions/createSubscription/initializers.ts``."""
+        product = self._product_name(price)
+        return f"{product} - {price['name']}" if product and price.get("name") else product
+
+    @staticmethod
+    def _item_name(price: Record, product_name: str | None, quantity: int) -> str | None:
+        """``Price x 3``, as ``subscriptions/createSubscription/initializers.ts``."""
+        name = price.get("name") or product_name
+        return f"{name} x {quantity}" if name and quantity > 1 else name
+
+    def _new_item(
+        self, sub: Sub, price: Record, quantity: int, *, name: str | None = None
+    ) -> Item:
         base = self._base("si")
         record: Record = {
             **base,
             "subscriptionId": sub.id,
-            "name": price.get("name") or self._product_name(price),
+            "name": name or self._item_name(price, self._product_name(price), quantity),
             "addedDate": base["createdAt"],
             "priceId": price["id"],
             "unitPrice": price["unitPrice"],
@@ -273,7 +362,10 @@ class State:
                 **self._base("sub_feature"),
                 "subscriptionItemId": record["id"],
                 "featureId": feature["id"],
-                "productFeatureId": None,
+                # subscriptions/subscriptionItemFeatureHelpers.ts: productFeature?.id
+                "productFeatureId": self.pricing.product_feature_ids.get(
+                    (price.get("productId") or "", feature["id"])
+                ),
                 "type": feature["type"],
                 "amount": None,
                 "usageMeterId": None,
@@ -312,12 +404,29 @@ class State:
                     else sub.carry_credit
                 )
                 ledger[f["usageMeterId"]] = ledger.get(f["usageMeterId"], 0) + f["amount"]
+                sub.ledger_meters.add(f["usageMeterId"])
 
     def _invoice_period(
-        self, sub: Sub, *, amount: int | None = None, memo: str | None = None
+        self,
+        sub: Sub,
+        *,
+        amount: int | None = None,
+        memo: str | None = None,
+        overage: Sequence[tuple[Record, int]] = (),
     ) -> None:
-        """A paid period gets an invoice; without a payment method it stays open (past due)."""
-        total = sub.total() if amount is None else amount
+        """A paid period gets an invoice; without a payment method it stays open (past due).
+
+        ``overage`` is the usage beyond credits of the period that ended, as (usage price,
+        events) pairs: billed as ``usage`` lines of ``events / usageEventsPerUnit`` units,
+        like ``subscriptions/billingRunHelpers.ts`` does.
+        """
+        usage_lines = [
+            (price, events, events / price["usageEventsPerUnit"])
+            for price, events in overage
+            if events
+        ]
+        usage_total = round(sum(price["unitPrice"] * units for price, _, units in usage_lines))
+        total = (sub.total() if amount is None else amount) + usage_total
         if total <= 0:
             return
         record = sub.record
@@ -344,7 +453,22 @@ class State:
                 lines.append(self._line(invoice["id"], item.price, item.record["quantity"]))
         else:
             line = self._line(invoice["id"], sub.items[0].price, 1)
-            lines.append({**line, "price": total, "description": memo})
+            lines.append({**line, "price": amount, "description": memo})
+        billing_run_id = new_id("billing_run")
+        for price, events, units in usage_lines:
+            account = sub.ledger_accounts.setdefault(
+                price["usageMeterId"], new_id("ledger_account")
+            )
+            line = self._line(invoice["id"], price, 1)
+            line.update(
+                quantity=int(units) if float(units).is_integer() else units,
+                type="usage",
+                description=price.get("name") or "",
+                billingRunId=billing_run_id,
+                ledgerAccountId=account,
+                ledgerAccountCredit=events,
+            )
+            lines.append(line)
         if status == "open" and record["status"] == "active":
             record["status"] = "past_due"
 
@@ -406,13 +530,30 @@ class State:
             "price": price["unitPrice"],
             "type": "static",
             "pricingModelId": self.pricing.id,
+            "ledgerAccountId": None,
+            "ledgerAccountCredit": None,
         }
 
     def cancel(self, sub: Sub, timing: str) -> Sub:
-        """E8: at the period's end (``cancellation_scheduled``) or now (``canceled``)."""
+        """E8: at the period's end (``cancellation_scheduled``) or now (``canceled``).
+
+        As ``subscriptions/cancelSubscription.ts``: the default free plan cannot be
+        cancelled (by either timing); an ended subscription is answered as it is
+        (idempotent); a subscription with a scheduled adjustment cannot be cancelled.
+        """
         record = sub.record
-        if record["status"] == "canceled":
-            raise bad_request("Subscription is already canceled")
+        if record["isFreePlan"]:
+            raise bad_request(
+                "Invalid subscription: Cannot cancel the default free plan. "
+                "Please upgrade to a paid plan instead."
+            )
+        if record["status"] in TERMINAL_STATUSES:
+            return sub
+        if sub.pending:
+            raise bad_request(
+                "Invalid subscription: A scheduled adjustment is pending. Cancel the "
+                "scheduled adjustment before canceling the subscription."
+            )
         sub.pending = None
         record["scheduledAdjustmentAt"] = None
         if timing == "immediately":
@@ -425,9 +566,19 @@ class State:
         return sub
 
     def end_subscription(
-        self, sub: Sub, reason: str, at: int | None = None, replaced_by: str | None = None
+        self,
+        sub: Sub,
+        reason: str,
+        at: int | None = None,
+        replaced_by: str | None = None,
+        *,
+        reassign: bool = True,
     ) -> None:
-        """Cancel now; the subscription's resource claims are released with it."""
+        """Cancel now; the subscription's resource claims are released with it.
+
+        ``reassign=False`` skips the fall back to the default plan, for a caller that puts
+        the customer on another plan at once.
+        """
         at = self.clock.now() if at is None else at
         record = sub.record
         record.update(
@@ -441,14 +592,44 @@ class State:
             if claim["subscriptionId"] == sub.id and claim["releasedAt"] is None:
                 claim.update(releasedAt=at, releaseReason="subscription_canceled", updatedAt=at)
         self._touch(record)
+        if reassign and reason != "upgraded_to_paid":
+            self._reassign_default_plan(sub)
+
+    def _reassign_default_plan(self, ended: Sub) -> None:
+        """Back on the default plan when a paid plan ends and nothing current is left.
+
+        ``reassignDefaultSubscription`` in ``subscriptions/cancelSubscription.ts``: not for
+        an ended free plan, not when another subscription is still current.
+        """
+        price = self.pricing.default_price()
+        customer_id = ended.record["customerId"]
+        if ended.record["isFreePlan"] or price is None or price["type"] != "subscription":
+            return
+        if any(s.is_current for s in self.subs_of(customer_id)):
+            return
+        customer = self.customer_by_id(customer_id)
+        if customer["archived"]:
+            return
+        name = f"{self._product_name(price)} Subscription"
+        self.create_subscription(customer, price, 1, name=name)
 
     def uncancel(self, sub: Sub) -> Sub:
-        """E9: only a scheduled cancellation can be taken back."""
+        """E9: a scheduled cancellation is taken back; anything else is answered as it is.
+
+        ``uncancelSubscription`` in ``subscriptions/cancelSubscription.ts`` is idempotent:
+        a subscription that is not scheduled to cancel (ended ones included) is unchanged.
+        """
         record = sub.record
         if record["status"] != "cancellation_scheduled":
+            return sub
+        method = record["defaultPaymentMethodId"] or self.default_payment_method(
+            record["customerId"]
+        )
+        if not record["isFreePlan"] and not record["doNotCharge"] and not method:
+            # subscriptions/cancelSubscription.ts, uncancelSubscription
             raise bad_request(
-                f"Subscription {sub.id} is not scheduled for cancellation "
-                f"(status: {record['status']})"
+                "Invalid paymentMethod: Cannot uncancel paid subscription without an active "
+                "payment method. Please add a payment method first."
             )
         trial_end = record["trialEnd"]
         record["status"] = "trialing" if trial_end and trial_end > self.clock.now() else "active"
@@ -457,45 +638,168 @@ class State:
         self._touch(record)
         return sub
 
-    def adjust(
+    def preview_adjust(
         self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
-    ) -> tuple[Sub, str, bool]:
-        """E10: upgrades apply now, downgrades at the period's end (``auto`` timing)."""
+    ) -> Record:
+        """What an adjustment would do, or why it cannot be made; changes nothing.
+
+        The checks, their order and their reasons are ``calculateAdjustmentPreview``'s
+        (``subscriptions/adjustSubscription.ts``); the answer is shaped as
+        ``POST /subscriptions/{id}/preview-adjust`` returns it. Proration is the price
+        difference over the part of the period left.
+        """
+        now = self.clock.now()
         record = sub.record
-        if record["status"] not in CURRENT_STATUSES:
-            raise bad_request(
-                f"Subscription {sub.id} is {record['status']} and cannot be adjusted"
+
+        def refused(reason: str) -> Record:
+            return {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
+
+        status = record["status"]
+        if status in TERMINAL_STATUSES:
+            return refused(f"Subscription is in terminal state: {status}")
+        if status == "credit_trial":
+            return refused("Credit trial subscriptions cannot be adjusted.")
+        if not record["renews"]:
+            return refused(
+                f"Subscription {sub.id} is a non-renewing subscription. Non-renewing "
+                "subscriptions cannot be adjusted."
             )
-        if record["status"] == "cancellation_scheduled":
-            raise bad_request(
-                f"Subscription {sub.id} is scheduled for cancellation; uncancel it first"
+        if record["doNotCharge"]:
+            return refused(
+                "Cannot adjust doNotCharge subscriptions. Cancel and create a new "
+                "subscription instead."
+            )
+        if record["isFreePlan"]:
+            return refused(
+                "Cannot adjust free plan subscriptions. Use createSubscription to upgrade "
+                "from a free plan instead."
+            )
+        if sub.pending:
+            return refused(
+                "A scheduled adjustment is already pending. Cancel the scheduled "
+                "adjustment before making a new one."
+            )
+        if status == "cancellation_scheduled":
+            return refused(
+                "A cancellation is scheduled. Uncancel the subscription before adjusting."
             )
         for price, _ in new_items:
             if price["type"] != "subscription":
-                raise bad_request(f"Price {price['id']} is not a subscription price")
-        new_total = sum(p["unitPrice"] * q for p, q in new_items)
+                return refused(
+                    "Only recurring prices can be used in subscriptions. "
+                    f"Price {price['id']} is of type {price['type']}"
+                )
+        for resource_id, capacity in self._capacities(new_items).items():
+            claimed = len(self.active_claims(sub, resource_id))
+            if claimed > capacity:
+                return refused(
+                    f"Cannot reduce capacity to {capacity}. {claimed} resources are "
+                    f"currently claimed. Release {claimed - capacity} claims before downgrading."
+                )
         old_total = sub.total()
+        new_total = sum(p["unitPrice"] * q for p, q in new_items)
         is_upgrade = new_total > old_total
+        resolved = timing
         if timing == "auto":
-            timing = "immediately" if is_upgrade else "at_end_of_current_billing_period"
-        if timing == "immediately":
+            resolved = "immediately" if is_upgrade else "at_end_of_current_billing_period"
+        start, end = record["currentBillingPeriodStart"], record["currentBillingPeriodEnd"]
+        effective = now if resolved == "immediately" else end
+        through = min(1.0, max(0.0, (effective - start) / max(1, end - start)))
+        if resolved != "immediately" and new_total > old_total:
+            return refused(
+                "EndOfCurrentBillingPeriod adjustments are only allowed for downgrades (zero "
+                "or negative net charge). For upgrades or adjustments with a positive charge, "
+                "use Immediately timing instead."
+            )
+        net = round((new_total - old_total) * (1 - through)) if resolved == "immediately" else 0
+        method_id = record["defaultPaymentMethodId"] or record["backupPaymentMethodId"]
+        if net > 0 and prorate and not method_id:
+            return refused(
+                "No payment method found for subscription. A payment method is required for "
+                "immediate adjustments with proration."
+            )
+        preview: Record = {
+            "canAdjust": True,
+            "previewGeneratedAt": now,
+            "prorationAmount": net if net > 0 and prorate else 0,
+            "currentPlanTotal": old_total,
+            "newPlanTotal": new_total,
+            "resolvedTiming": resolved,
+            "effectiveDate": effective,
+            "isUpgrade": is_upgrade,
+            "percentThroughBillingPeriod": through,
+            "billingPeriodEnd": end,
+            "currentSubscriptionItems": [
+                _preview_item(i.record["name"], i.price, i.record["quantity"]) for i in sub.items
+            ],
+            "newSubscriptionItems": [
+                _preview_item(p.get("name") or self._product_name(p), p, q) for p, q in new_items
+            ],
+        }
+        method = next((m for m in self.payment_methods if m["id"] == method_id), None)
+        if method is not None:
+            preview["paymentMethod"] = {
+                "id": method["id"],
+                "type": method["type"],
+                "last4": method["paymentMethodData"]["last4"],
+                "brand": method["paymentMethodData"]["brand"],
+            }
+        return preview
+
+    def _capacities(self, new_items: list[tuple[Record, int]]) -> dict[str, int]:
+        """Resource id -> the capacity the new items' resource features would grant."""
+        capacities: dict[str, int] = {}
+        for price, quantity in new_items:
+            for feature in self.pricing.product_features.get(price.get("productId") or "", []):
+                if feature["type"] == "resource":
+                    rid = feature["resourceId"]
+                    capacities[rid] = capacities.get(rid, 0) + feature["amount"] * quantity
+        return capacities
+
+    def adjust(
+        self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
+    ) -> tuple[Sub, str, bool]:
+        """E10: upgrades apply now, downgrades at the period's end (``auto`` timing).
+
+        Refused as ``adjustSubscription`` refuses (``convertPreviewFailureToError``): a
+        capacity conflict is a 409, anything else a 400.
+        """
+        preview = self.preview_adjust(sub, timing, new_items, prorate)
+        if not preview["canAdjust"]:
+            reason = preview["reason"]
+            if reason.startswith("Cannot reduce capacity"):
+                raise conflict(f"resource conflict: {reason}")
+            raise bad_request(f"Invalid subscription: {reason}")
+        record = sub.record
+        if preview["resolvedTiming"] == "immediately":
             self._replace_items(sub, new_items)
-            sub.pending = None
-            record["scheduledAdjustmentAt"] = None
-            if prorate and new_total > old_total:
-                start = record["currentBillingPeriodStart"]
-                end = record["currentBillingPeriodEnd"]
-                left = max(0.0, (end - self.clock.now()) / max(1, end - start))
+            if preview["prorationAmount"] > 0:
                 self._invoice_period(
                     sub,
-                    amount=round((new_total - old_total) * left),
-                    memo="Proration for the plan change",
+                    amount=preview["prorationAmount"],
+                    memo="Proration: Net charge adjustment",
                 )
         else:
             sub.pending = list(new_items)
             record["scheduledAdjustmentAt"] = record["currentBillingPeriodEnd"]
         self._touch(record)
-        return sub, timing, is_upgrade
+        return sub, preview["resolvedTiming"], preview["isUpgrade"]
+
+    def cancel_scheduled_adjustment(self, sub: Sub) -> int:
+        """Drop a scheduled downgrade; how many scheduled items it had.
+
+        ``cancelScheduledAdjustment`` in ``subscriptions/scheduledAdjustmentHelpers.ts``.
+        """
+        if not sub.pending:
+            raise bad_request(
+                f"Invalid subscription: Subscription {sub.id} does not have a scheduled "
+                "adjustment to cancel."
+            )
+        count = len(sub.pending)
+        sub.pending = None
+        sub.record["scheduledAdjustmentAt"] = None
+        self._touch(sub.record)
+        return count
 
     def _replace_items(self, sub: Sub, new_items: list[tuple[Record, int]]) -> None:
         now = self.clock.now()
@@ -504,20 +808,28 @@ class State:
             for f in item.features:
                 f["expiredAt"] = now
         old_grants = dict(sub.period_credit)
-        sub.items = [self._new_item(sub, price, quantity) for price, quantity in new_items]
+        # subscriptions/adjustSubscription.ts names adjusted items after their price alone.
+        sub.items = [
+            self._new_item(
+                sub, price, quantity, name=price.get("name") or self._product_name(price)
+            )
+            for price, quantity in new_items
+        ]
         # A plan change within a period keeps the larger per-period grant: an upgrade
         # tops the balance up, a downgrade does not claw credits back.
         sub.period_credit = {}
         self._grant_credits(sub, sub.items)
         for meter, amount in old_grants.items():
             sub.period_credit[meter] = max(amount, sub.period_credit.get(meter, 0))
-        first = new_items[0][0]
+        # syncSubscriptionWithActiveItems (adjustSubscription.ts): the subscription takes
+        # the name and price of its most expensive item.
+        primary = max(sub.items, key=lambda i: i.record["unitPrice"] * i.record["quantity"])
         sub.record.update(
-            priceId=first["id"],
+            priceId=primary.price["id"],
             isFreePlan=sum(p["unitPrice"] * q for p, q in new_items) == 0,
-            interval=first["intervalUnit"],
-            intervalCount=first["intervalCount"],
-            name=self._product_name(first),
+            interval=primary.price["intervalUnit"],
+            intervalCount=primary.price["intervalCount"],
+            name=primary.record["name"],
         )
 
     def advance(self, sub: Sub) -> Sub:
@@ -529,23 +841,20 @@ class State:
         if record["status"] == "cancellation_scheduled":
             self.end_subscription(sub, record["cancellationReason"] or "customer_request", end)
             return sub
+        unit, count = record["interval"], record["intervalCount"]
+        if sub.pending:
+            unit, count = sub.pending[0][0]["intervalUnit"], sub.pending[0][0]["intervalCount"]
+        next_end = _period_end(end, unit, count)  # may refuse: before anything changes
+        overage = self._settle_usage(sub)
         if sub.pending:
             pending, sub.pending = sub.pending, None
             self._replace_items(sub, pending)
-            sub.period_credit = {}
         record["scheduledAdjustmentAt"] = None
         record["currentBillingPeriodStart"] = end
-        record["currentBillingPeriodEnd"] = add_interval(
-            end, record["interval"], record["intervalCount"]
-        )
+        record["currentBillingPeriodEnd"] = next_end
         sub.billing_period_id = new_id("billing_period")
         if record["status"] == "trialing" and (record["trialEnd"] or 0) <= end:
             record["status"] = "active"
-        # Unused per-period credits expire; usage beyond them eats one-off credits.
-        for meter, used in sub.used.items():
-            over = max(0, used - sub.period_credit.get(meter, 0))
-            if over and meter in sub.carry_credit:
-                sub.carry_credit[meter] = max(0, sub.carry_credit[meter] - over)
         sub.used = {}
         sub.distinct = {}
         sub.period_credit = {}
@@ -558,18 +867,39 @@ class State:
                     meter = f["usageMeterId"]
                     sub.period_credit[meter] = sub.period_credit.get(meter, 0) + f["amount"]
         if record["status"] in ("active", "past_due", "unpaid"):
-            self._invoice_period(sub)
+            self._invoice_period(sub, overage=overage)
         self._touch(record)
         return sub
+
+    def _settle_usage(self, sub: Sub) -> list[tuple[Record, int]]:
+        """End of a period: usage beyond its credits takes one-off credits, then is billed.
+
+        Returns (usage price, events) to bill, at each meter's default usage price, as the
+        billing run's usage overages (``subscriptions/billingRunHelpers.ts``).
+        """
+        overage = []
+        for meter, used in sub.used.items():
+            over = max(0, used - sub.period_credit.get(meter, 0))
+            taken = min(over, sub.carry_credit.get(meter, 0))
+            if taken:
+                sub.carry_credit[meter] -= taken
+            price = self.pricing.meter_default_price(meter)
+            if over > taken and price is not None:
+                overage.append((price, over - taken))
+        return overage
 
     # usage --------------------------------------------------------------------------------
 
     def resolve_usage(self, event: UsageInput) -> tuple[Sub, Record, Record]:
-        """Find the subscription, meter and price an event is about, without recording it."""
+        """Find the subscription, meter and price an event is about, without recording it.
+
+        Refusals word it as ``utils/usage/usageEventHelpers.ts`` does.
+        """
         sub = self.get_sub(event.subscription_id)
         kind, value = event.identifier
         meter: Record | None
         price: Record | None
+        slugged = f"with slug {value} (not in customer's pricing model)"
         if kind in ("priceId", "priceSlug"):
             price = (
                 self.pricing.prices.get(value)
@@ -577,9 +907,15 @@ class State:
                 else self.pricing.price_by_slug(value)
             )
             if price is None:
-                raise not_found(f"Price {value} not found")
+                raise not_found(f"Price not found: {value if kind == 'priceId' else slugged}")
             if price["type"] != "usage":
-                raise bad_request(f"Price {value} is not a usage price")
+                reason = (
+                    "is not a usage price. Please provide a usage price id to create a usage "
+                    "event."
+                    if kind == "priceId"
+                    else "does not have a usage meter associated with it."
+                )
+                raise bad_request(f"Invalid priceId: Price {price['id']} {reason}")
             meter = self.pricing.usage_meters[price["usageMeterId"]]
         else:
             meter = (
@@ -588,7 +924,10 @@ class State:
                 else self.pricing.meter_by_slug(value)
             )
             if meter is None:
-                raise not_found(f"Usage meter {value} not found")
+                where = f"{value} (not in customer's pricing model)"
+                raise not_found(
+                    f"UsageMeter not found: {where if kind == 'usageMeterId' else slugged}"
+                )
             price = self.pricing.meter_default_price(meter["id"])
             if price is None:
                 raise bad_request(f"Usage meter {value} has no usage price")
@@ -633,13 +972,21 @@ class State:
             counted = 0 if key in seen else 1
             seen.add(key)
         sub.used[meter["id"]] = sub.used.get(meter["id"], 0) + counted
+        sub.ledger_meters.add(meter["id"])
         return record
 
     def balances(self, sub: Sub) -> list[Record]:
-        """One balance per usage meter of the model: credits granted minus usage."""
+        """Credits granted minus usage, for each meter the subscription has ledger entries on.
+
+        Flowglad sums ledger entries per meter (``selectUsageMeterBalancesForSubscriptions``
+        in ``db/tableMethods/ledgerEntryMethods.ts``): a meter the plan grants nothing on and
+        that saw no usage has no balance at all, not a zero one.
+        """
         out = []
         for meter in self.pricing.usage_meters.values():
             mid = meter["id"]
+            if mid not in sub.ledger_meters:
+                continue
             available = (
                 sub.period_credit.get(mid, 0) + sub.carry_credit.get(mid, 0) - sub.used.get(mid, 0)
             )
@@ -666,6 +1013,17 @@ class State:
             and c["releasedAt"] is None
             and (resource_id is None or c["resourceId"] == resource_id)
         ]
+
+    def granted_resources(self, sub: Sub) -> list[Record]:
+        """Resources the subscription's items have resource features for, in model order.
+
+        ``listResourceUsages`` (``server/routers/resourceClaimsRouter.ts``) lists only
+        these: a plan without resource features has none.
+        """
+        granted = {
+            f["resourceId"] for i in sub.items for f in i.features if f["type"] == "resource"
+        }
+        return [r for r in self.pricing.resources.values() if r["id"] in granted]
 
     def usage_of(self, sub: Sub, resource: Record) -> Record:
         capacity = sum(
@@ -705,14 +1063,16 @@ class State:
                     result.append(existing)
                 else:
                     to_create.append(ext)
-        else:
-            to_create = [None] * (quantity or 1)
+        requested = len(to_create) if external_ids is not None else (quantity or 1)
         usage = self.usage_of(sub, resource)
-        if len(to_create) > usage["available"]:
+        # Capacity is checked before anything is allocated for the request.
+        if requested > usage["available"]:
             raise bad_request(
                 f"Insufficient capacity for resource {resource['slug']}: requested "
-                f"{len(to_create)}, available {usage['available']} of {usage['capacity']}"
+                f"{requested}, available {usage['available']} of {usage['capacity']}"
             )
+        if external_ids is None:
+            to_create = [None] * requested
         for external_id in to_create:
             base = self._base("resource_claim")
             claim: Record = {
@@ -777,7 +1137,11 @@ class State:
                     )
                 price = self.pricing.price_by_slug(body["priceSlug"])
                 if price is None:
-                    raise bad_request(f"Price with slug {body['priceSlug']} not found")
+                    # utils/bookkeeping/createCheckoutSession.ts
+                    raise bad_request(
+                        f'Invalid priceSlug: Price with slug "{body["priceSlug"]}" not found '
+                        "for customer's pricing model"
+                    )
             else:
                 price = self.pricing.prices.get(body["priceId"])
                 if customer is None or price is None:
@@ -845,10 +1209,16 @@ class State:
         session = self.get_checkout_session(session_id)
         if session["status"] != "open":
             raise bad_request(f"Checkout session {session_id} is {session['status']}")
+        if self.checkout_blocked(session):
+            raise conflict(
+                f"Subscription conflict: Customer {session['customerId']} already has an "
+                "active subscription. Please cancel the existing subscription before creating "
+                "a new one."
+            )
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == DECLINED_CARD:
             raise CardDeclined()
-        if len(digits) < 12:
+        if not 12 <= len(digits) <= 19:
             raise bad_request("Card number is invalid")
         customer = self.customer_by_id(session["customerId"])
         method = self.add_payment_method(customer, digits[-4:], name=name)
@@ -864,10 +1234,14 @@ class State:
                     metadata=session["outputMetadata"],
                     payment_method_id=method["id"],
                 )
-                if price["unitPrice"] > 0:
-                    for other in self.subs_of(customer["id"]):
-                        if other is not sub and other.is_current and other.record["isFreePlan"]:
-                            self.end_subscription(other, "upgraded_to_paid", replaced_by=sub.id)
+                purchase = self.purchase(
+                    customer,
+                    price,
+                    1,
+                    name=session["outputName"],
+                    metadata=session["outputMetadata"],
+                )
+                session["purchaseId"] = purchase["id"]
             else:
                 purchase = self.purchase(
                     customer,
@@ -914,9 +1288,16 @@ class State:
             "customerId": customer["id"],
             "pricingModelId": self.pricing.id,
             "billingDetails": {
-                "name": name or customer["name"] or None,
+                "name": (name or customer["name"] or "")[: limits.MAX_ID] or None,
                 "email": customer["email"] or None,
-                "address": {"country": "US"},
+                "address": {
+                    "line1": None,
+                    "line2": None,
+                    "city": None,
+                    "state": None,
+                    "postal_code": None,
+                    "country": "US",
+                },
             },
             "type": "card",
             "default": True,
@@ -940,7 +1321,14 @@ class State:
         name: str | None,
         metadata: Record | None,
     ) -> Record:
-        """A paid one-time purchase and its invoice."""
+        """A paid purchase: one-time (with its invoice and credits) or of a subscription.
+
+        Flowglad records a Purchase for every product checkout, subscription prices
+        included (``processPurchaseBookkeepingForCheckoutSession`` in
+        ``utils/bookkeeping/checkoutSessions.ts``); a subscription's invoices belong to its
+        billing periods, so only a one-time purchase gets an invoice of its own.
+        """
+        one_time = price["type"] == "single_payment"
         total = price["unitPrice"] * quantity
         base = self._base("prch")
         purchase: Record = {
@@ -952,13 +1340,13 @@ class State:
             "billingCycleAnchor": None,
             "priceId": price["id"],
             "quantity": quantity,
-            "priceType": "single_payment",
-            "trialPeriodDays": None,
-            "pricePerBillingCycle": None,
-            "intervalUnit": None,
-            "intervalCount": None,
-            "firstInvoiceValue": total,
-            "totalPurchaseValue": total,
+            "priceType": price["type"],
+            "trialPeriodDays": None if one_time else (price.get("trialPeriodDays") or 0),
+            "pricePerBillingCycle": None if one_time else price["unitPrice"],
+            "intervalUnit": None if one_time else price["intervalUnit"],
+            "intervalCount": None if one_time else price["intervalCount"],
+            "firstInvoiceValue": total if one_time else 0,
+            "totalPurchaseValue": total if one_time else None,
             "bankPaymentOnly": False,
             "purchaseDate": base["createdAt"],
             "endDate": None,
@@ -970,11 +1358,33 @@ class State:
             "position": 0,
         }
         self.purchases.append(purchase)
-        invoice = self._invoice(
-            customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
-        )
-        self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
+        if one_time:
+            invoice = self._invoice(
+                customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
+            )
+            self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
+            self._grant_purchase_credits(customer, price)
         return purchase
+
+    def _grant_purchase_credits(self, customer: Record, price: Record) -> None:
+        """A paid one-time price grants its product's first usage credit feature, once.
+
+        As ``ledgerCommandForPaymentSucceeded`` in
+        ``utils/bookkeeping/processPaymentIntentStatusUpdated.ts``: the credits (the
+        feature's amount, whatever the quantity) go to the customer's current subscription
+        and never expire; without a current subscription nothing is granted. A one-time
+        price's toggle and resource features grant nothing: features belong to
+        subscription items.
+        """
+        features = self.pricing.product_features.get(price.get("productId") or "", [])
+        grant = next((f for f in features if f["type"] == "usage_credit_grant"), None)
+        current = [s for s in self.subs_of(customer["id"]) if s.is_current]
+        if grant is None or not current:
+            return
+        sub = max(current, key=lambda s: (s.record["createdAt"], s.record["updatedAt"], s.id))
+        meter = grant["usageMeterId"]
+        sub.carry_credit[meter] = sub.carry_credit.get(meter, 0) + grant["amount"]
+        sub.ledger_meters.add(meter)
 
     # read models --------------------------------------------------------------------------
     # They share the stored records instead of copying them: the API serializes them under
@@ -1005,9 +1415,12 @@ class State:
         payload: Record = {
             "customer": customer,
             "subscriptions": [self.sub_details(s) for s in subs],
+            # Creation order, as the query in db/tableMethods/invoiceLineItemMethods.ts
+            # (selectCustomerFacingInvoicesWithLineItems) has no ORDER BY; same for the
+            # subscriptions, payment methods and purchases below.
             "invoices": [
                 {"invoice": inv, "invoiceLineItems": lines}
-                for inv, lines in reversed(self.invoices)
+                for inv, lines in self.invoices
                 if inv["customerId"] == customer["id"]
             ],
             "paymentMethods": [
@@ -1028,3 +1441,19 @@ class State:
 
     def item_records(self, sub: Sub) -> list[Record]:
         return [i.record for i in sub.items]
+
+
+def _period_end(start_ms: int, unit: str, count: int) -> int:
+    try:
+        return add_interval(start_ms, unit, count)
+    except (OverflowError, ValueError, OSError):
+        raise bad_request("The billing period would end after the year 9999") from None
+
+
+def _preview_item(name: str | None, price: Record, quantity: int) -> Record:
+    return {
+        "name": name or "",
+        "unitPrice": price["unitPrice"],
+        "quantity": quantity,
+        "priceId": price["id"],
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from flask import Flask
-from sandbox_helpers import ApiClient
+from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 
@@ -45,15 +45,15 @@ def test_paid_plan_replaces_free_plan_which_stops_being_current(
     assert "advanced_analytics" in _toggles(billing["currentSubscription"])
 
 
-def test_current_subscription_is_the_most_recently_created_current_one(
-    api: ApiClient,
-) -> None:
+def test_current_subscription_is_the_most_recently_created_current_one() -> None:
+    api = ApiClient(Sandbox(allow_multiple_subscriptions=True), SHARED_CONTRACT)
     api.create_customer()
     for slug in ("pro_yearly", "pro_monthly"):
         body = {"customerExternalId": "user-1", "priceSlug": slug}
         assert api.post("/api/v1/subscriptions", json=body).ok
     billing = api.billing()
-    assert len(billing["currentSubscriptions"]) == 3
+    # The first paid plan ended the free one (upgraded_to_paid); both paid plans are current.
+    assert len(billing["currentSubscriptions"]) == 2
     newest = max(billing["currentSubscriptions"], key=lambda s: s["createdAt"])
     assert billing["currentSubscription"]["id"] == newest["id"]
     assert billing["currentSubscription"]["subscriptionItems"][0]["price"]["slug"] == (
@@ -61,8 +61,13 @@ def test_current_subscription_is_the_most_recently_created_current_one(
     )
 
 
-def test_without_current_subscription_the_member_is_absent(api: ApiClient) -> None:
-    sub_id = api.create_customer()["subscription"]["id"]
+def test_without_current_subscription_the_member_is_absent() -> None:
+    # A pricing model without a default plan: nothing to fall back to after a cancel.
+    model = {"products": [{"slug": "pro", "prices": [{"slug": "pro", "unitPrice": 900}]}]}
+    sandbox = Sandbox(model)
+    api = ApiClient(sandbox, SHARED_CONTRACT)
+    assert "subscription" not in api.create_customer()
+    sub_id = sandbox.put_customer_on_plan("user-1", "pro")["id"]
     cancel = {"cancellation": {"timing": "immediately"}}
     assert api.post(f"/api/v1/subscriptions/{sub_id}/cancel", json=cancel).ok
     billing = api.billing()

@@ -110,14 +110,24 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
             "newSubscriptionItems": [{"priceSlug": "free", "quantity": 1}],
         }
     }
+    preview = api.post(f"/api/v1/subscriptions/{extra_id}/preview-adjust", json=adjust)
+    assert preview.json()["resolvedTiming"] == "at_end_of_current_billing_period"
     assert api.post(f"/api/v1/subscriptions/{extra_id}/adjust", json=adjust).ok
+    undo = f"/api/v1/subscriptions/{extra_id}/cancel-scheduled-adjustment"
+    assert api.post(undo).json()["canceledItemCount"] == 1
+    assert api.post(undo).status_code == 400
     adjust_now = {
         "adjustment": {
             "timing": "immediately",
             "newSubscriptionItems": [{"priceSlug": "pro_yearly", "quantity": 2}],
-            "prorateCurrentBillingPeriod": True,
+            "prorateCurrentBillingPeriod": False,
         }
     }
+    bad_preview = {"adjustment": {"timing": "soon"}}
+    assert (
+        api.post(f"/api/v1/subscriptions/{extra_id}/preview-adjust", json=bad_preview).status_code
+        == 400
+    )
     assert api.post(f"/api/v1/subscriptions/{extra_id}/adjust", json=adjust_now).ok
     assert (
         api.post(
@@ -128,10 +138,11 @@ def _every_endpoint(api: ApiClient, sandbox: Sandbox) -> None:
     at_end = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
     assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=at_end).ok
     assert api.post(f"/api/v1/subscriptions/{extra_id}/uncancel", json={}).ok
-    assert api.post(f"/api/v1/subscriptions/{extra_id}/uncancel").status_code == 400
+    assert api.post("/api/v1/subscriptions/sub_missing/uncancel").status_code == 404
     now = {"cancellation": {"timing": "immediately"}}
     assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=now).ok
-    assert api.post(f"/api/v1/subscriptions/{extra_id}/cancel", json=now).status_code == 400
+    free_id = api.billing(ext)["subscriptions"][0]["id"]
+    assert api.post(f"/api/v1/subscriptions/{free_id}/cancel", json=now).status_code == 400
     sandbox.advance_billing_period(ext)
 
     # usage events
@@ -214,6 +225,8 @@ ENDPOINTS: set[tuple[str, str]] = {
     ("POST", "/api/v1/subscriptions/{id}/cancel"),
     ("POST", "/api/v1/subscriptions/{id}/uncancel"),
     ("POST", "/api/v1/subscriptions/{id}/adjust"),
+    ("POST", "/api/v1/subscriptions/{id}/preview-adjust"),
+    ("POST", "/api/v1/subscriptions/{id}/cancel-scheduled-adjustment"),
     ("POST", "/api/v1/usage-events"),
     ("POST", "/api/v1/usage-events/bulk"),
     ("GET", "/api/v1/pricing-models/default"),
@@ -225,9 +238,9 @@ ENDPOINTS: set[tuple[str, str]] = {
 }
 
 
-def test_every_endpoint_answers_success_and_errors_in_contract_shape(
-    sandbox: Sandbox, contract: Contract
-) -> None:
+def test_every_endpoint_answers_success_and_errors_in_contract_shape(contract: Contract) -> None:
+    # An organization that allows several subscriptions per customer, to reach every path.
+    sandbox = Sandbox(allow_multiple_subscriptions=True)
     contract.seen.clear()
     api = ApiClient(sandbox, contract)
     _every_endpoint(api, sandbox)

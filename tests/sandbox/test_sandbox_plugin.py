@@ -59,6 +59,29 @@ def test_pricing_file_can_be_set_in_the_ini(pytester: pytest.Pytester) -> None:
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
+def test_url_fixture_serves_the_tests_sandbox_over_http(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_it(flowglad_sandbox, flowglad_sandbox_url):
+            assert flowglad_sandbox_url.startswith("http://127.0.0.1:")
+            key = {"Authorization": flowglad_sandbox.secret_key}
+            created = requests.post(
+                flowglad_sandbox_url + "/_sandbox/v1/customers",
+                json={"externalId": "u"}, headers=key, timeout=10,
+            )
+            assert created.status_code == 200
+            assert "u" in flowglad_sandbox.state.customer_ids_by_external
+            billing = requests.get(
+                flowglad_sandbox_url + "/api/v1/customers/u/billing", headers=key, timeout=10
+            ).json()
+            assert billing["billingPortalUrl"].startswith(flowglad_sandbox_url + "/")
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
 def test_plugin_imports_with_only_the_hard_dependencies() -> None:
     code = (
         "import sys\n"

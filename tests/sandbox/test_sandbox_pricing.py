@@ -98,3 +98,49 @@ def test_a_model_without_default_product_creates_customers_without_subscription(
 def test_invalid_pricing_data_names_the_problem(data: dict[str, object], message: str) -> None:
     with pytest.raises(PricingError, match=message):
         Sandbox(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"bad": 1}, "the pricing model: unknown member 'bad'"),
+        ({"currency": "dollars"}, "three-letter code"),
+        ({"resources": [{"slug": "seats", "capacity": 3}]}, "resources[0]: unknown member"),
+        ({"resources": [{"slug": "a"}, {"slug": "a"}]}, "duplicate resource slug 'a'"),
+        ({"usageMeters": [{"slug": "m", "price": []}]}, "usageMeters[0]: unknown member"),
+        ({"features": [{"slug": "f", "type": "toggle", "amout": 1}]}, "features[0]: unknown"),
+        (
+            {"products": [{"slug": "p", "prices": [{"unitPrice": 1, "interval": "month"}]}]},
+            "products[0].prices[0]: unknown member 'interval'",
+        ),
+        (
+            {"products": [{"slug": "p", "prices": [{"unitPrice": 1, "intervalCount": 10**6}]}]},
+            "products[0].prices[0].intervalCount must be an integer from 1 to",
+        ),
+        (
+            {"products": [{"slug": "p", "prices": [{"unitPrice": 10**15}]}]},
+            "products[0].prices[0].unitPrice must be an integer from 0",
+        ),
+        ({"products": [{"slug": "p", "features": "x", "prices": []}]}, "list of feature slugs"),
+        (
+            {"products": [{"slug": "p", "prices": [{}]}, {"slug": "p", "prices": [{}]}]},
+            "duplicate product slug 'p'",
+        ),
+        ({"products": [{"slug": "p", "default": "yes", "prices": [{}]}]}, "true or false"),
+    ],
+)
+def test_invalid_pricing_data_is_refused_when_loaded_with_where_it_is_wrong(
+    data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PricingError) as raised:
+        Sandbox(data)
+    assert message in str(raised.value)
+
+
+def test_an_unreadable_or_malformed_pricing_file_is_a_pricing_error(tmp_path: Path) -> None:
+    with pytest.raises(PricingError, match="cannot read"):
+        Sandbox(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"products": [}')
+    with pytest.raises(PricingError, match="not valid JSON"):
+        Sandbox(broken)

@@ -39,14 +39,18 @@ def test_cancel_immediately_cancels_now(api: ApiClient, sandbox: Sandbox) -> Non
     record = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW).json()
     assert record["subscription"]["status"] == "canceled"
     assert record["subscription"]["canceledAt"] is not None
+    # cancelSubscription.ts: an ended subscription is answered as it is.
     again = api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=NOW)
-    assert again.status_code == 400
-    assert again.json()["error"] == "Subscription is already canceled"
+    assert again.status_code == 200
+    assert again.json()["subscription"] == record["subscription"]
 
 
 def test_uncancel_restores_a_scheduled_cancellation_only(api: ApiClient, sandbox: Sandbox) -> None:
     sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
-    assert api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel").status_code == 400
+    # uncancelSubscription is idempotent: nothing scheduled, nothing changed.
+    unchanged = api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel")
+    assert unchanged.status_code == 200
+    assert unchanged.json()["subscription"]["updatedAt"] == sub["updatedAt"]
     api.post(f"/api/v1/subscriptions/{sub['id']}/cancel", json=AT_END)
     restored = api.post(f"/api/v1/subscriptions/{sub['id']}/uncancel", json={}).json()
     assert restored["subscription"]["status"] == "active"
@@ -56,17 +60,31 @@ def test_uncancel_restores_a_scheduled_cancellation_only(api: ApiClient, sandbox
 
 
 def test_upgrade_applies_immediately(api: ApiClient, sandbox: Sandbox) -> None:
-    sub_id = api.create_customer()["subscription"]["id"]
-    result = _adjust(api, sub_id, "pro_monthly")
+    sub_id = sandbox.put_customer_on_plan("user-1", "pro_monthly")["id"]
+    result = _adjust(api, sub_id, "pro_yearly")
     assert (result["resolvedTiming"], result["isUpgrade"]) == ("immediately", True)
-    pro = sandbox.pricing.price_by_slug("pro_monthly")
-    assert pro is not None
-    assert [i["priceId"] for i in result["subscriptionItems"]] == [pro["id"]]
+    yearly = sandbox.pricing.price_by_slug("pro_yearly")
+    assert yearly is not None
+    assert [i["priceId"] for i in result["subscriptionItems"]] == [yearly["id"]]
     details = sandbox.subscription(sub_id)
     toggles = {f["slug"] for f in details["experimental"]["featureItems"]}
     assert "advanced_analytics" in toggles
     balance = details["experimental"]["usageMeterBalances"][0]["availableBalance"]
     assert balance == 10000
+    proration = sandbox.billing("user-1")["invoices"][-1]
+    assert proration["invoice"]["memo"] == "Proration: Net charge adjustment"
+    assert 0 < proration["invoice"]["subtotal"] <= 20000 - 2000
+
+
+def test_the_free_plan_is_not_adjusted_but_replaced(api: ApiClient) -> None:
+    """subscriptions/adjustSubscription.ts: free plans upgrade through a new subscription."""
+    sub_id = api.create_customer()["subscription"]["id"]
+    body = {
+        "adjustment": {"timing": "auto", "newSubscriptionItems": [{"priceSlug": "pro_monthly"}]}
+    }
+    refused = api.post(f"/api/v1/subscriptions/{sub_id}/adjust", json=body)
+    assert refused.status_code == 400
+    assert "Cannot adjust free plan subscriptions" in refused.json()["error"]
 
 
 def test_downgrade_waits_for_the_end_of_the_period(api: ApiClient, sandbox: Sandbox) -> None:

@@ -78,8 +78,11 @@ def test_two_identifiers_or_zero_amount_are_400(api: ApiClient) -> None:
     assert api.post("/api/v1/usage-events", json=_event(sub_id, "t", 0)).status_code == 400
 
 
-def test_usage_on_unknown_or_canceled_subscription_is_refused(api: ApiClient) -> None:
-    sub_id = api.create_customer()["subscription"]["id"]
+def test_usage_on_unknown_or_canceled_subscription_is_refused(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    api.create_customer()
+    sub_id = sandbox.put_customer_on_plan("user-1", "pro_monthly")["id"]
     assert api.post("/api/v1/usage-events", json=_event("sub_nope", "t")).status_code == 404
     api.post(
         f"/api/v1/subscriptions/{sub_id}/cancel", json={"cancellation": {"timing": "immediately"}}

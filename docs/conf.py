@@ -46,5 +46,6 @@ intersphinx_mapping = {
 
 html_theme = "furo"
 html_title = f"flask-flowglad {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False

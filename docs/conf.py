@@ -49,3 +49,4 @@ html_title = f"flask-flowglad {release}"
 html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False
+python_maximum_signature_line_length = 88

@@ -190,3 +190,8 @@ def load_factory() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_every_example_the_docs_can_include_is_exercised_here() -> None:
+    exercised = {"b2b", "gating", "usage", "cross_origin", "factory"}
+    assert {path.stem for path in EXAMPLES.glob("*.py")} == exercised

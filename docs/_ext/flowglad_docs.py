@@ -20,17 +20,28 @@ from flask_flowglad.protocol.openapi import openapi_document
 OPENAPI_FILE = "openapi.json"
 
 
-def _cell(*content: nodes.Node | str) -> nodes.entry:
+def _paragraph(*content: nodes.Node | str) -> nodes.paragraph:
     paragraph = nodes.paragraph()
     for item in content:
         paragraph += nodes.Text(item) if isinstance(item, str) else item
+    return paragraph
+
+
+def _cell(*content: nodes.Node | str) -> nodes.entry:
     entry = nodes.entry()
-    entry += paragraph
+    entry += _paragraph(*content)
+    return entry
+
+
+def _stacked(*paragraphs: nodes.paragraph) -> nodes.entry:
+    entry = nodes.entry()
+    for paragraph in paragraphs:
+        entry += paragraph
     return entry
 
 
 def _table(header: list[str], rows: list[list[nodes.entry]], widths: list[int]) -> nodes.table:
-    table = nodes.table(classes=["longtable"])
+    table = nodes.table()
     group = nodes.tgroup(cols=len(header))
     table += group
     for width in widths:
@@ -62,21 +73,27 @@ def _default(value: Any) -> nodes.Node | str:
 
 
 class ConfigTable(SphinxDirective):
-    """Every option of :data:`flask_flowglad.config.OPTIONS`: key, keyword, type, default."""
+    """Every option of :data:`flask_flowglad.config.OPTIONS`: key, keyword, type, default.
+
+    Each row is a link target named after its key (``#flowglad-secret-key``)."""
 
     def run(self) -> list[nodes.Node]:
-        rows = [
-            [
-                _cell(_literal(option.key)),
-                _cell(_literal(option.name)),
-                _cell(_literal(option.type)),
-                _cell(_default(option.default)),
-                _cell(option.doc),
-            ]
-            for option in OPTIONS
-        ]
-        header = ["Key", "Flowglad(...) keyword", "Type", "Default", "Meaning"]
-        return [_table(header, rows, [22, 18, 10, 12, 38])]
+        rows = []
+        for option in OPTIONS:
+            key = _paragraph(_literal(option.key))
+            key["ids"] = [nodes.make_id(option.key)]
+            rows.append(
+                [
+                    _stacked(key, _paragraph("keyword ", _literal(option.name))),
+                    _stacked(
+                        _paragraph(_literal(option.type)),
+                        _paragraph("default ", _default(option.default)),
+                    ),
+                    _cell(option.doc),
+                ]
+            )
+        header = ["Key", "Type", "Meaning"]
+        return [_table(header, rows, [34, 22, 44])]
 
 
 class RoutesTable(SphinxDirective):

@@ -5,7 +5,10 @@ from flask_flowglad import Flowglad
 
 flowglad = Flowglad()
 login_manager = LoginManager()
-ACCOUNTS = {"1": ("Ada", "ada@example.com"), "2": ("Grace", "grace@example.com")}  # your database
+ACCOUNTS = {  # your database
+    "1": ("Ada", "ada@example.com"),
+    "2": ("Grace", "grace@example.com"),
+}
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -125,6 +125,30 @@ def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
     assert broken == []
 
 
+def test_intersphinx_links_reach_flask_werkzeug_requests_and_marshmallow(site: Path) -> None:
+    """Resolved through the checked-in inventories, with no network at build time."""
+    pages = "".join(page.read_text(encoding="utf-8") for page in site.glob("*.html"))
+    for url in (
+        "https://flask.palletsprojects.com/en/stable/api/#flask.Flask",
+        "https://werkzeug.palletsprojects.com/en/stable/exceptions/#werkzeug.exceptions.",
+        "https://requests.readthedocs.io/en/latest/api/#requests.adapters.BaseAdapter",
+        "https://marshmallow.readthedocs.io/en/stable/marshmallow.schema.html",
+    ):
+        assert f'href="{url}' in pages, url
+
+
+def test_the_checked_in_inventories_are_what_the_script_writes() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "make_inventories", DOCS / "_inventories" / "make_inventories.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for project, (version, names) in script.PROJECTS.items():
+        written = (DOCS / "_inventories" / f"{project}.inv").read_bytes()
+        assert written == script.inventory(project, version, names), project
+
+
 def test_the_shipped_openapi_document_covers_every_action(site: Path) -> None:
     document = json.loads((site / "openapi.json").read_text(encoding="utf-8"))
     assert set(document["paths"]) == {f"/api/flowglad/{key}" for key in ACTIONS}
@@ -157,8 +181,13 @@ def test_chromium_renders_the_configuration_table_of_every_option(
     page.goto(served + "/installation.html")
     page.get_by_role("link", name="Customers: B2C and B2B").first.wait_for()
     rows = page.locator("table tbody tr")
-    keys = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    keys = [
+        rows.nth(i).locator("td").first.locator("code").first.inner_text()
+        for i in range(rows.count())
+    ]
     assert keys == [option.key for option in OPTIONS]
+    # Each key is a link target: other pages and answers can point at one option.
+    assert page.locator("#flowglad-fail-open").inner_text() == "FLOWGLAD_FAIL_OPEN"
     page.get_by_role("link", name="Customers: B2C and B2B").first.click()
     page.wait_for_url(served + "/customers.html")
     assert page.get_by_role("heading", name="B2B: an organization is the customer").is_visible()

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+import flask_flowglad
+import flask_flowglad.sandbox
 from flask_flowglad.config import OPTIONS
 from flask_flowglad.protocol.actions import ACTIONS
 
@@ -147,6 +149,14 @@ def test_the_checked_in_inventories_are_what_the_script_writes() -> None:
     for project, (version, names) in script.PROJECTS.items():
         written = (DOCS / "_inventories" / f"{project}.inv").read_bytes()
         assert written == script.inventory(project, version, names), project
+
+
+def test_the_api_reference_documents_every_public_name(site: Path) -> None:
+    """A name added to ``__all__`` must be added to docs/api.md too."""
+    ids = parse(site / "api.html").ids
+    public = [f"flask_flowglad.{name}" for name in flask_flowglad.__all__]
+    public += [f"flask_flowglad.sandbox.{name}" for name in flask_flowglad.sandbox.__all__]
+    assert [name for name in public if name not in ids] == []
 
 
 def test_the_shipped_openapi_document_covers_every_action(site: Path) -> None:

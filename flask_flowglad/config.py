@@ -105,6 +105,19 @@ def parse_url_prefix(value: Any, key: str) -> str:
     return text
 
 
+def parse_optional_path(value: Any, key: str) -> str | None:
+    """A URL path such as ``/api/flowglad/openapi.json``; empty or ``False`` is off."""
+    if value is False or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if not text.startswith("/") or any(ch.isspace() or ch in "<>?#" for ch in text):
+        raise ConfigurationError(
+            f"{key} must be an absolute path such as '/api/flowglad/openapi.json',"
+            f" not {value!r}."
+        )
+    return text
+
+
 def parse_secret_key(value: Any, key: str) -> str | None:
     """A Flowglad *secret* key (``sk_test_...`` or ``sk_live_...``)."""
     if value is None or value == "":
@@ -260,6 +273,15 @@ OPTIONS: tuple[Option, ...] = (
         "Largest request body the React SDK's routes read; larger ones answer 413.",
         "int",
     ),
+    Option(
+        "openapi_path",
+        "FLOWGLAD_OPENAPI_PATH",
+        parse_optional_path,
+        None,
+        "Serve the OpenAPI document of the React SDK's routes at this path (GET);"
+        " off when unset.",
+        "str | None",
+    ),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
@@ -282,6 +304,7 @@ class FlowgladSettings:
     sandbox: Any
     null_billing_when_logged_out: bool
     max_body_bytes: int
+    openapi_path: str | None
 
     def __repr__(self) -> str:
         shown = ", ".join(

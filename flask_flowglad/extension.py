@@ -16,6 +16,7 @@ from .csrf import exempt_from_csrf
 from .identity import CustomerIdentity, coerce_identity
 from .login import identity_from_flask_login
 from .protocol.blueprint import create_blueprint
+from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
 from .templating import template_context
@@ -67,6 +68,7 @@ class Flowglad:
         sandbox: bool | Sandbox | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
+        openapi_path: str | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -81,6 +83,7 @@ class Flowglad:
             "sandbox": sandbox,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
+            "openapi_path": openapi_path,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         if app is not None:
@@ -111,6 +114,10 @@ class Flowglad:
             settings, client, sandbox, self.current_identity
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
+        if settings.openapi_path is not None:
+            app.add_url_rule(
+                settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
+            )
         app.teardown_request(drop_request_cache)
         app.context_processor(template_context)
         exempt_from_csrf(app)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh clone: creates .venv if needed, installs flask-flowglad
-# with its test dependencies and the example's, builds the example's billing page and the
-# fidelity test's page (Flowglad's own SDKs), runs pytest.
+# with its test and docs dependencies and the example's, builds the example's billing page and
+# the fidelity test's page (Flowglad's own SDKs), runs pytest.
 #
 #   scripts/test.sh                  # everything
 #   scripts/test.sh -k sandbox -x    # arguments go to pytest
@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/setup.sh
 . "$root/scripts/setup.sh"
 
-install_python ".[test,e2e]"
+install_python ".[test,e2e,docs]"
 # Outside CI a missing or old npm only costs the browser tests, which then skip and say why.
 if ! (build_frontend && build_fidelity); then
     if [ -n "${CI:-}" ]; then

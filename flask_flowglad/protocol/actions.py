@@ -277,6 +277,7 @@ def iso_timestamp(value: Any) -> Any:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+#: Every action the blueprint serves, by its key (the subroute the React SDK posts to).
 ACTIONS: dict[str, Action] = {
     "customers/billing": Action(
         schemas.CustomerBillingSchema,

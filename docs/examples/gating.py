@@ -1,0 +1,55 @@
+from flask import Flask, redirect, render_template_string, url_for
+from flask_login import LoginManager, UserMixin
+
+from flask_flowglad import FeatureNotAvailable, Flowglad, current_billing, feature_required
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "change me"
+app.config["FLOWGLAD_SANDBOX"] = True
+login_manager = LoginManager(app)
+flowglad = Flowglad(app)
+# Templates see the same snapshot as views: read once per request.
+app.jinja_env.globals["current_billing"] = current_billing
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> UserMixin:
+    user = UserMixin()
+    user.id = user_id
+    return user
+
+
+@app.errorhandler(FeatureNotAvailable)
+def upgrade(error: FeatureNotAvailable):
+    return render_template_string(
+        "<p>{{ feature }} is part of Pro. <a href='/pricing'>Upgrade</a></p>",
+        feature=error.feature_slug,
+    ), 402
+
+
+@app.get("/reports")
+@feature_required("advanced_analytics")  # 402 through the handler above
+def reports():
+    return "<h1>Reports</h1>"
+
+
+@app.get("/export")
+@feature_required("advanced_analytics", on_denied=lambda slug: redirect(url_for("pricing")))
+def export():
+    return "csv..."
+
+
+@app.get("/pricing")
+def pricing():
+    return "<h1>Plans</h1>"
+
+
+@app.get("/")
+def dashboard():
+    return render_template_string(
+        "{% if current_billing and current_billing.check_feature_access('advanced_analytics') %}"
+        "<a href='/reports'>Reports</a>"
+        "{% else %}"
+        "<a href='/pricing'>Unlock reports</a>"
+        "{% endif %}"
+    )

@@ -1,0 +1,163 @@
+"""The built wheel is complete: it holds the package's data and nothing else, and
+installed alone into a fresh virtual environment it runs the minimal example."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import venv
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "minimal" / "app.py"
+
+pytestmark = pytest.mark.slow
+
+
+def run(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT, cwd=out)
+    (built,) = out.glob("flask_flowglad-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel and its dependencies from the index."""
+    home = tmp_path_factory.mktemp("venv")
+    venv.create(home, with_pip=True)
+    python = home / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel, cwd=home)
+    return home
+
+
+def test_the_wheel_holds_the_package_data_and_no_tests_or_examples(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        "flask_flowglad/py.typed",
+        "flask_flowglad/sandbox/default_pricing.json",
+        "flask_flowglad/protocol/openapi.py",
+    } | {
+        f"flask_flowglad/sandbox/templates/{page}.html"
+        for page in ("base", "checkout", "index", "portal")
+    }
+    assert expected <= names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    tops = {name.split("/")[0] for name in names}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"flask_flowglad"}
+    sources = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "flask_flowglad").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert sources <= names
+
+
+def test_the_installed_wheel_is_the_one_imported(installed: Path, tmp_path: Path) -> None:
+    where = run(
+        installed / "bin" / "python",
+        "-c",
+        "import flask_flowglad; print(flask_flowglad.__file__)",
+        cwd=tmp_path,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(installed)
+
+
+def test_the_flask_command_has_the_flowglad_group(installed: Path, tmp_path: Path) -> None:
+    result = run(installed / "bin" / "flask", "--app", EXAMPLE, "flowglad", "--help", cwd=tmp_path)
+    assert "sandbox" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served_example(installed: Path, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    server = subprocess.Popen(
+        [
+            str(installed / "bin" / "flask"),
+            "--app",
+            str(EXAMPLE),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/reports", timeout=1)
+                break
+            except requests.ConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the example did not start: {server.stdout.read()}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_installed_wheel_serves_the_minimal_example(served_example: str) -> None:
+    browser = requests.Session()
+    assert browser.get(served_example + "/reports", timeout=10).status_code == 401
+    signup = browser.post(
+        served_example + "/signup",
+        data={"name": "Ada", "email": "ada@example.com"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert signup.status_code == 302
+    assert browser.get(served_example + "/reports", timeout=10).status_code == 402
+    billing = browser.post(served_example + "/api/flowglad/customers/billing", json={}, timeout=10)
+    assert billing.json()["data"]["customer"]["email"] == "ada@example.com"
+    checkout = browser.post(
+        served_example + "/api/flowglad/checkout-sessions/create",
+        json={
+            "priceSlug": "pro_monthly",
+            "successUrl": served_example + "/reports",
+            "cancelUrl": served_example + "/",
+        },
+        timeout=10,
+    )
+    assert checkout.status_code == 200, checkout.text
+    hosted = browser.get(checkout.json()["data"]["url"], timeout=10)
+    assert hosted.status_code == 200
+    assert "4242" in hosted.text  # the sandbox's checkout template, from the wheel

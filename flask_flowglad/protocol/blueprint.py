@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -48,7 +49,21 @@ def create_blueprint() -> Blueprint:
     blueprint.add_url_rule(
         "/<path:subroute>", "action", dispatch, methods=ROUTED_METHODS, strict_slashes=False
     )
+    blueprint.before_app_request(answer_routing_failures)
     return blueprint
+
+
+def answer_routing_failures() -> Response | None:
+    """Answer, in the envelope, what the router could not route under the prefix: a
+    method no rule lists (``TRACE``), an empty subroute, ``//`` (a redirect otherwise).
+    Such failures happen before any blueprint is chosen, so an error handler of this
+    blueprint would never see them; other paths are left to the app."""
+    if request.routing_exception is None:
+        return None
+    prefix = get_state().settings.url_prefix
+    if request.path != prefix and not request.path.startswith(prefix + "/"):
+        return None
+    return dispatch(request.path[len(prefix) :])
 
 
 def dispatch(subroute: str) -> Response:
@@ -147,7 +162,14 @@ def _read_body(limit: int) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(
+            raw,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_members,
+        )
+    except DuplicateMember as duplicate:
+        raise BadBody(400, "VALIDATION_ERROR", str(duplicate)) from None
     except (ValueError, RecursionError):
         raise BadBody(400, "VALIDATION_ERROR", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -191,6 +213,26 @@ def _encodable(text: str) -> bool:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+class DuplicateMember(ValueError):
+    """A member named twice in one object: parsers disagree on which one wins, so the
+    body is refused rather than read one way here and another way elsewhere."""
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise DuplicateMember("The request body names a member twice.")
+    return members
+
+
+def _finite_float(text: str) -> float:
+    """``1e999`` is valid JSON that Python reads as infinity, which JSON cannot carry."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
 
 
 def _resolve_identity(state: FlowgladState, action: Action) -> CustomerIdentity | None:

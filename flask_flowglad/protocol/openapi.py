@@ -176,10 +176,9 @@ def _response(description: str, schema: str) -> dict[str, Any]:
 FIELD_TYPES: dict[type[Any], tuple[str, str | None]] = {
     schemas.JSONInteger: ("integer", None),
     schemas.JSONBoolean: ("boolean", None),
-    schemas.JSONObject: ("object", None),
+    schemas.OpaqueObject: ("object", None),
     schemas.Metadata: ("object", None),
     schemas.HttpUrl: ("string", "uri"),
-    schemas.ISODateTime: ("string", "date-time"),
 }
 
 

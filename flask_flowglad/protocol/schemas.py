@@ -189,14 +189,21 @@ def _is_metadata_value(value: Any) -> bool:
     return isinstance(value, int)  # bool is an int
 
 
+#: Flowglad's ids (``sub_...``) and slugs: ASCII letters, digits, ``_ - . :``, starting
+#: with a letter or digit. They travel in URL paths and queries, so nothing that could
+#: change a URL (``/``, ``?``, ``#``, ``%``, ``..``, spaces, controls, bidi marks) is valid.
+_ID = validate.Regexp(
+    r"[A-Za-z0-9][A-Za-z0-9_.:\-]*\Z",
+    error="Must be an id or slug: letters, digits, '_', '-', '.' or ':'.",
+)
 _ID_LENGTH = validate.Length(
     min=1, max=MAX_ID_LENGTH, error=f"Must be 1 to {MAX_ID_LENGTH} characters."
 )
 
 
 def identifier(**kwargs: Any) -> fields.String:
-    """An id or slug; upstream puts these in URL paths, so empty is never valid."""
-    return fields.String(validate=_ID_LENGTH, **kwargs)
+    """An id or slug of a Flowglad object; upstream puts these in URL paths."""
+    return fields.String(validate=[_ID_LENGTH, _ID], **kwargs)
 
 
 def short_text(**kwargs: Any) -> fields.String:

@@ -164,7 +164,7 @@ class Flowglad:
         self, external_id: str, name: str | None = None, email: str | None = None
     ) -> CustomerBilling:
         """The billing service of any customer: for sign-up flows, jobs and admin tools."""
-        return self.for_identity(CustomerIdentity(str(external_id), name, email))
+        return get_state().for_customer(external_id, name, email)
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of the customer a loader described."""

@@ -45,6 +45,12 @@ class FlowgladState:
         identity = self.identify()
         return None if identity is None else self.for_identity(identity)
 
+    def for_customer(
+        self, external_id: str, name: str | None = None, email: str | None = None
+    ) -> CustomerBilling:
+        """The billing service of any customer: for sign-up flows, jobs and admin tools."""
+        return self.for_identity(CustomerIdentity(str(external_id), name, email))
+
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
         return CustomerBilling(self.client, identity, request_cache())

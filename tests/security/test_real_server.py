@@ -109,13 +109,24 @@ def test_raw_paths_that_name_no_action_are_a_json_404(server: Server, path: byte
     assert not server.world.sandbox.calls, described(server.world.sandbox.calls)
 
 
-@pytest.mark.parametrize("method", [b"FOO", b"TRACE", b"CONNECT", b"PROPFIND", b"OPTIONS"])
+@pytest.mark.parametrize("method", [b"FOO", b"TRACE", b"CONNECT", b"PROPFIND"])
 def test_methods_a_browser_never_sends_are_a_json_405(server: Server, method: bytes) -> None:
     server.world.sandbox.calls.clear()
     answer = server.request(method, PREFIX + b"customers/billing", b"{}")
     assert answer.status == 405, (method, answer.status, answer.body[:200])
     answer.envelope()
     assert answer.headers.get("allow", "").replace(" ", "") == "POST", answer.headers
+    assert not server.world.sandbox.calls, described(server.world.sandbox.calls)
+
+
+def test_options_is_a_preflight_naming_only_the_actions_methods(server: Server) -> None:
+    """A CORS preflight carries no cookie: it is answered with the action's own methods,
+    never with every method the catch-all route is open to, and calls nothing."""
+    server.world.sandbox.calls.clear()
+    answer = server.request(b"OPTIONS", PREFIX + b"customers/billing", b"")
+    assert answer.status == 200, (answer.status, answer.body[:200])
+    assert answer.headers.get("allow", "").replace(" ", "") == "OPTIONS,POST", answer.headers
+    assert answer.body == b""
     assert not server.world.sandbox.calls, described(server.world.sandbox.calls)
 
 

@@ -108,8 +108,21 @@ WRONG_METHODS = [
     (key, method)
     for key, action in sorted(ACTIONS.items())
     for method in METHODS
-    if method not in action.methods and not (method == "HEAD" and "GET" in action.methods)
+    if method not in action.methods
+    and method != "OPTIONS"  # a CORS preflight: answered below
+    and not (method == "HEAD" and "GET" in action.methods)
 ]
+
+
+@pytest.mark.parametrize("key", sorted(ACTIONS))
+def test_options_names_only_the_actions_methods(key: str) -> None:
+    world = World()
+    response = client(world, None).open(URL + key, method="OPTIONS")
+    assert response.status_code == 200
+    named = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+    assert named == set(ACTIONS[key].methods) | {"OPTIONS"}
+    assert response.data == b""
+    assert_nothing_called(world, f"OPTIONS {key}")
 
 
 @pytest.mark.parametrize(("key", "method"), WRONG_METHODS)

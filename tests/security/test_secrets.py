@@ -169,7 +169,7 @@ def test_the_key_shows_in_no_exception_raised_to_python_code(
         flowglad = live_app.extensions["flowglad"]
         for call in (
             lambda: flowglad.for_customer("u1").get_billing(),
-            lambda: flowglad.for_customer("u1").create_usage_event({"usageMeterSlug": "x"}),
+            lambda: flowglad.for_customer("u1").create_usage_event(usage_meter_slug="x"),
             lambda: flowglad.client.get_billing("u1"),
             lambda: flowglad.default_pricing_model(),
         ):

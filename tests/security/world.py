@@ -164,7 +164,11 @@ class World:
     """One sandbox, one app on it, and customers made through the app's own actions."""
 
     def __init__(self, pricing: Mapping[str, Any] | None = None, **config: Any) -> None:
-        self.sandbox = Sandbox(copy.deepcopy(dict(pricing or demo_pricing())))
+        # Several subscriptions per customer, so a seed body may start a free plan beside
+        # the customer's own (Flowglad's default refuses a second one with a 409).
+        self.sandbox = Sandbox(
+            copy.deepcopy(dict(pricing or demo_pricing())), allow_multiple_subscriptions=True
+        )
         self.app = sandbox_app(self.sandbox, **config)
 
     def post(self, key: str, body: Any = None, user: str | None = "u1") -> Any:

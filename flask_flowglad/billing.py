@@ -28,10 +28,12 @@ class BillingSnapshot:
     def from_payload(cls, payload: object) -> BillingSnapshot:
         """A snapshot of Flowglad's answer, which must at least name the customer: an
         answer without it (``{}`` from a proxy) is an outage, never an empty billing."""
-        if not isinstance(payload, dict) or not isinstance(payload.get("customer"), dict):
+        problem = billing_shape_problem(payload)
+        if problem is not None:
             raise InvalidUpstreamAnswer(
-                200, None, "Flowglad's billing answer has no customer.", None, payload
+                200, None, f"Flowglad's billing answer is unusable: {problem}.", None, None
             )
+        assert isinstance(payload, dict)
         return cls(payload)
 
     def __repr__(self) -> str:
@@ -242,6 +244,66 @@ class AnonymousBilling(BillingSnapshot):
     def is_anonymous(self) -> bool:
         """``True``: nobody is logged in."""
         return True
+
+
+#: Members of a billing answer that, when present, are lists of objects.
+_OBJECT_LISTS = (
+    "subscriptions",
+    "currentSubscriptions",
+    "invoices",
+    "purchases",
+    "paymentMethods",
+)
+#: Members of a subscription (or of its ``experimental`` object) that are lists of objects.
+_SUBSCRIPTION_LISTS = ("subscriptionItems", "featureItems", "usageMeterBalances")
+
+
+def billing_shape_problem(payload: object) -> str | None:
+    """What makes a billing answer unusable, or ``None``.
+
+    Unknown members are welcome (a newer Flowglad); a known member of the wrong kind
+    (``"subscriptions": "x"``, a feature item that is a number) is not: it is read as an
+    outage, not as a customer who has nothing.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("customer"), dict):
+        return "no customer"
+    for name in _OBJECT_LISTS:
+        if name in payload and not _is_object_list(payload[name]):
+            return f"{name} is not a list of objects"
+    if any(not isinstance(entry.get("invoice"), dict) for entry in payload.get("invoices", ())):
+        return "an invoice entry has no invoice"
+    for subscription in (
+        *payload.get("subscriptions", ()),
+        *payload.get("currentSubscriptions", ()),
+    ):
+        experimental = subscription.get("experimental", {})
+        if not isinstance(experimental, dict):
+            return "a subscription's experimental member is not an object"
+        for owner in (subscription, experimental):
+            for name in _SUBSCRIPTION_LISTS:
+                if owner.get(name) is not None and not _is_object_list(owner[name]):
+                    return f"a subscription's {name} is not a list of objects"
+    if "pricingModel" in payload:
+        return pricing_model_problem(payload["pricingModel"])
+    return None
+
+
+def pricing_model_problem(model: object) -> str | None:
+    """What makes a pricing model unusable, or ``None``."""
+    if not isinstance(model, dict):
+        return "the pricing model is not an object"
+    for name in ("products", "usageMeters"):
+        if model.get(name) is not None and not _is_object_list(model[name]):
+            return f"the pricing model's {name} is not a list of objects"
+    owners = [*(model.get("products") or ()), *(model.get("usageMeters") or ())]
+    for owner in owners:
+        if owner.get("prices") is not None and not _is_object_list(owner["prices"]):
+            return "a product's prices is not a list of objects"
+    return None
+
+
+def _is_object_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 def feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:

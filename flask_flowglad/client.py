@@ -375,14 +375,16 @@ class FlowgladClient:
                 wait: float | None
                 try:
                     response = self._send(method, url, params, data, headers, remaining)
-                except _DeadlinePassed as passed:
+                except _DeadlinePassed:
                     raise FlowgladTimeout(
                         f"The deadline passed before Flowglad answered {method} {path}."
-                    ) from passed.__cause__
+                    ) from None
                 except requests.RequestException as exc:
                     error = self._transport_error(exc)
                     if not self._should_retry(retry, idempotent, exc=exc):
-                        raise error from exc
+                        # Not chained: requests' own message may quote the request's
+                        # headers, the secret key among them; ours is redacted.
+                        raise error from None
                     wait = self._sleep_time_seconds(retry)
                     reason = type(exc).__name__
                 else:
@@ -485,22 +487,21 @@ class FlowgladClient:
         surface as a Flowglad error, not as a ``JSONDecodeError`` or a
         ``TypeError`` far from here.
         """
-        data: t.Any = None
         try:
             data = json.loads(response.content)
         except (ValueError, RecursionError):
-            data = self.redact(response.text[:2000])
             problem = "the response body is not JSON"
         else:
             if isinstance(data, expect):
                 return data
             problem = f"expected a JSON {'object' if expect is dict else 'array'}"
+        # The body is kept as redacted text: an echo of the request may hold the key.
         raise InvalidUpstreamAnswer(
             response.status_code,
             None,
             f"Unexpected answer from Flowglad: {problem}",
             response.headers.get("X-Request-Id"),
-            data,
+            self.redact(response.text[:2000]),
         )
 
     def _object(self, method: str, path: str, **kwargs: t.Any) -> dict[str, t.Any]:

@@ -18,6 +18,7 @@ __all__ = [
     "CheckoutSessionNotFound",
     "NoCurrentSubscription",
     "PriceNotFound",
+    "ResourceClaimNotFound",
     "SubscriptionAlreadyCanceled",
     "SubscriptionNotOwned",
     "FlowgladAPIError",
@@ -36,8 +37,7 @@ __all__ = [
 
 
 class FlowgladError(Exception):
-    """Base class of every error the Flowglad client raises.
-    """
+    """Base class of every error the Flowglad client raises."""
 
 
 class FlowgladAPIError(FlowgladError):
@@ -79,23 +79,19 @@ class InvalidUpstreamAnswer(FlowgladAPIError):
 
 
 class FlowgladBadRequest(FlowgladAPIError):
-    """The request was invalid (400 or 422); retrying it will not help.
-    """
+    """The request was invalid (400 or 422); retrying it will not help."""
 
 
 class FlowgladAuthenticationError(FlowgladAPIError):
-    """The secret key is missing, invalid or lacks access (401 or 403).
-    """
+    """The secret key is missing, invalid or lacks access (401 or 403)."""
 
 
 class FlowgladNotFound(FlowgladAPIError):
-    """The object does not exist, or was archived (404).
-    """
+    """The object does not exist, or was archived (404)."""
 
 
 class FlowgladConflict(FlowgladAPIError):
-    """The object already exists or is in a conflicting state (409).
-    """
+    """The object already exists or is in a conflicting state (409)."""
 
 
 class FlowgladRateLimited(FlowgladAPIError):
@@ -118,18 +114,15 @@ class FlowgladRateLimited(FlowgladAPIError):
 
 
 class FlowgladServerError(FlowgladAPIError):
-    """Flowglad failed (5xx); the request may or may not have taken effect.
-    """
+    """Flowglad failed (5xx); the request may or may not have taken effect."""
 
 
 class FlowgladConnectionError(FlowgladError):
-    """No answer came from Flowglad: the connection failed or was dropped.
-    """
+    """No answer came from Flowglad: the connection failed or was dropped."""
 
 
 class FlowgladTimeout(FlowgladConnectionError):
-    """Connecting to Flowglad, or waiting for its answer, took too long.
-    """
+    """Connecting to Flowglad, or waiting for its answer, took too long."""
 
 
 # -- refusals of the service itself ----------------------------------------------------
@@ -167,6 +160,10 @@ class PriceNotFound(BillingActionError):
 
 class NotInPricingModel(BillingActionError):
     """A usage meter or resource the customer's pricing model does not have."""
+
+
+class ResourceClaimNotFound(BillingActionError):
+    """A claim id that is not one of the subscription's claims."""
 
 
 class CheckoutSessionNotFound(BillingActionError):

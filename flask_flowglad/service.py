@@ -29,6 +29,7 @@ from .errors import (
     NoCurrentSubscription,
     NotInPricingModel,
     PriceNotFound,
+    ResourceClaimNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
 )
@@ -156,7 +157,9 @@ class CustomerBilling:
         """Change the name or email; Flowglad keeps addresses and phone numbers read-only."""
         changes = {k: v for k, v in (("name", name), ("email", email)) if v is not None}
         with self._changing():
-            return self.client.update_customer(self.external_id, changes)
+            response = self.client.update_customer(self.external_id, changes)
+        _member(response, "customer")
+        return response
 
     def create_product_checkout_session(
         self,
@@ -367,7 +370,9 @@ class CustomerBilling:
             "usageDate": usage_date,
         }
         with self._changing():
-            return self.client.create_usage_event(_present(event))
+            response = self.client.create_usage_event(_present(event))
+        _member(response, "usageEvent")
+        return response
 
     # -- resources -------------------------------------------------------------------
 
@@ -412,6 +417,7 @@ class CustomerBilling:
         named ones by ``external_id(s)`` (the app's ids of what holds them, e.g. an
         invited user). Flowglad refuses claims beyond the subscription's capacity."""
         sid = self._resource_subscription(subscription_id)
+        self._check_resource(sid, resource_slug)
         body = {
             "resourceSlug": resource_slug,
             "quantity": quantity,
@@ -435,6 +441,7 @@ class CustomerBilling:
         """Release claimed units: a ``quantity`` of anonymous ones, or named ones by
         ``external_id(s)`` or ``claim_ids``."""
         sid = self._resource_subscription(subscription_id)
+        self._check_resource(sid, resource_slug, claim_ids)
         body = {
             "resourceSlug": resource_slug,
             "quantity": quantity,
@@ -512,7 +519,7 @@ class CustomerBilling:
         session = _member(response, "checkoutSession")
         if not isinstance(response.get("url") or session.get("url"), str):
             raise InvalidUpstreamAnswer(
-                200, None, "Flowglad's checkout session has no url.", None, response
+                200, None, "Flowglad's checkout session has no url.", None, None
             )
         return response
 
@@ -592,6 +599,26 @@ class CustomerBilling:
             )
         return str(current[0]["id"])
 
+    def _check_resource(
+        self, subscription_id: str, resource_slug: str, claim_ids: Sequence[str] | None = None
+    ) -> None:
+        """Before a claim or release is written: the resource is one the subscription has
+        (Flowglad lists only those), and every claim id named is one of its claims. The
+        billing answer does not list resources, so this costs one read (two with ids)."""
+        usages = self.client.get_resource_usages(subscription_id)
+        slugs = {
+            entry["usage"].get("resourceSlug")
+            for entry in usages
+            if isinstance(entry, dict) and isinstance(entry.get("usage"), dict)
+        }
+        if resource_slug not in slugs:
+            raise NotInPricingModel(f"The subscription has no resource {resource_slug!r}.")
+        if claim_ids:
+            claims = self.client.list_resource_claims(subscription_id).get("claims")
+            owned = {c.get("id") for c in claims or () if isinstance(c, dict)}
+            if not owned.issuperset(claim_ids):
+                raise ResourceClaimNotFound("A claim id is not one of the subscription's claims.")
+
     def _resource_subscription(self, subscription_id: str | None) -> str:
         if subscription_id is None:
             return self._only_current_subscription_id()
@@ -612,7 +639,6 @@ def _customer_missing(exc: FlowgladNotFound) -> bool:
 def _member(response: object, name: str) -> JSONObject:
     value = response.get(name) if isinstance(response, dict) else None
     if not isinstance(value, dict):
-        raise InvalidUpstreamAnswer(
-            200, None, f"Flowglad's answer has no {name!r} object.", None, response
-        )
+        # Not the answer itself: an echo of the request may hold the secret key.
+        raise InvalidUpstreamAnswer(200, None, f"Flowglad's answer has no {name!r} object.")
     return value

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
-from .billing import AnonymousBilling, BillingSnapshot, JSONObject
+from .billing import AnonymousBilling, BillingSnapshot, JSONObject, pricing_model_problem
 from .client import FlowgladClient
 from .config import FlowgladSettings
+from .errors import InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
 
@@ -60,7 +61,19 @@ class FlowgladState:
         response = self.client.get_default_pricing_model()
         # Flowglad wraps the model; a bare model is accepted too, as Flowglad's server does.
         model: Any = response.get("pricingModel", response)
-        return model if isinstance(model, dict) else {}
+        problem = pricing_model_problem(model)
+        if problem is None and not isinstance(model.get("id"), str):
+            problem = "the pricing model has no id"
+        if problem is not None:
+            raise InvalidUpstreamAnswer(
+                200,
+                None,
+                f"Flowglad's default pricing model is unusable: {problem}.",
+                None,
+                None,
+            )
+        assert isinstance(model, dict)
+        return model
 
 
 def get_state(app: Flask | None = None) -> FlowgladState:

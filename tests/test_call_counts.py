@@ -55,8 +55,8 @@ CASES: dict[str, tuple[dict[str, Any], int, int, int, int]] = {
     "purchases/list": ({}, 2, 3, 1, 3),
     "resources/usages": ({}, 5, 6, 2, 4),
     "resources/usages/retrieve": ({**SUB, "resourceSlug": "seats"}, 3, 2, 2, 1),
-    "resources/claim": ({"resourceSlug": "seats", "quantity": 1}, 5, 6, 2, 4),
-    "resources/release": ({**SUB, "resourceSlug": "seats", "quantity": 1}, 3, 2, 2, 1),
+    "resources/claim": ({"resourceSlug": "seats", "quantity": 1}, 5, 6, 3, 5),
+    "resources/release": ({**SUB, "resourceSlug": "seats", "quantity": 1}, 3, 2, 3, 1),
     "resources/claims": ({}, 5, 6, 2, 4),
     "pricing-models/retrieve": ({}, 2, 3, 1, 3),
     "checkout-sessions/retrieve": ({"id": "cs_1"}, 0, 0, 2, 2),
@@ -134,7 +134,8 @@ def mock_flowglad(upstream: Any, *, exists: bool) -> None:
     upstream.post(f"{API}/subscriptions", json={"subscription": payloads.subscription("sub_2")})
     upstream.post(f"{API}/usage-events", json={"usageEvent": {"id": "ue"}})
     upstream.get(f"{API}/pricing-models/default", json={"pricingModel": payloads.pricing_model()})
-    upstream.get(f"{API}/resource-claims/sub_1/usages", json=[])
+    seats = {"resourceSlug": "seats", "resourceId": "res_1", "capacity": 5, "claimed": 0}
+    upstream.get(f"{API}/resource-claims/sub_1/usages", json=[{"usage": seats, "claims": []}])
     upstream.get(f"{API}/resource-claims/sub_1/usage", json={"usage": {}, "claims": []})
     upstream.get(f"{API}/resource-claims/sub_1/claims", json={"claims": []})
     upstream.post(f"{API}/resource-claims/sub_1/claim", json={"claims": [], "usage": {}})

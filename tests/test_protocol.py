@@ -68,6 +68,9 @@ def flowglad_api(upstream: Any, billing_payload: dict[str, Any]) -> Any:
     """Flowglad answering for customer u1, who exists and has one current subscription."""
     upstream.get(f"{API}/customers/u1/billing", json=billing_payload)
     upstream.get(f"{API}/customers/u1", json={"customer": billing_payload["customer"]})
+    # Claims and releases check the resource and the claim ids against these first.
+    upstream.get(f"{API}/resource-claims/sub_1/usages", json=[{"usage": USAGE, "claims": [CLAIM]}])
+    upstream.get(f"{API}/resource-claims/sub_1/claims", json={"claims": [CLAIM]})
     return upstream
 
 
@@ -837,9 +840,8 @@ def test_features_access(app: Flask, upstream: Any) -> None:
     ]
     only_b = post(app, "features/access", {"subscriptionId": "sub_b"}).json["data"]["features"]
     assert [f["slug"] for f in only_b] == ["reports", "api"]
-    assert post(app, "features/access", {"subscriptionId": "sub_zzz"}).json == {
-        "data": {"features": []}
-    }
+    # Not one of the customer's: refused, as every subscription-scoped action does.
+    assert_error(post(app, "features/access", {"subscriptionId": "sub_zzz"}), 403, "forbidden")
 
 
 # -- payment methods, invoices, purchases ------------------------------------------------

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import Schema
 
 from ..billing import BillingSnapshot, JSONObject
-from ..errors import CheckoutRequired
+from ..errors import CheckoutRequired, InvalidUpstreamAnswer
 from ..service import CustomerBilling
 from . import schemas
 
@@ -179,7 +179,10 @@ def list_usage_meter_balances(context: ActionContext, params: Params) -> JSONObj
 
 
 def feature_access(context: ActionContext, params: Params) -> JSONObject:
-    granted = context.billing.granted_features(params.get("subscription_id"))
+    subscription_id = params.get("subscription_id")
+    if subscription_id is not None:
+        context.signed_in.get_subscription(subscription_id)  # owned, or 403
+    granted = context.billing.granted_features(subscription_id)
     return {
         "features": [
             {key: item.get(key) for key in ("id", "livemode", "slug", "name")} for item in granted
@@ -266,14 +269,16 @@ def _pricing_failure_code(context: ActionContext) -> str:
 
 
 def iso_timestamp(value: Any) -> Any:
-    """Epoch milliseconds as JavaScript's ``toISOString`` writes them; strings pass, and
-    a number no date can hold passes unchanged rather than failing the answer."""
+    """Epoch milliseconds as JavaScript's ``toISOString`` writes them; strings pass. A
+    number no date can hold means Flowglad's answer is unusable."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
     try:
         moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        return value
+        raise InvalidUpstreamAnswer(
+            200, None, f"Flowglad sent a timestamp no date can hold: {value!r:.40}", None, None
+        ) from None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -41,6 +41,7 @@ from ..errors import (
     NoCurrentSubscription,
     NotInPricingModel,
     PriceNotFound,
+    ResourceClaimNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
 )
@@ -68,6 +69,7 @@ REFUSALS: dict[type[BillingActionError], tuple[int, str]] = {
     PriceNotFound: (404, "price_not_found"),
     NotInPricingModel: (404, "not_in_pricing_model"),
     CheckoutSessionNotFound: (404, "checkout_session_not_found"),
+    ResourceClaimNotFound: (404, "claim_not_found"),
 }
 
 #: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".

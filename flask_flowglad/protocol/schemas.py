@@ -192,8 +192,9 @@ def _is_metadata_value(value: Any) -> bool:
 #: Flowglad's ids (``sub_...``) and slugs: ASCII letters, digits, ``_ - . :``, starting
 #: with a letter or digit. They travel in URL paths and queries, so nothing that could
 #: change a URL (``/``, ``?``, ``#``, ``%``, ``..``, spaces, controls, bidi marks) is valid.
+#: (Empty matches here so that an empty id gets the one length message.)
 _ID = validate.Regexp(
-    r"[A-Za-z0-9][A-Za-z0-9_.:\-]*\Z",
+    r"(?:[A-Za-z0-9][A-Za-z0-9_.:\-]*)?\Z",
     error="Must be an id or slug: letters, digits, '_', '-', '.' or ':'.",
 )
 _ID_LENGTH = validate.Length(

@@ -48,6 +48,7 @@ CREATE_CUSTOMER = ("POST", "/api/v1/customers")
 CHECKOUT = ("POST", "/api/v1/checkout-sessions")
 CANCEL = ("POST", "/api/v1/subscriptions/sub_1/cancel")
 CLAIM = ("POST", "/api/v1/resource-claims/sub_1/claim")
+RESOURCE_USAGES = ("GET", "/api/v1/resource-claims/sub_1/usages")
 USAGE = ("POST", "/api/v1/usage-events")
 PRICING = ("GET", "/api/v1/pricing-models/default")
 
@@ -72,6 +73,7 @@ def happy_routes() -> dict[tuple[str, str], Any]:
         CHECKOUT: CHECKOUT_SESSION,
         CANCEL: {"subscription": canceled},
         CLAIM: CLAIM_RESULT,
+        RESOURCE_USAGES: [{"usage": CLAIM_RESULT["usage"], "claims": CLAIM_RESULT["claims"]}],
         USAGE: {"usageEvent": {"id": "ue_1", "amount": 1}},
         PRICING: {"pricingModel": payloads.pricing_model()},
     }

@@ -31,7 +31,9 @@ PAID = ["pro_monthly", "pro_yearly", "pro_trial", "report_pack"]
 @pytest.fixture
 def world() -> World:
     world = World()
-    world.customer("u1", plan="free")
+    # On a paid plan, which replaced the default free plan: Flowglad allows one free
+    # subscription per customer, so a free price can be started beside the paid one.
+    world.customer("u1")
     world.customer("u2")  # someone else, with a card
     return world
 
@@ -64,7 +66,9 @@ def test_browser_terms_never_reach_flowglad(world: World, terms: dict[str, Any])
         assert sub["trialEnd"] is None and sub["interval"] == "month" and sub["intervalCount"] == 1
         if "name" in terms:
             assert sub.get("name") != terms["name"]
-        assert sub["defaultPaymentMethodId"] is None
+        theirs = {method["id"] for method in world.sandbox.billing("u2")["paymentMethods"]}
+        assert sub["defaultPaymentMethodId"] not in theirs
+        assert sub["backupPaymentMethodId"] not in theirs
 
 
 @pytest.mark.parametrize("by", ["slug", "id"])

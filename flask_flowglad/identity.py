@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 class InvalidCustomerId(ValueError):
     """The app's customer loader produced an id Flowglad cannot address.
-
-    .. versionadded:: 0.1
     """
 
 
@@ -22,8 +20,6 @@ class CustomerIdentity:
     """The billing entity of a request, as the app's customer loader describes it.
 
     ``name`` and ``email`` are only sent when the customer has to be created.
-
-    .. versionadded:: 0.1
     """
 
     external_id: str

@@ -45,8 +45,6 @@ class Sandbox:
     :param clock: epoch-milliseconds source, for tests that pin time.
     :param allow_multiple_subscriptions: the organization setting of the same name: by
         default (as in Flowglad) a customer has one current subscription at a time.
-
-    .. versionadded:: 0.1
     """
 
     def __init__(

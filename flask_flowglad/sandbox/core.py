@@ -7,7 +7,6 @@ process never share anything.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
 from .state import State, Sub, UsageInput
+from .webhooks import SandboxLock, Webhooks
 
 if TYPE_CHECKING:
     import flask
@@ -55,7 +55,9 @@ class Sandbox:
         self.base_url = base_url.rstrip("/")
         self._pages_url = pages_url.rstrip("/") if pages_url else None
         self._mounted_prefix: str | None = None
-        self._lock = threading.RLock()
+        #: Where the sandbox delivers webhooks (see :mod:`.webhooks`), and every delivery.
+        self.webhooks = Webhooks()
+        self._lock = SandboxLock(self.webhooks, lambda: self.state.outbox)
         self._clock = Clock(clock or wall_clock_ms)
         self._organization_id = new_id("org")
         self.pricing = PricingModel(

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import SandboxError, bad_request, conflict, internal_error, not_found
 from .ids import DAY_MS, Clock, add_interval, new_id
 from .pricing import PricingModel, Record
+from .webhooks import PAYMENT_EVENTS, Announcement, announce
 
 #: Statuses of a subscription that still grants access (PROTOCOL §7.6).
 CURRENT_STATUSES = frozenset(
@@ -106,6 +107,7 @@ class State:
         self.payment_methods: list[Record] = []
         self.checkout_sessions: dict[str, Record] = {}
         self._invoice_counter = 0
+        self.outbox: list[Announcement] = []
 
     def _base(self, prefix: str) -> Record:
         now = self.clock.now()
@@ -145,6 +147,7 @@ class State:
         }
         self.customers[customer["id"]] = customer
         self.customer_ids_by_external[external_id] = customer["id"]
+        announce(self, "customer.created", customer["id"], customer["id"])
         default_price = self.pricing.default_price()
         sub = None
         if default_price is not None and default_price["type"] == "subscription":
@@ -158,12 +161,14 @@ class State:
             if key in fields:
                 customer[key] = fields[key]
         self._touch(customer)
+        announce(self, "customer.updated", customer["id"], customer["id"])
         return customer
 
     def archive_customer(self, external_id: str) -> Record:
         customer = self.find_customer(external_id)
         customer["archived"] = True
         self._touch(customer)
+        announce(self, "customer.updated", customer["id"], customer["id"])
         return customer
 
     def customer_by_id(self, customer_id: str) -> Record:
@@ -242,6 +247,7 @@ class State:
         sub.items = [self._new_item(sub, price, quantity)]
         self._grant_credits(sub, sub.items)
         self.subs[sub.id] = sub
+        announce(self, "subscription.created", sub.id, customer["id"])
         if record["status"] == "active":
             self._invoice_period(sub)
         return sub
@@ -347,6 +353,7 @@ class State:
             lines.append({**line, "price": total, "description": memo})
         if status == "open" and record["status"] == "active":
             record["status"] = "past_due"
+        announce(self, f"payment.{PAYMENT_EVENTS[status]}", new_id("pym"), record["customerId"])
 
     def _invoice(
         self,
@@ -421,6 +428,7 @@ class State:
             record["status"] = "cancellation_scheduled"
             record["cancelScheduledAt"] = record["currentBillingPeriodEnd"]
             record["cancellationReason"] = "customer_request"
+            announce(self, "subscription.updated", sub.id, record["customerId"])
         self._touch(record)
         return sub
 
@@ -441,6 +449,7 @@ class State:
             if claim["subscriptionId"] == sub.id and claim["releasedAt"] is None:
                 claim.update(releasedAt=at, releaseReason="subscription_canceled", updatedAt=at)
         self._touch(record)
+        announce(self, "subscription.canceled", sub.id, record["customerId"])
 
     def uncancel(self, sub: Sub) -> Sub:
         """E9: only a scheduled cancellation can be taken back."""
@@ -455,6 +464,7 @@ class State:
         record["cancelScheduledAt"] = None
         record["cancellationReason"] = None
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub
 
     def adjust(
@@ -495,6 +505,7 @@ class State:
             sub.pending = list(new_items)
             record["scheduledAdjustmentAt"] = record["currentBillingPeriodEnd"]
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub, timing, is_upgrade
 
     def _replace_items(self, sub: Sub, new_items: list[tuple[Record, int]]) -> None:
@@ -560,6 +571,7 @@ class State:
         if record["status"] in ("active", "past_due", "unpaid"):
             self._invoice_period(sub)
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub
 
     # usage --------------------------------------------------------------------------------
@@ -847,6 +859,7 @@ class State:
             raise bad_request(f"Checkout session {session_id} is {session['status']}")
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == DECLINED_CARD:
+            announce(self, "payment.failed", new_id("pym"), session["customerId"])
             raise CardDeclined()
         if len(digits) < 12:
             raise bad_request("Card number is invalid")
@@ -886,6 +899,7 @@ class State:
             for sub in targets:
                 sub.record["defaultPaymentMethodId"] = method["id"]
                 self._touch(sub.record)
+                announce(self, "subscription.updated", sub.id, customer["id"])
         else:
             sub = self.subs[session["targetSubscriptionId"]]
             sub.record["defaultPaymentMethodId"] = method["id"]
@@ -893,6 +907,7 @@ class State:
                 if invoice["subscriptionId"] == sub.id and invoice["status"] == "open":
                     invoice.update(status="paid")
                     self._touch(invoice)
+                    announce(self, "payment.succeeded", new_id("pym"), customer["id"])
             if sub.record["status"] in ("incomplete", "past_due", "unpaid", "trialing"):
                 was_trial = sub.record["status"] == "trialing"
                 sub.record["status"] = "active"
@@ -900,6 +915,7 @@ class State:
                     sub.record["trialEnd"] = self.clock.now()
                     self._invoice_period(sub)
             self._touch(sub.record)
+            announce(self, "subscription.updated", sub.id, customer["id"])
         session.update(status="succeeded", paymentMethodType="card")
         self._touch(session)
         return session
@@ -974,6 +990,8 @@ class State:
             customer["id"], total, "paid", type_="purchase", purchase_id=purchase["id"]
         )
         self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
+        announce(self, "payment.succeeded", new_id("pym"), customer["id"])
+        announce(self, "purchase.completed", purchase["id"], customer["id"])
         return purchase
 
     # read models --------------------------------------------------------------------------

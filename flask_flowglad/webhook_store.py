@@ -1,0 +1,204 @@
+"""Which webhook deliveries were handled: so a redelivery is acknowledged, not run twice.
+
+Flowglad (through Svix) delivers at least once: a delivery is sent again after a timeout or
+an answer that is not 2xx, under the same ``svix-id``. :class:`DeliveryLedger` records each
+id in three states: *claimed* by the worker running its receivers, *handled*, or absent.
+
+- ``claim``: an atomic add of ``claimed:<token>`` that expires after ``claim_timeout``
+  seconds, so the id is freed if the worker dies. Of two workers receiving the same id at
+  once, one wins; the other is told it is in progress (the endpoint answers 409, and
+  Flowglad tries again later).
+- ``complete``: the id becomes ``handled`` for ``handled_timeout`` seconds (a week: Svix
+  retries for about a day and a half, a manual replay may come later).
+- ``release``: a receiver raised; the id is forgotten, so the redelivery runs again.
+
+The ledger writes through any store with ``get(key)``, ``set(key, value, timeout)`` and
+``delete(key)``: the shape of a cache backend (cachelib, Flask-Caching's ``cache.cache``,
+the extension's shared billing cache). A store that also has ``add(key, value, timeout)``
+(set only if absent, returning whether it did) makes the claim atomic across machines;
+without it the claim is a read then a write. :class:`SQLiteStore`, the default, keeps a
+file in the app's instance folder: atomic across the worker processes of one machine.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+#: Seconds a claimed id stays claimed if its worker never finishes (it died).
+CLAIM_TIMEOUT = 60
+#: Seconds a handled id is remembered.
+HANDLED_TIMEOUT = 7 * 24 * 3600
+#: The default store's file name, in the app's instance folder.
+DEFAULT_STORE_FILE = "flowglad-webhooks.sqlite3"
+
+_HANDLED = "handled"
+_CLAIMED = "claimed:"
+
+
+@runtime_checkable
+class WebhookStore(Protocol):
+    """A key-value store with expiry: the shape of a cache backend."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> Any: ...
+
+    def delete(self, key: str) -> Any: ...
+
+
+class ClaimState(enum.Enum):
+    CLAIMED = "claimed"
+    HANDLED = "handled"
+    IN_PROGRESS = "in_progress"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`DeliveryLedger.claim` found; ``token`` proves ownership of a claim."""
+
+    state: ClaimState
+    token: str = ""
+
+
+class DeliveryLedger:
+    """Claim, complete or release webhook ids in a :class:`WebhookStore`."""
+
+    def __init__(
+        self,
+        store: WebhookStore,
+        *,
+        claim_timeout: int = CLAIM_TIMEOUT,
+        handled_timeout: int = HANDLED_TIMEOUT,
+        prefix: str = "flowglad-webhook:",
+    ) -> None:
+        self.store = store
+        self.claim_timeout = claim_timeout
+        self.handled_timeout = handled_timeout
+        self.prefix = prefix
+
+    def claim(self, message_id: str) -> Claim:
+        """Take the id for this worker, or say it is handled or being handled."""
+        key = self.prefix + message_id
+        token = secrets.token_hex(8)
+        # A second try only when the other claim vanished between our two reads.
+        for _ in range(2):
+            if self._add(key, _CLAIMED + token):
+                return Claim(ClaimState.CLAIMED, token)
+            current = self.store.get(key)
+            if current == _HANDLED:
+                return Claim(ClaimState.HANDLED)
+            if current is not None:
+                break
+        return Claim(ClaimState.IN_PROGRESS)
+
+    def _add(self, key: str, value: str) -> bool:
+        add = getattr(self.store, "add", None)
+        if callable(add):
+            return bool(add(key, value, self.claim_timeout))
+        if self.store.get(key) is not None:
+            return False
+        self.store.set(key, value, self.claim_timeout)
+        return True
+
+    def complete(self, message_id: str) -> None:
+        """The receivers ran: a redelivery of the id is acknowledged without running."""
+        self.store.set(self.prefix + message_id, _HANDLED, self.handled_timeout)
+
+    def release(self, message_id: str, token: str) -> None:
+        """The receivers failed: forget this worker's claim so the redelivery runs."""
+        key = self.prefix + message_id
+        if self.store.get(key) == _CLAIMED + token:
+            self.store.delete(key)
+
+
+class SQLiteStore:
+    """A :class:`WebhookStore` in one SQLite file, shared by every process that opens it.
+
+    Each call opens its own connection, so the store is safe across threads and forks.
+    ``add`` runs in an immediate transaction: of two processes adding one key, one wins.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def get(self, key: str) -> Any:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT value FROM entries WHERE key = ? AND expires > ?", (key, time.time())
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        now = time.time()
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM entries WHERE expires <= ?", (now,))
+            db.execute(
+                "INSERT OR REPLACE INTO entries (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, _expires(now, timeout)),
+            )
+            db.execute("COMMIT")
+        return True
+
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        """Set ``key`` only if it is absent (or expired); whether it was set."""
+        now = time.time()
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM entries WHERE key = ? AND expires <= ?", (key, now))
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO entries (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, _expires(now, timeout)),
+            )
+            db.execute("COMMIT")
+        return cursor.rowcount == 1
+
+    def delete(self, key: str) -> bool:
+        with self._connection() as db:
+            cursor = db.execute("DELETE FROM entries WHERE key = ?", (key,))
+        return cursor.rowcount == 1
+
+    def _connection(self) -> _Connection:
+        if not self._ready:
+            directory = os.path.dirname(self.path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        if not self._ready:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entries"
+                " (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS entries_expires ON entries (expires)")
+            self._ready = True
+        return _Connection(db)
+
+
+class _Connection:
+    """A connection closed on exit, its transaction rolled back if one is left open."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.db
+
+    def __exit__(self, *exc: object) -> None:
+        if self.db.in_transaction:
+            self.db.rollback()
+        self.db.close()
+
+
+def _expires(now: float, timeout: int | None) -> float:
+    # A cache backend's timeout of 0 or None means "never expires".
+    return now + timeout if timeout else float("inf")

@@ -1,0 +1,90 @@
+"""The ledger of handled webhook ids, on the SQLite file store, across processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+
+from flask_flowglad.webhook_store import ClaimState, DeliveryLedger, SQLiteStore
+
+IDS = [f"msg_{n}" for n in range(40)]
+
+
+def _claim_all(path: str, barrier: multiprocessing.synchronize.Barrier, out: object) -> None:
+    ledger = DeliveryLedger(SQLiteStore(path))
+    barrier.wait(10)
+    won = [
+        message_id for message_id in IDS if ledger.claim(message_id).state is ClaimState.CLAIMED
+    ]
+    out.put(won)  # type: ignore[attr-defined]
+
+
+def test_each_id_is_claimed_by_exactly_one_of_several_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.sqlite3")
+    context = multiprocessing.get_context("spawn")
+    workers = 4
+    barrier = context.Barrier(workers)
+    out = context.Queue()
+    processes = [
+        context.Process(target=_claim_all, args=(path, barrier, out)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    won = [out.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(10)
+    claimed = sorted(message_id for ids in won for message_id in ids)
+    assert claimed == sorted(IDS)
+
+
+def test_claim_complete_release(tmp_path: Path) -> None:
+    ledger = DeliveryLedger(SQLiteStore(tmp_path / "ledger.sqlite3"))
+    first = ledger.claim("msg_1")
+    assert first.state is ClaimState.CLAIMED
+    assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
+    ledger.release("msg_1", first.token)
+    again = ledger.claim("msg_1")
+    assert again.state is ClaimState.CLAIMED
+    ledger.complete("msg_1")
+    assert ledger.claim("msg_1").state is ClaimState.HANDLED
+
+
+def test_release_with_a_stale_token_keeps_the_new_claim(tmp_path: Path) -> None:
+    ledger = DeliveryLedger(SQLiteStore(tmp_path / "ledger.sqlite3"))
+    old = ledger.claim("msg_1")
+    ledger.release("msg_1", old.token)
+    ledger.claim("msg_1")
+    ledger.release("msg_1", old.token)
+    assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
+
+
+def test_claim_of_a_dead_worker_expires(tmp_path: Path) -> None:
+    ledger = DeliveryLedger(SQLiteStore(tmp_path / "ledger.sqlite3"), claim_timeout=1)
+    assert ledger.claim("msg_1").state is ClaimState.CLAIMED
+    assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
+    time.sleep(1.1)
+    assert ledger.claim("msg_1").state is ClaimState.CLAIMED
+
+
+def test_handled_ids_expire_and_are_purged(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "ledger.sqlite3")
+    store.set("old", "handled", 1)
+    time.sleep(1.1)
+    assert store.get("old") is None
+    store.set("new", "handled", 60)
+    with __import__("sqlite3").connect(store.path) as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM entries")]
+    assert keys == ["new"]
+
+
+@pytest.mark.parametrize("timeout", [None, 0])
+def test_no_timeout_means_kept(tmp_path: Path, timeout: int | None) -> None:
+    store = SQLiteStore(tmp_path / "ledger.sqlite3")
+    store.set("k", "v", timeout)
+    assert store.add("k", "w", 10) is False
+    assert store.get("k") == "v"
+    assert store.delete("k") is True
+    assert store.add("k", "w", 10) is True

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import _thread
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -71,9 +72,20 @@ def announce(state: State, event_type: str, object_id: str, customer_id: str) ->
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The ``svix-signature`` header for ``body``: ``v1,`` + base64 HMAC-SHA256 of
     ``<id>.<timestamp>.<body>`` under the secret's key (the base64 after ``whsec_``)."""
-    key = base64.b64decode(secret.split("_")[1])
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def _key(secret: str) -> bytes:
+    prefix, _, rest = secret.partition("_")
+    try:
+        key = base64.b64decode(rest.split("_")[0], validate=True)
+    except binascii.Error:
+        key = b""
+    if prefix != "whsec" or not key:
+        raise ValueError("A webhook secret is 'whsec_' followed by base64.")
+    return key
 
 
 def signed_headers(

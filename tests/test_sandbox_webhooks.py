@@ -203,3 +203,31 @@ def test_url_endpoint_receives_signed_posts_over_http(
     unreachable = by_url["http://127.0.0.1:1/nothing-listens"]
     assert (unreachable.status, unreachable.attempts) == (None, 2)
     assert {event.customer_external_id for _, event in seen} == {"u6"}
+
+
+def test_a_secret_the_sandbox_cannot_sign_with_fails_the_delivery_not_the_billing_call(
+    tmp_path: Path, flowglad_sandbox: Sandbox
+) -> None:
+    app = webhook_app(
+        tmp_path,
+        FLOWGLAD_SANDBOX=flowglad_sandbox,
+        FLOWGLAD_SECRET_KEY=None,
+        FLOWGLAD_WEBHOOK_SECRET="whsec_not*base64",
+    )
+    assert app.extensions["flowglad"].sandbox is flowglad_sandbox
+    customer = flowglad_sandbox.create_customer("u1")
+    assert customer["externalId"] == "u1"
+    assert [(d.status, d.attempts) for d in flowglad_sandbox.webhooks.deliveries] == [
+        (None, 1),
+        (None, 1),
+    ]
+
+
+def test_an_app_that_is_gone_receives_nothing(tmp_path: Path, flowglad_sandbox: Sandbox) -> None:
+    import gc
+
+    app = webhook_app(tmp_path, FLOWGLAD_SANDBOX=flowglad_sandbox, FLOWGLAD_SECRET_KEY=None)
+    del app
+    gc.collect()
+    flowglad_sandbox.create_customer("u1")
+    assert flowglad_sandbox.webhooks.deliveries == []

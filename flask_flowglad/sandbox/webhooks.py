@@ -241,10 +241,16 @@ class Webhooks:
             self._attempt(delivery)
 
     def _attempt(self, delivery: Delivery) -> None:
+        """One attempt; whatever fails is logged, never raised into the billing call."""
         endpoint = delivery.target
         assert endpoint is not None
-        headers = signed_headers(endpoint.secret, delivery.id, delivery.body)
         delivery.attempts += 1
+        try:
+            headers = signed_headers(endpoint.secret, delivery.id, delivery.body)
+        except ValueError as exc:
+            logger.error("Webhook %s not signed: %s", delivery.id, exc)
+            delivery.status = None
+            return
         delivery.status = endpoint.post(delivery.body, headers)
         if not delivery.delivered:
             logger.warning(

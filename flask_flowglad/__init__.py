@@ -32,6 +32,7 @@ from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
 from .state import load_current_billing
+from .webhook_event import WebhookEvent
 from .webhooks import WebhookVerificationError, verify_webhook
 
 __version__ = "0.1.0.dev0"
@@ -66,6 +67,7 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidCustomerId",
     "SandboxWarning",
+    "WebhookEvent",
     "WebhookVerificationError",
     "current_billing",
     "feature_required",

@@ -444,3 +444,24 @@ def test_default_store_is_a_file_in_the_instance_folder(tmp_path: Path) -> None:
     body = body_of()
     assert post(app, body, signed(body)).status_code == 200
     assert (tmp_path / "instance" / "flowglad-webhooks.sqlite3").is_file()
+
+
+def test_the_endpoint_loads_nothing_of_the_sandbox() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from flask import Flask\n"
+        "from flask_flowglad import Flowglad\n"
+        "app = Flask(__name__)\n"
+        "app.config.update(FLOWGLAD_SECRET_KEY='sk_live_x', FLOWGLAD_WEBHOOK_SECRET="
+        f"{SECRET!r}, FLOWGLAD_WEBHOOK_STORE='unused.sqlite3')\n"
+        "Flowglad(app)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('flask_flowglad.sandbox')),"
+        " sorted(r.rule for r in app.url_map.iter_rules() if 'webhooks' in r.rule))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[] ['/webhooks/flowglad']"

@@ -61,18 +61,27 @@ def test_release_with_a_stale_token_keeps_the_new_claim(tmp_path: Path) -> None:
     assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
 
 
-def test_claim_of_a_dead_worker_expires(tmp_path: Path) -> None:
-    ledger = DeliveryLedger(SQLiteStore(tmp_path / "ledger.sqlite3"), claim_timeout=1)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """``clock[0]`` is what ``time.time()`` answers."""
+    now = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    return now
+
+
+def test_claim_of_a_dead_worker_expires(tmp_path: Path, clock: list[float]) -> None:
+    ledger = DeliveryLedger(SQLiteStore(tmp_path / "ledger.sqlite3"), claim_timeout=60)
     assert ledger.claim("msg_1").state is ClaimState.CLAIMED
+    clock[0] += 59
     assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
-    time.sleep(1.1)
+    clock[0] += 2
     assert ledger.claim("msg_1").state is ClaimState.CLAIMED
 
 
-def test_handled_ids_expire_and_are_purged(tmp_path: Path) -> None:
+def test_handled_ids_expire_and_are_purged(tmp_path: Path, clock: list[float]) -> None:
     store = SQLiteStore(tmp_path / "ledger.sqlite3")
     store.set("old", "handled", 1)
-    time.sleep(1.1)
+    clock[0] += 1.5
     assert store.get("old") is None
     store.set("new", "handled", 60)
     with __import__("sqlite3").connect(store.path) as db:

@@ -231,3 +231,12 @@ def test_an_app_that_is_gone_receives_nothing(tmp_path: Path, flowglad_sandbox: 
     gc.collect()
     flowglad_sandbox.create_customer("u1")
     assert flowglad_sandbox.webhooks.deliveries == []
+
+
+def test_reset_forgets_the_deliveries(app: Flask, flowglad_sandbox: Sandbox) -> None:
+    flowglad_sandbox.create_customer("u1")
+    assert flowglad_sandbox.webhooks.deliveries
+    flowglad_sandbox.reset()
+    assert flowglad_sandbox.webhooks.deliveries == []
+    flowglad_sandbox.create_customer("u1")
+    assert [d.type for d in flowglad_sandbox.webhooks.deliveries][0] == "customer.created"

@@ -72,6 +72,7 @@ class Sandbox:
         """Forget every customer, record and call; the pricing model (and its ids) stays."""
         with self._lock:
             self.state = State(self.pricing, self._organization_id, self._clock)
+            self.webhooks.deliveries.clear()
             self.api = Api(
                 self.state, secret_key=self.secret_key, pages_url=self.pages_url, lock=self._lock
             )

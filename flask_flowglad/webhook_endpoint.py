@@ -16,7 +16,8 @@ envelope:
 409    ``webhook_in_progress``      another worker is running this id's receivers now
 413    ``payload_too_large``        larger than ``FLOWGLAD_MAX_BODY_BYTES``
 500    ``webhook_receiver_failed``  a receiver raised: the id stays unhandled, so Flowglad's
-                                    redelivery runs every receiver again
+                                    redelivery runs every receiver again (``internal_error``
+                                    if the endpoint itself failed, e.g. a lost connection)
 503    ``webhook_store_unavailable``  the store of handled ids could not be reached
 =====  ===========================  ====================================================
 
@@ -64,6 +65,14 @@ class WebhookEndpoint:
         self.max_bytes = max_bytes
 
     def receive(self) -> Response:
+        """Answer one delivery; whatever escapes is a logged 500 envelope, not a page."""
+        try:
+            return self._receive()
+        except Exception:
+            logger.exception("flask-flowglad failed on the webhook %r", request.path)
+            return answers.failure(500, "internal_error", "The webhook failed on the server.")
+
+    def _receive(self) -> Response:
         if request.method != "POST":
             return answers.failure(
                 405, "method_not_allowed", "Method not allowed", headers={"Allow": "POST"}

@@ -465,3 +465,20 @@ def test_the_endpoint_loads_nothing_of_the_sandbox() -> None:
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[] ['/webhooks/flowglad']"
+
+
+def test_a_failure_of_the_endpoint_itself_is_a_json_500_and_dispatches_nothing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("flask_flowglad.webhook_endpoint.parse_event", broken)
+    body = body_of()
+    with recording(webhook_received) as seen:
+        response = post(app, body, signed(body))
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "internal_error"
+    assert "a bug" not in response.get_data(as_text=True)
+    assert "a bug" in caplog.text
+    assert seen == []

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .ids import new_id
 
@@ -123,13 +123,6 @@ class Delivery:
     @property
     def delivered(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-class Endpoint(Protocol):
-    name: str
-    secret: str
-
-    def post(self, body: bytes, headers: dict[str, str]) -> int | None: ...
 
 
 class AppEndpoint:
@@ -273,13 +266,17 @@ class Webhooks:
         assert self._queue is not None
         while True:
             delivery = self._queue.get()
-            self._attempt(delivery)
-            for delay in URL_RETRY_DELAYS:
-                if delivery.delivered:
-                    break
-                time.sleep(delay)
+            try:
                 self._attempt(delivery)
-            self._queue.task_done()
+                for delay in URL_RETRY_DELAYS:
+                    if delivery.delivered:
+                        break
+                    time.sleep(delay)
+                    self._attempt(delivery)
+            except Exception:  # noqa: BLE001 - the thread serves every later delivery
+                logger.exception("Webhook %s could not be delivered", delivery.id)
+            finally:
+                self._queue.task_done()
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Wait until every delivery to a URL was attempted; whether they all were."""

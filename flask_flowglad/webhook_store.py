@@ -4,8 +4,9 @@ Flowglad (through Svix) delivers at least once: a delivery is sent again after a
 an answer that is not 2xx, under the same ``svix-id``. :class:`DeliveryLedger` records each
 id in three states: *claimed* by the worker running its receivers, *handled*, or absent.
 
-- ``claim``: an atomic add of ``claimed:<token>`` that expires after ``claim_timeout``
-  seconds, so the id is freed if the worker dies. Of two workers receiving the same id at
+- ``claim``: an atomic add of ``claimed:<token>:<deadline>`` that expires after
+  ``claim_timeout`` seconds, so the id is freed if the worker dies (the deadline in the
+  value frees it too, should the store keep the key). Of two workers receiving the same id at
   once, one wins; the other is told it is in progress (the endpoint answers 409, and
   Flowglad tries again later).
 - ``complete``: the id becomes ``handled`` for ``handled_timeout`` seconds (a week: Svix
@@ -60,7 +61,8 @@ class ClaimState(enum.Enum):
 
 @dataclass(frozen=True)
 class Claim:
-    """What :meth:`DeliveryLedger.claim` found; ``token`` proves ownership of a claim."""
+    """What :meth:`DeliveryLedger.claim` found; ``token`` (the value written) proves
+    ownership of a claim."""
 
     state: ClaimState
     token: str = ""
@@ -85,16 +87,22 @@ class DeliveryLedger:
     def claim(self, message_id: str) -> Claim:
         """Take the id for this worker, or say it is handled or being handled."""
         key = self.prefix + message_id
-        token = secrets.token_hex(8)
-        # A second try only when the other claim vanished between our two reads.
+        deadline = int(time.time()) + self.claim_timeout
+        value = f"{_CLAIMED}{secrets.token_hex(8)}:{deadline}"
+        # A second try only when the other claim vanished, or had outlived its worker.
         for _ in range(2):
-            if self._add(key, _CLAIMED + token):
-                return Claim(ClaimState.CLAIMED, token)
+            if self._add(key, value):
+                return Claim(ClaimState.CLAIMED, value)
             current = self.store.get(key)
             if current == _HANDLED:
                 return Claim(ClaimState.HANDLED)
-            if current is not None:
+            if current is not None and not _stale(current):
                 break
+            if current is not None:
+                # A store whose add cannot set an expiry with the value (cachelib's Redis
+                # adds, then expires) may keep a dead worker's claim: the deadline in it
+                # frees the id all the same.
+                self.store.delete(key)
         return Claim(ClaimState.IN_PROGRESS)
 
     def _add(self, key: str, value: str) -> bool:
@@ -113,8 +121,16 @@ class DeliveryLedger:
     def release(self, message_id: str, token: str) -> None:
         """The receivers failed: forget this worker's claim so the redelivery runs."""
         key = self.prefix + message_id
-        if self.store.get(key) == _CLAIMED + token:
+        if self.store.get(key) == token:
             self.store.delete(key)
+
+
+def _stale(value: Any) -> bool:
+    """Whether a stored claim is past the deadline written into it."""
+    if not isinstance(value, str) or not value.startswith(_CLAIMED):
+        return False
+    deadline = value.rpartition(":")[2]
+    return deadline.isdigit() and int(deadline) < time.time()
 
 
 class SQLiteStore:

@@ -97,3 +97,37 @@ def test_no_timeout_means_kept(tmp_path: Path, timeout: int | None) -> None:
     assert store.get("k") == "v"
     assert store.delete("k") is True
     assert store.add("k", "w", 10) is True
+
+
+class NoExpiryStore:
+    """A store that keeps keys whatever the timeout: a claim's own deadline must free it."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def get(self, key: str) -> object:
+        return self.data.get(key)
+
+    def set(self, key: str, value: object, timeout: int | None = None) -> None:
+        self.data[key] = value
+
+    def add(self, key: str, value: object, timeout: int | None = None) -> bool:
+        return self.data.setdefault(key, value) is value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+
+def test_a_dead_workers_claim_is_freed_by_its_deadline_even_if_the_key_stays(
+    clock: list[float],
+) -> None:
+    ledger = DeliveryLedger(NoExpiryStore(), claim_timeout=60)
+    assert ledger.claim("msg_1").state is ClaimState.CLAIMED
+    clock[0] += 30
+    assert ledger.claim("msg_1").state is ClaimState.IN_PROGRESS
+    clock[0] += 31
+    retaken = ledger.claim("msg_1")
+    assert retaken.state is ClaimState.CLAIMED
+    ledger.complete("msg_1")
+    clock[0] += 10_000
+    assert ledger.claim("msg_1").state is ClaimState.HANDLED

@@ -300,7 +300,8 @@ class SandboxLock(_thread.RLock):  # type: ignore[misc]
 
     def __enter__(self, blocking: bool = True, timeout: float = -1) -> bool:
         acquired = bool(super().__enter__(blocking, timeout))
-        self._depth += 1
+        if acquired:
+            self._depth += 1
         return acquired
 
     def __exit__(

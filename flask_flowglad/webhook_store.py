@@ -93,7 +93,7 @@ class DeliveryLedger:
         for _ in range(2):
             if self._add(key, value):
                 return Claim(ClaimState.CLAIMED, value)
-            current = self.store.get(key)
+            current = _text(self.store.get(key))
             if current == _HANDLED:
                 return Claim(ClaimState.HANDLED)
             if current is not None and not _stale(current):
@@ -121,8 +121,13 @@ class DeliveryLedger:
     def release(self, message_id: str, token: str) -> None:
         """The receivers failed: forget this worker's claim so the redelivery runs."""
         key = self.prefix + message_id
-        if self.store.get(key) == token:
+        if _text(self.store.get(key)) == token:
             self.store.delete(key)
+
+
+def _text(value: Any) -> Any:
+    """A stored value as written: a raw Redis client answers bytes for the str it was given."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _stale(value: Any) -> bool:

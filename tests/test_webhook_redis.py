@@ -115,3 +115,39 @@ def test_a_released_claim_can_be_taken_again_on_redis(redis_port: int) -> None:
     assert ledger.claim("msg_1").state is ClaimState.CLAIMED
     ledger.complete("msg_1")
     assert ledger.claim("msg_1").state is ClaimState.HANDLED
+
+
+class RawRedisStore:
+    """redis-py used directly, as the shared billing cache does: values come back as bytes."""
+
+    def __init__(self, port: int) -> None:
+        try:
+            import redis
+        except ImportError:
+            _unavailable("redis is not installed (pip install -e .[test])")
+        self.client = redis.Redis(host="127.0.0.1", port=port)
+
+    def get(self, key: str) -> Any:
+        return self.client.get(key)
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        self.client.set(key, value, px=int(timeout * 1000))
+
+    def add(self, key: str, value: Any, timeout: float) -> bool:
+        return bool(self.client.set(key, value, px=int(timeout * 1000), nx=True))
+
+    def delete(self, key: str) -> None:
+        self.client.delete(key)
+
+
+def test_a_store_answering_bytes_is_read_as_written(tmp_path: Path, redis_port: int) -> None:
+    app = webhook_app(tmp_path, FLOWGLAD_WEBHOOK_STORE=RawRedisStore(redis_port))
+    body = body_of()
+    first = post(app, body, signed(body, "msg_bytes"))
+    again = post(app, body, signed(body, "msg_bytes"))
+    assert first.json["data"]["duplicate"] is False
+    assert again.json["data"]["duplicate"] is True
+    ledger = DeliveryLedger(RawRedisStore(redis_port))
+    claim = ledger.claim("msg_bytes_2")
+    ledger.release("msg_bytes_2", claim.token)
+    assert ledger.claim("msg_bytes_2").state is ClaimState.CLAIMED

@@ -7,8 +7,9 @@ process never share anything.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
@@ -74,7 +75,11 @@ class Sandbox:
             self.state = State(self.pricing, self._organization_id, self._clock)
             self.webhooks.deliveries.clear()
             self.api = Api(
-                self.state, secret_key=self.secret_key, pages_url=self.pages_url, lock=self._lock
+                self.state,
+                secret_key=self.secret_key,
+                pages_url=self.pages_url,
+                # The Api only enters and leaves its lock: this one delivers on leaving.
+                lock=cast("threading.RLock", self._lock),
             )
 
     # transports ---------------------------------------------------------------------------

@@ -17,7 +17,6 @@ a payment (``pym_...``), a declined card or a period that cannot be charged is a
 
 from __future__ import annotations
 
-import _thread
 import base64
 import binascii
 import hashlib
@@ -288,21 +287,22 @@ class Webhooks:
         return False
 
 
-# A subclass, so that everything typed to take the sandbox's RLock takes this one.
-class SandboxLock(_thread.RLock):  # type: ignore[misc]
-    """The sandbox's one lock: when its outermost holder releases it, the events that
-    holder announced are delivered (outside the lock, so receivers may call the sandbox)."""
+class SandboxLock:
+    """The sandbox's one lock (re-entrant): when its outermost holder releases it, the events
+    that holder announced are delivered, outside the lock, so receivers may call the sandbox.
+    """
 
     def __init__(self, webhooks: Webhooks, outbox: Callable[[], list[Announcement]]) -> None:
+        self._lock = threading.RLock()
         self._webhooks = webhooks
         self._outbox = outbox
+        #: How deep the holding thread is; only that thread reads or writes it.
         self._depth = 0
 
-    def __enter__(self, blocking: bool = True, timeout: float = -1) -> bool:
-        acquired = bool(super().__enter__(blocking, timeout))
-        if acquired:
-            self._depth += 1
-        return acquired
+    def __enter__(self) -> bool:
+        self._lock.acquire()
+        self._depth += 1
+        return True
 
     def __exit__(
         self,
@@ -315,6 +315,6 @@ class SandboxLock(_thread.RLock):  # type: ignore[misc]
         if self._depth == 0:
             outbox = self._outbox()
             batch, outbox[:] = list(outbox), []
-        super().__exit__(exc_type, exc, traceback)
+        self._lock.release()
         if batch:
             self._webhooks.send(batch)

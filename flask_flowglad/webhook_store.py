@@ -10,7 +10,7 @@ id in three states: *claimed* by the worker running its receivers, *handled*, or
   once, one wins; the other is told it is in progress (the endpoint answers 409, and
   Flowglad tries again later).
 - ``complete``: the id becomes ``handled`` for ``handled_timeout`` seconds (a week: Svix
-  retries for about a day and a half, a manual replay may come later).
+  retries for hours, a manual replay may come later).
 - ``release``: a receiver raised; the id is forgotten, so the redelivery runs again.
 
 The ledger writes through any store with ``get(key)``, ``set(key, value, timeout)`` and

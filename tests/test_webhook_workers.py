@@ -39,6 +39,8 @@ def workers(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
         for process in processes:
             process.terminate()
             process.wait(10)
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def test_same_delivery_to_two_workers_at_once_runs_once(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,25 @@ def test_a_dead_workers_claim_is_freed_by_its_deadline_even_if_the_key_stays(
     ledger.complete("msg_1")
     clock[0] += 10_000
     assert ledger.claim("msg_1").state is ClaimState.HANDLED
+
+
+def _add_in_child(store: SQLiteStore, out: object) -> None:
+    out.put((store.add("child", "v", 60), store.get("parent")))  # type: ignore[attr-defined]
+
+
+def test_a_forked_worker_uses_the_store_its_parent_opened(tmp_path: Path) -> None:
+    # gunicorn --preload: the app (and its store) exist before the workers are forked.
+    store = SQLiteStore(tmp_path / "ledger.sqlite3")
+    assert store.add("parent", "v", 60)
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_add_in_child, args=(store, out))
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process that has threads; gunicorn forks anyway.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child.start()
+    assert out.get(timeout=30) == (True, "v")
+    child.join(10)
+    assert child.exitcode == 0
+    assert store.get("child") == "v"
+    assert store.add("after", "v", 60)

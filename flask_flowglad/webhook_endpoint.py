@@ -125,8 +125,11 @@ class WebhookEndpoint:
     def _verify(self, raw: bytes) -> WebhookEvent:
         # A body that is not UTF-8 cannot have been signed: refused before any HMAC.
         raw.decode("utf-8")
-        # The first value of each header, as PROTOCOL §8.1 reads it.
+        # The first value of each header, as PROTOCOL §8.1 reads it: a WSGI server joins a
+        # repeated header with commas, which neither an id nor a timestamp contains.
         headers = {name: request.headers.get(name, "") for name in _HEADERS}
+        for name in ("svix-id", "svix-timestamp"):
+            headers[name] = headers[name].split(",", 1)[0].strip()
         error: WebhookVerificationError | None = None
         for secret in self.secrets:
             try:

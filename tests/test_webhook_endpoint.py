@@ -482,3 +482,15 @@ def test_a_failure_of_the_endpoint_itself_is_a_json_500_and_dispatches_nothing(
     assert "a bug" not in response.get_data(as_text=True)
     assert "a bug" in caplog.text
     assert seen == []
+
+
+def test_of_a_repeated_header_the_first_value_counts(app: Flask) -> None:
+    body = body_of()
+    headers = list(signed(body, "msg_first").items())
+    with recording(webhook_received) as seen:
+        first_counts = post(app, body, headers + [("svix-id", "msg_second")])  # type: ignore[arg-type]
+        second_counts = post(app, body, [("svix-id", "msg_other")] + headers)  # type: ignore[arg-type]
+    assert first_counts.status_code == 200
+    # Signed for msg_first, but msg_other came first: not verified.
+    assert second_counts.status_code == 400
+    assert [event.id for _, event in seen] == ["msg_first"]

@@ -19,6 +19,7 @@ from .protocol.blueprint import create_blueprint
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
 from .templating import template_context
+from .webhook_endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -67,6 +68,9 @@ class Flowglad:
         sandbox: bool | Sandbox | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
+        webhook_secret: str | list[str] | None = None,
+        webhook_path: str | None = None,
+        webhook_store: Any = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -81,6 +85,9 @@ class Flowglad:
             "sandbox": sandbox,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
+            "webhook_secret": webhook_secret,
+            "webhook_path": webhook_path,
+            "webhook_store": webhook_store,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         if app is not None:
@@ -111,6 +118,8 @@ class Flowglad:
             settings, client, sandbox, self.current_identity
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
+        if settings.webhook_secret:
+            register_webhook_endpoint(app, settings, sandbox)
         app.teardown_request(drop_request_cache)
         app.context_processor(template_context)
         exempt_from_csrf(app)

@@ -45,10 +45,14 @@ def test_plan_changes_are_logged_once_each(example: tuple[ModuleType, Flask]) ->
         sandbox = module.flowglad.sandbox
         pro = sandbox.put_customer_on_plan("42", "pro_monthly")
         # The webhooks come after the whole change: the free plan had already ended when
-        # its subscription.created was read back, so that is what was logged.
-        assert module.activity_of("42") == ["Free plan ended", "Pro plan started"]
+        # its subscription.created was read back, so that is what was logged. Subscriptions
+        # are named "<product> - <price>" as Flowglad names them.
+        assert module.activity_of("42") == [
+            "Free - Free plan ended",
+            "Pro - Pro monthly plan started",
+        ]
         module.flowglad.client.cancel_subscription(pro["id"], "at_end_of_current_billing_period")
-        assert module.activity_of("42")[-1] == "Pro plan will end"
+        assert module.activity_of("42")[-1] == "Pro - Pro monthly plan will end"
         for delivery in sandbox.webhooks.deliveries:
             delivery.status = None
         sandbox.webhooks.redeliver()

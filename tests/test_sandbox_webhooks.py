@@ -55,22 +55,31 @@ def test_paying_on_the_hosted_checkout_delivers_signed_webhooks_to_the_app(
         paid = app.test_client().post(page, data={"card_number": "4242 4242 4242 4242"})
     assert paid.status_code == 303
     deliveries = flowglad_sandbox.webhooks.deliveries
+    # As Flowglad's workflow: the paid plan is created, the free one ended, the first period
+    # charged; the checkout's purchase is recorded last.
     assert [d.type for d in deliveries] == [
         "customer.created",
         "subscription.created",
         "subscription.created",
-        "payment.succeeded",
         "subscription.canceled",
+        "payment.succeeded",
+        "purchase.completed",
     ]
     assert all(d.delivered and d.attempts == 1 for d in deliveries)
     # What the app's receivers got is what was delivered, id for id.
     assert [event.id for _, event in seen] == [d.id for d in deliveries]
-    assert _kinds(seen)[2:] == [("subscription", "u1"), ("payment", "u1"), ("subscription", "u1")]
+    assert _kinds(seen)[2:] == [
+        ("subscription", "u1"),
+        ("subscription", "u1"),
+        ("payment", "u1"),
+        ("purchase", "u1"),
+    ]
     billing = flowglad_sandbox.billing("u1")
     new_sub = billing["currentSubscription"]["id"]
     assert seen[2][1].object_id == new_sub
-    assert seen[4][1].object_id != new_sub
-    assert seen[3][1].object_id.startswith("pym_")
+    assert seen[3][1].object_id == seen[1][1].object_id != new_sub
+    assert seen[4][1].object_id.startswith("pym_")
+    assert seen[5][1].object_id == billing["purchases"][-1]["id"]
 
 
 def test_delivered_body_has_flowglads_shape_and_no_event_type(
@@ -118,12 +127,15 @@ def test_cancel_through_the_protocol_delivers_subscription_canceled(
         "subscriptions/cancel",
         {"id": sub["id"], "cancellation": {"timing": "immediately"}},
     )
-    last = flowglad_sandbox.webhooks.deliveries[-1]
-    assert (last.type, json.loads(last.body)["id"], last.delivered) == (
+    # The ended paid plan, then the default plan the customer falls back to.
+    ended, fallback = flowglad_sandbox.webhooks.deliveries[-2:]
+    assert (ended.type, json.loads(ended.body)["id"], ended.delivered) == (
         "subscription.canceled",
         sub["id"],
         True,
     )
+    current = flowglad_sandbox.billing("u1")["currentSubscription"]["id"]
+    assert (fallback.type, json.loads(fallback.body)["id"]) == ("subscription.created", current)
 
 
 def test_failed_delivery_is_redelivered_with_its_id(app: Flask, flowglad_sandbox: Sandbox) -> None:

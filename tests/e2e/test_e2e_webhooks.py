@@ -19,20 +19,25 @@ def test_paid_hosted_checkout_shows_up_in_billing_activity(live_app: LiveApp, pa
 
     sign_up(page, live_app, "Grace Hopper", "grace@example.com")
     messages = page.get_by_test_id("billing-activity").get_by_test_id("activity-message")
-    expect(messages).to_have_text(["Free plan started"])
+    expect(messages).to_have_text(["Free - Free plan started"])
     page.get_by_test_id("checkout-pro_monthly").click()
     pay_on_hosted_checkout(page, live_app)
     page.wait_for_url(live_app("/billing?checkout=success"))
     # Newest first: the webhooks of the checkout were handled before the redirect.
     expect(messages).to_have_text(
-        ["Free plan replaced by your new plan", "Pro plan started", "Free plan started"]
+        [
+            "Free - Free plan replaced by your new plan",
+            "Pro - Pro monthly plan started",
+            "Free - Free plan started",
+        ]
     )
     # Every delivery went through the app's real endpoint, verified and acknowledged.
     deliveries = live_app.sandbox.webhooks.deliveries
-    assert [d.type for d in deliveries][-3:] == [
+    assert [d.type for d in deliveries][-4:] == [
         "subscription.created",
-        "payment.succeeded",
         "subscription.canceled",
+        "payment.succeeded",
+        "purchase.completed",
     ]
     assert all(d.status == 200 for d in deliveries)
     assert json.loads(deliveries[-1].body)["customer"]["externalId"] is not None
@@ -53,7 +58,7 @@ def test_cancellation_is_logged_from_the_webhook(live_app: LiveApp, page: Page) 
         page.get_by_test_id("billing-activity").locator(
             'li[data-kind="subscription.cancellation_scheduled"]'
         )
-    ).to_contain_text("Pro plan will end on")
+    ).to_contain_text("Pro - Pro monthly plan will end on")
 
 
 def test_renewal_that_cannot_be_charged_logs_a_payment_failure(
@@ -77,7 +82,8 @@ def test_renewal_that_cannot_be_charged_logs_a_payment_failure(
         entries = [(row["kind"], row["message"]) for row in recent("42")]
     assert entries[0] == (
         "subscription.past_due",
-        "Payment failed: Pro plan is past due. Update your card on the billing page.",
+        "Payment failed: Pro - Pro monthly plan is past due."
+        " Update your card on the billing page.",
     )
     # Flowglad delivering everything again logs nothing twice.
     for delivery in sandbox.webhooks.deliveries:

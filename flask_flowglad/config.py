@@ -389,9 +389,9 @@ class FlowgladSettings:
 def _shown(name: str, value: Any) -> str:
     """A setting as a repr may show it: the key masked, the webhook secrets never."""
     if name == "secret_key":
-        return masked_key(value)
-    if name == "webhook_secret":
-        return "<set>" if value else "<not set>"
+        value = masked_key(value)
+    elif name == "webhook_secret":
+        value = "<set>" if value else "<not set>"
     return repr(value)
 
 

@@ -79,7 +79,8 @@ class Sandbox:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every customer, record and call; the pricing model (and its ids) stays."""
+        """Forget every customer, record, call and webhook delivery; the pricing model (and its
+        ids) and the webhook endpoints stay."""
         with self._lock:
             self.state = State(
                 self.pricing,

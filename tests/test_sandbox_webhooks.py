@@ -19,7 +19,8 @@ from flask_flowglad.webhook_endpoint import dispatch
 from flask_flowglad.webhook_event import parse_event
 
 from .conftest import User
-from .webhook_helpers import SECRET, recording, serving, webhook_app
+from .servers import serving
+from .webhook_helpers import SECRET, recording, webhook_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
 

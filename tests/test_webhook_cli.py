@@ -17,7 +17,8 @@ from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.signals import payment_webhook, webhook_received
 
 from .conftest import make_app
-from .webhook_helpers import SECRET, recording, serving, webhook_app
+from .servers import serving
+from .webhook_helpers import SECRET, recording, webhook_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from blinker import Signal
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox.webhooks import signed_headers
@@ -82,17 +80,3 @@ def recording(signal: Signal) -> Iterator[list[tuple[Any, Any]]]:
         yield seen
     finally:
         signal.disconnect(receiver)
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """``app`` on a real HTTP server on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()

@@ -29,6 +29,7 @@ from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
 from .service import CustomerBilling
 from .state import current_billing
+from .webhook_event import WebhookEvent
 from .webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidCustomerId",
     "SandboxWarning",
+    "WebhookEvent",
     "WebhookVerificationError",
     "current_billing",
     "feature_required",

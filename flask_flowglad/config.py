@@ -105,6 +105,42 @@ def parse_url_prefix(value: Any, key: str) -> str:
     return text
 
 
+def parse_path(value: Any, key: str) -> str:
+    """A URL path of its own, such as ``/webhooks/flowglad``."""
+    text = "/" + str(value).strip().strip("/")
+    if text == "/" or any(ch.isspace() for ch in text) or "<" in text:
+        raise ConfigurationError(
+            f"{key} must be a path such as '/webhooks/flowglad', not {value!r}."
+        )
+    return text
+
+
+def parse_webhook_secrets(value: Any, key: str) -> tuple[str, ...] | None:
+    """One ``whsec_...`` secret, or several (a list, or one string separated by commas or
+    spaces) while one is rotated out; a delivery signed with any of them verifies."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if isinstance(items, (list, tuple)) and all(isinstance(item, str) for item in items):
+        secrets = tuple(item.strip() for item in items if item.strip())
+        if all(secret.startswith("whsec_") and len(secret) > 6 for secret in secrets):
+            return secrets or None
+    raise ConfigurationError(
+        f"{key} must be Flowglad's webhook signing secret (whsec_...), or a list of them."
+    )
+
+
+def parse_webhook_store(value: Any, key: str) -> Any:
+    """A store with ``get``, ``set`` and ``delete`` (a cache backend), or the path of a
+    SQLite file."""
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):
+        return value
+    raise ConfigurationError(
+        f"{key} must be a path to a SQLite file or an object with get, set and delete"
+        f" (a cache backend), not {value!r}."
+    )
+
+
 def parse_optional_path(value: Any, key: str) -> str | None:
     """A URL path such as ``/api/flowglad/openapi.json``; empty or ``False`` is off."""
     if value is False or (isinstance(value, str) and not value.strip()):
@@ -112,7 +148,8 @@ def parse_optional_path(value: Any, key: str) -> str | None:
     text = str(value).strip()
     if not text.startswith("/") or any(ch.isspace() or ch in "<>?#" for ch in text):
         raise ConfigurationError(
-            f"{key} must be an absolute path such as '/api/flowglad/openapi.json', not {value!r}."
+            f"{key} must be an absolute path such as '/api/flowglad/openapi.json',"
+            f" not {value!r}."
         )
     return text
 
@@ -269,15 +306,43 @@ OPTIONS: tuple[Option, ...] = (
         "FLOWGLAD_MAX_BODY_BYTES",
         parse_count,
         64 * 1024,
-        "Largest request body the React SDK's routes read; larger ones answer 413.",
+        "Largest request body the React SDK's routes and the webhook endpoint read;"
+        " larger ones answer 413.",
         "int",
+    ),
+    Option(
+        "webhook_secret",
+        "FLOWGLAD_WEBHOOK_SECRET",
+        parse_webhook_secrets,
+        None,
+        "Flowglad's webhook signing secret (whsec_...), or a list while rotating; when set,"
+        " the webhook endpoint is served.",
+        "str | list[str]",
+    ),
+    Option(
+        "webhook_path",
+        "FLOWGLAD_WEBHOOK_PATH",
+        parse_path,
+        "/webhooks/flowglad",
+        "Where the webhook endpoint is served (POST); outside FLOWGLAD_URL_PREFIX.",
+        "str",
+    ),
+    Option(
+        "webhook_store",
+        "FLOWGLAD_WEBHOOK_STORE",
+        parse_webhook_store,
+        None,
+        "Where handled webhook ids are kept: a cache backend (get/set/delete), or a SQLite"
+        " file path; by default flowglad-webhooks.sqlite3 in the instance folder.",
+        "str | object",
     ),
     Option(
         "openapi_path",
         "FLOWGLAD_OPENAPI_PATH",
         parse_optional_path,
         None,
-        "Serve the OpenAPI document of the React SDK's routes at this path (GET); off when unset.",
+        "Serve the OpenAPI document of the React SDK's routes at this path (GET);"
+        " off when unset.",
         "str | None",
     ),
 )
@@ -302,13 +367,13 @@ class FlowgladSettings:
     sandbox: Any
     null_billing_when_logged_out: bool
     max_body_bytes: int
+    webhook_secret: tuple[str, ...] | None
+    webhook_path: str
+    webhook_store: Any
     openapi_path: str | None
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={masked_key(value) if name == 'secret_key' else value!r}"
-            for name, value in vars(self).items()
-        )
+        shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
         return f"{type(self).__name__}({shown})"
 
     @property
@@ -337,6 +402,20 @@ class FlowgladSettings:
                 "FLOWGLAD_SANDBOX is on while FLOWGLAD_SECRET_KEY is a live key: the sandbox"
                 " would grant paid features for free. Turn the sandbox off in production."
             )
+        if self.webhook_path.startswith(self.url_prefix.rstrip("/") + "/"):
+            raise ConfigurationError(
+                f"FLOWGLAD_WEBHOOK_PATH ({self.webhook_path}) must not be under"
+                f" FLOWGLAD_URL_PREFIX ({self.url_prefix}), where the React SDK's routes are."
+            )
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting as a repr may show it: the key masked, the webhook secrets never."""
+    if name == "secret_key":
+        value = masked_key(value)
+    elif name == "webhook_secret":
+        value = "<set>" if value else "<not set>"
+    return repr(value)
 
 
 def _resolve(option: Option, config: Mapping[str, Any], options: Mapping[str, Any]) -> Any:

@@ -20,6 +20,7 @@ from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
 from .templating import template_context
+from .webhook_endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -68,6 +69,9 @@ class Flowglad:
         sandbox: bool | Sandbox | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
+        webhook_secret: str | list[str] | None = None,
+        webhook_path: str | None = None,
+        webhook_store: Any = None,
         openapi_path: str | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
@@ -83,6 +87,9 @@ class Flowglad:
             "sandbox": sandbox,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
+            "webhook_secret": webhook_secret,
+            "webhook_path": webhook_path,
+            "webhook_store": webhook_store,
             "openapi_path": openapi_path,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
@@ -118,6 +125,8 @@ class Flowglad:
             app.add_url_rule(
                 settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
             )
+        if settings.webhook_secret:
+            register_webhook_endpoint(app, settings, sandbox)
         app.teardown_request(drop_request_cache)
         app.context_processor(template_context)
         exempt_from_csrf(app)
@@ -164,7 +173,7 @@ class Flowglad:
         self, external_id: str, name: str | None = None, email: str | None = None
     ) -> CustomerBilling:
         """The billing service of any customer: for sign-up flows, jobs and admin tools."""
-        return get_state().for_customer(external_id, name, email)
+        return self.for_identity(CustomerIdentity(str(external_id), name, email))
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of the customer a loader described."""

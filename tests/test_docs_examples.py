@@ -193,5 +193,6 @@ def load_factory() -> ModuleType:
 
 
 def test_every_example_the_docs_can_include_is_exercised_here() -> None:
-    exercised = {"b2b", "gating", "usage", "cross_origin", "factory"}
+    # webhooks.py is exercised by tests/test_docs_webhooks_example.py.
+    exercised = {"b2b", "gating", "usage", "cross_origin", "factory", "webhooks"}
     assert {path.stem for path in EXAMPLES.glob("*.py")} == exercised

@@ -6,7 +6,7 @@ in :attr:`Sandbox.calls <flask_flowglad.sandbox.Sandbox.calls>`. Each route call
 :class:`~flask_flowglad.sandbox.Sandbox` helper of the same name, so the two cannot drift.
 
 ========================================================  =====================================
-``POST /_sandbox/v1/reset``                               forget customers, records, calls
+``POST /_sandbox/v1/reset``                               forget records, calls, deliveries
 ``POST /_sandbox/v1/customers``                           ``{externalId, name?, email?}``
 ``POST /_sandbox/v1/customers/{externalId}/plan``          ``{priceSlug, quantity?}``
 ``POST /_sandbox/v1/customers/{externalId}/usage``         ``{slug, amount?, subscriptionId?,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import controls, limits
 from .api import Api, Call, Fault
 from .ids import Clock, new_id, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
 from .state import DECLINED_CARD, CardDeclined, State, Sub, UsageInput
+from .webhooks import SandboxLock, Webhooks
 from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class Sandbox:
         self.base_url = base_url.rstrip("/")
         self._pages_url = pages_url.rstrip("/") if pages_url else None
         self._mounted_prefix: str | None = None
-        self._lock = threading.RLock()
+        #: Where the sandbox delivers webhooks (see :mod:`.webhooks`), and every delivery.
+        self.webhooks = Webhooks()
+        self._lock = SandboxLock(self.webhooks, lambda: self.state.outbox)
         self._clock = Clock(clock or wall_clock_ms)
         self._organization_id = new_id("org")
         self.pricing = PricingModel(
@@ -74,7 +77,8 @@ class Sandbox:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every customer, record and call; the pricing model (and its ids) stays."""
+        """Forget every customer, record, call and webhook delivery; the pricing model (and its
+        ids) and the webhook endpoints stay."""
         with self._lock:
             self.state = State(
                 self.pricing,
@@ -82,8 +86,13 @@ class Sandbox:
                 self._clock,
                 allow_multiple_subscriptions=self.allow_multiple_subscriptions,
             )
+            self.webhooks.deliveries.clear()
             self.api = Api(
-                self.state, secret_key=self.secret_key, pages_url=self.pages_url, lock=self._lock
+                self.state,
+                secret_key=self.secret_key,
+                pages_url=self.pages_url,
+                # The Api only enters and leaves its lock: this one delivers on leaving.
+                lock=cast("threading.RLock", self._lock),
             )
 
     # transports ---------------------------------------------------------------------------

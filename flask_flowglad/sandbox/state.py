@@ -19,6 +19,7 @@ from . import limits
 from .errors import SandboxError, bad_request, conflict, internal_error, not_found
 from .ids import DAY_MS, Clock, add_interval, new_id
 from .pricing import PricingModel, Record
+from .webhooks import PAYMENT_EVENTS, Announcement, announce
 
 #: Statuses of a subscription that still grants access (PROTOCOL §7.6).
 CURRENT_STATUSES = frozenset(
@@ -123,6 +124,7 @@ class State:
         self.payment_methods: list[Record] = []
         self.checkout_sessions: dict[str, Record] = {}
         self._invoice_counter = 0
+        self.outbox: list[Announcement] = []
 
     def _base(self, prefix: str) -> Record:
         now = self.clock.now()
@@ -163,6 +165,7 @@ class State:
         }
         self.customers[customer["id"]] = customer
         self.customer_ids_by_external[external_id] = customer["id"]
+        announce(self, "customer.created", customer["id"], customer["id"])
         default_price = self.pricing.default_price()
         sub = None
         if default_price is not None and default_price["type"] == "subscription":
@@ -176,12 +179,14 @@ class State:
             if key in fields:
                 customer[key] = fields[key]
         self._touch(customer)
+        announce(self, "customer.updated", customer["id"], customer["id"])
         return customer
 
     def archive_customer(self, external_id: str) -> Record:
         customer = self.find_customer(external_id)
         customer["archived"] = True
         self._touch(customer)
+        announce(self, "customer.updated", customer["id"], customer["id"])
         return customer
 
     def customer_by_id(self, customer_id: str) -> Record:
@@ -264,6 +269,7 @@ class State:
         sub.items = [self._new_item(sub, price, quantity)]
         self._grant_credits(sub, sub.items)
         self.subs[sub.id] = sub
+        announce(self, "subscription.created", sub.id, customer["id"])
         if price["unitPrice"] != 0:
             self._replace_free_plan(customer, sub)
         if record["status"] == "active":
@@ -471,6 +477,7 @@ class State:
             lines.append(line)
         if status == "open" and record["status"] == "active":
             record["status"] = "past_due"
+        announce(self, f"payment.{PAYMENT_EVENTS[status]}", new_id("pym"), record["customerId"])
 
     def _invoice(
         self,
@@ -562,6 +569,7 @@ class State:
             record["status"] = "cancellation_scheduled"
             record["cancelScheduledAt"] = record["currentBillingPeriodEnd"]
             record["cancellationReason"] = "customer_request"
+            announce(self, "subscription.updated", sub.id, record["customerId"])
         self._touch(record)
         return sub
 
@@ -592,6 +600,7 @@ class State:
             if claim["subscriptionId"] == sub.id and claim["releasedAt"] is None:
                 claim.update(releasedAt=at, releaseReason="subscription_canceled", updatedAt=at)
         self._touch(record)
+        announce(self, "subscription.canceled", sub.id, record["customerId"])
         if reassign and reason != "upgraded_to_paid":
             self._reassign_default_plan(sub)
 
@@ -636,6 +645,7 @@ class State:
         record["cancelScheduledAt"] = None
         record["cancellationReason"] = None
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub
 
     def preview_adjust(
@@ -783,6 +793,7 @@ class State:
             sub.pending = list(new_items)
             record["scheduledAdjustmentAt"] = record["currentBillingPeriodEnd"]
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub, preview["resolvedTiming"], preview["isUpgrade"]
 
     def cancel_scheduled_adjustment(self, sub: Sub) -> int:
@@ -799,6 +810,7 @@ class State:
         sub.pending = None
         sub.record["scheduledAdjustmentAt"] = None
         self._touch(sub.record)
+        announce(self, "subscription.updated", sub.id, sub.record["customerId"])
         return count
 
     def _replace_items(self, sub: Sub, new_items: list[tuple[Record, int]]) -> None:
@@ -869,6 +881,7 @@ class State:
         if record["status"] in ("active", "past_due", "unpaid"):
             self._invoice_period(sub, overage=overage)
         self._touch(record)
+        announce(self, "subscription.updated", sub.id, record["customerId"])
         return sub
 
     def _settle_usage(self, sub: Sub) -> list[tuple[Record, int]]:
@@ -1217,6 +1230,7 @@ class State:
             )
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == DECLINED_CARD:
+            announce(self, "payment.failed", new_id("pym"), session["customerId"])
             raise CardDeclined()
         if not 12 <= len(digits) <= 19:
             raise bad_request("Card number is invalid")
@@ -1260,6 +1274,7 @@ class State:
             for sub in targets:
                 sub.record["defaultPaymentMethodId"] = method["id"]
                 self._touch(sub.record)
+                announce(self, "subscription.updated", sub.id, customer["id"])
         else:
             sub = self.subs[session["targetSubscriptionId"]]
             sub.record["defaultPaymentMethodId"] = method["id"]
@@ -1267,6 +1282,7 @@ class State:
                 if invoice["subscriptionId"] == sub.id and invoice["status"] == "open":
                     invoice.update(status="paid")
                     self._touch(invoice)
+                    announce(self, "payment.succeeded", new_id("pym"), customer["id"])
             if sub.record["status"] in ("incomplete", "past_due", "unpaid", "trialing"):
                 was_trial = sub.record["status"] == "trialing"
                 sub.record["status"] = "active"
@@ -1274,6 +1290,7 @@ class State:
                     sub.record["trialEnd"] = self.clock.now()
                     self._invoice_period(sub)
             self._touch(sub.record)
+            announce(self, "subscription.updated", sub.id, customer["id"])
         session.update(status="succeeded", paymentMethodType="card")
         self._touch(session)
         return session
@@ -1364,6 +1381,9 @@ class State:
             )
             self.invoices[-1][1].append(self._line(invoice["id"], price, quantity))
             self._grant_purchase_credits(customer, price)
+            announce(self, "payment.succeeded", new_id("pym"), customer["id"])
+        # A subscription's payment is its first period's invoice, announced with it.
+        announce(self, "purchase.completed", purchase["id"], customer["id"])
         return purchase
 
     def _grant_purchase_credits(self, customer: Record, price: Record) -> None:

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 from sandbox_helpers import ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.controls import CONTROLS_PREFIX
+
+WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 @pytest.fixture
@@ -36,13 +39,18 @@ def test_controls_need_the_secret_key(sandbox: Sandbox, controls: requests.Sessi
     assert sandbox.state.customers
 
 
-def test_reset_forgets_customers_and_calls(
+def test_reset_forgets_customers_calls_and_webhook_deliveries(
     sandbox: Sandbox, controls: requests.Session, api: ApiClient
 ) -> None:
+    receiver = Flask(__name__)
+    receiver.add_url_rule("/hooks", "hooks", lambda: "", methods=["POST"])
+    sandbox.webhooks.deliver_to_app(receiver, "/hooks", WEBHOOK_SECRET)
     api.create_customer()
+    assert sandbox.webhooks.deliveries and all(d.delivered for d in sandbox.webhooks.deliveries)
     assert _post(sandbox, controls, "/reset") == {"reset": True}
     assert sandbox.state.customers == {}
     assert sandbox.calls == []
+    assert sandbox.webhooks.deliveries == []
 
 
 def test_plan_usage_and_advance_drive_billing(

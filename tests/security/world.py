@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from flask import Flask
 from flask_login import login_user
-from werkzeug.serving import make_server
 
 from flask_flowglad import Flowglad, SandboxWarning
 from flask_flowglad.sandbox import Call, Sandbox
 
 from ..conftest import User, make_app
+from ..servers import serving as serving
 
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}
@@ -210,17 +208,3 @@ class World:
             for c in state.claims
             if c.get("subscriptionId") in customer.subscription_ids and not c.get("releasedAt")
         ]
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """``app`` on a real threaded HTTP server on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
-from . import db, formatting
+from . import billing_activity, db, formatting
 from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
@@ -29,9 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise ValueError(f"SAAS_BILLING_MODE must be one of {BILLING_MODES}.")
 
     db.init_app(app)
+    # Handled webhook ids are kept beside the app's own database.
+    database_dir = os.path.dirname(os.path.abspath(app.config["DATABASE"]))
+    app.config.setdefault(
+        "FLOWGLAD_WEBHOOK_STORE", os.path.join(database_dir, "flowglad-webhooks.sqlite3")
+    )
     formatting.init_app(app)
     login_manager.init_app(app)
     flowglad.init_app(app)
+    billing_activity.init_app(app)
 
     for blueprint in (pages_bp, auth_bp, billing_bp, analytics_bp):
         app.register_blueprint(blueprint)

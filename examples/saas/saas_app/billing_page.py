@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, current_app, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from .billing_activity import recent
+from .billing_identity import billing_identity
 
 bp = Blueprint("billing", __name__)
 
@@ -31,4 +34,5 @@ def page() -> str:
         frontend_config=config,
         bundle=BUNDLE if bundle_built() else None,
         checkout=request.args.get("checkout"),
+        activity=recent(billing_identity(current_user._get_current_object()).external_id),
     )

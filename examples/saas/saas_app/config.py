@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from typing import Any
@@ -19,9 +20,15 @@ def default_config() -> dict[str, Any]:
         "SAAS_BILLING_MODE": os.environ.get("SAAS_BILLING_MODE", "user"),
         "SAAS_DEMO_USER": DEMO_USER,
         "FLOWGLAD_SANDBOX": True,
+        # The sandbox signs its webhooks with this secret and delivers them in process.
+        "FLOWGLAD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
     }
     secret_key = os.environ.get("FLOWGLAD_SECRET_KEY")
     if secret_key:
         config["FLOWGLAD_SECRET_KEY"] = secret_key
         config["FLOWGLAD_SANDBOX"] = False
+        # Real Flowglad: the secret of the webhook endpoint made in its dashboard, if any.
+        config.pop("FLOWGLAD_WEBHOOK_SECRET")
+        if os.environ.get("FLOWGLAD_WEBHOOK_SECRET"):
+            config["FLOWGLAD_WEBHOOK_SECRET"] = os.environ["FLOWGLAD_WEBHOOK_SECRET"]
     return config

@@ -141,6 +141,16 @@ class Sandbox:
 
         return create_blueprint(self)
 
+    @property
+    def lock(self) -> SandboxLock:
+        """The lock every read and change of the sandbox's state holds; webhooks it
+        announces are delivered when the outermost holder lets go."""
+        return self._lock
+
+    def mounted_at(self, prefix: str | None) -> None:
+        """Say where an app registered the hosted pages, so links to them are right."""
+        self._mounted_prefix = (prefix or "").rstrip("/") or None
+
     def pages_url(self) -> str:
         """Absolute URL of the hosted pages, as a browser of the current request sees it."""
         if self._pages_url:

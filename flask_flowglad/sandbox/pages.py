@@ -104,10 +104,10 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
     bp = Blueprint("flowglad_sandbox", __name__)
 
     def remember_prefix(setup: BlueprintSetupState) -> None:
-        sandbox._mounted_prefix = (setup.url_prefix or "").rstrip("/") or None
+        sandbox.mounted_at(setup.url_prefix)
 
     bp.record(remember_prefix)
-    lock = sandbox._lock
+    lock = sandbox.lock
 
     def price_of(session: dict[str, Any]) -> dict[str, Any] | None:
         return sandbox.pricing.prices.get(session.get("priceId") or "")

@@ -21,6 +21,7 @@ __all__ = [
     "CheckoutRequired",
     "CheckoutSessionNotFound",
     "NoCurrentSubscription",
+    "NoScheduledAdjustment",
     "PriceNotFound",
     "SubscriptionAlreadyCanceled",
     "SubscriptionNotOwned",
@@ -339,3 +340,7 @@ class NotInPricingModel(BillingActionError):
 
 class CheckoutSessionNotFound(BillingActionError):
     """No checkout session of this customer has that id."""
+
+
+class NoScheduledAdjustment(BillingActionError):
+    """Undoing a plan change when none is scheduled."""

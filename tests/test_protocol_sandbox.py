@@ -271,3 +271,14 @@ def test_every_action_is_exercised_against_the_sandbox() -> None:
         if isinstance(node, ast.Constant) and node.value in ACTIONS
     }
     assert used == set(ACTIONS)
+
+
+def test_preview_adjust_shows_the_upgrade_charge_before_it_is_made(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    upgrade_to_pro(app, flowglad_sandbox)
+    preview = data(app, "subscriptions/preview-adjust", {"priceSlug": "pro_yearly"})
+    assert (preview["canAdjust"], preview["resolvedTiming"]) == (True, "immediately")
+    assert preview["prorationAmount"] > 0
+    current = data(app, "subscriptions/list")["currentSubscription"]
+    assert current["priceId"] == flowglad_sandbox.pricing.price_by_slug("pro_monthly")["id"]

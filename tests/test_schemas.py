@@ -14,7 +14,8 @@ ACTION_SCHEMAS = {key: action.schema for key, action in ACTIONS.items()}
 
 Path = list[str | int]
 
-#: The 24 action keys of the protocol, plus checkout-sessions/retrieve.
+#: The 24 action keys of the protocol, plus checkout-sessions/retrieve and
+#: subscriptions/preview-adjust (beyond the reference).
 ACTION_KEYS = {
     "customers/billing",
     "customers/find-or-create",
@@ -25,6 +26,7 @@ ACTION_KEYS = {
     "subscriptions/cancel",
     "subscriptions/uncancel",
     "subscriptions/adjust",
+    "subscriptions/preview-adjust",
     "subscriptions/create",
     "subscriptions/list",
     "customers/update",
@@ -194,6 +196,11 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
         "subscriptions/adjust",
         {"priceSlug": "pro", "subscriptionId": "sub_1"},
         {"price_slug": "pro", "subscription_id": "sub_1", "timing": "auto"},
+    ),
+    (
+        "subscriptions/preview-adjust",
+        {"priceSlug": "pro_yearly"},
+        {"price_slug": "pro_yearly", "timing": "auto"},
     ),
     (
         "subscriptions/adjust",
@@ -375,6 +382,7 @@ INVALID: list[tuple[str, Any, Path]] = [
         {"subscriptionItems": [{"priceSlug": "p"}] * 21},
         ["subscriptionItems"],
     ),
+    ("subscriptions/preview-adjust", {"priceSlug": "pro", "timing": "later"}, ["timing"]),
     ("usage-events/create", {"priceSlug": "p", "amount": 2**31}, ["amount"]),
     ("usage-events/create", {"priceSlug": "p" * 256}, ["priceSlug"]),
     (
@@ -608,7 +616,7 @@ def _case_id(case: tuple[str, Any, Any]) -> str:
 
 def test_action_schemas_cover_exactly_the_protocol_keys() -> None:
     assert set(ACTION_SCHEMAS) == ACTION_KEYS
-    assert len(ACTION_SCHEMAS) == 25
+    assert len(ACTION_SCHEMAS) == 26
 
 
 def test_each_action_has_its_own_named_schema_class() -> None:

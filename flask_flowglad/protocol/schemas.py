@@ -449,6 +449,11 @@ class SubscriptionAdjustSchema(SubscriptionScopedSchema):
             )
 
 
+class SubscriptionPreviewAdjustSchema(SubscriptionAdjustSchema):
+    """``subscriptions/preview-adjust`` (beyond the reference): the body of
+    ``subscriptions/adjust``, answered with what that change would charge."""
+
+
 class SubscriptionCreateSchema(PriceChoiceSchema):
     """``subscriptions/create``: the price and quantity only.
 

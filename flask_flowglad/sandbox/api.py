@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import adjustments
 from .errors import SandboxError, bad_request, issue, not_found
 from .ids import new_id
 from .state import State, Sub, UsageInput
@@ -104,6 +105,7 @@ class Api:
         r("GET", "/resource-claims/{}/claims", self._resource_claims)
         r("POST", "/resource-claims/{}/claim", self._claim)
         r("POST", "/resource-claims/{}/release", self._release)
+        adjustments.install(self)
 
     def _route(self, method: str, template: str, handler: Handler) -> None:
         pattern = re.escape("/api/v1" + template).replace(re.escape("{}"), "([^/]+)")
@@ -353,6 +355,31 @@ class Api:
         return 200, {"subscription": self.state.sub_record(sub)}
 
     def _adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, prorate, items = self.adjustment_input(req)
+        sub = self.state.get_sub(req.params[0])
+        new_items = []
+        for item in items:
+            price = self.item_price(item)
+            if price is None:
+                raise not_found(f"Price {item.get('priceId') or item.get('priceSlug')} not found")
+            new_items.append((price, int(item.get("quantity", 1))))
+        sub, resolved, is_upgrade = self.state.adjust(sub, timing, new_items, prorate)
+        return 200, {
+            "subscription": self.state.sub_record(sub),
+            "subscriptionItems": self.state.item_records(sub),
+            "resolvedTiming": resolved,
+            "isUpgrade": is_upgrade,
+        }
+
+    def item_price(self, item: Record) -> Record | None:
+        """The price an adjustment item names by ``priceId`` or ``priceSlug``."""
+        if "priceId" in item:
+            return self.state.pricing.prices.get(item["priceId"])
+        return self.state.pricing.price_by_slug(item["priceSlug"])
+
+    def adjustment_input(self, req: _Request) -> tuple[str, bool, list[Record]]:
+        """The checked ``adjustment`` of an adjust or preview-adjust body: its timing,
+        whether to prorate, and its items (prices not yet resolved)."""
         check = _Check()
         adjustment = check.obj(req.json, "adjustment", [])
         where = ["adjustment"]
@@ -374,24 +401,7 @@ class Api:
             check.one_of(item, ("priceId", "priceSlug"), path)
             check.integer(item, "quantity", path, required=False, minimum=1)
         check.done()
-        sub = self.state.get_sub(req.params[0])
-        new_items = []
-        for item in items:
-            price = (
-                self.state.pricing.prices.get(item["priceId"])
-                if "priceId" in item
-                else self.state.pricing.price_by_slug(item["priceSlug"])
-            )
-            if price is None:
-                raise not_found(f"Price {item.get('priceId') or item.get('priceSlug')} not found")
-            new_items.append((price, int(item.get("quantity", 1))))
-        sub, resolved, is_upgrade = self.state.adjust(sub, str(timing), new_items, prorate)
-        return 200, {
-            "subscription": self.state.sub_record(sub),
-            "subscriptionItems": self.state.item_records(sub),
-            "resolvedTiming": resolved,
-            "isUpgrade": is_upgrade,
-        }
+        return str(timing), prorate is not False, items
 
     # usage --------------------------------------------------------------------------------
 

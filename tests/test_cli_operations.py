@@ -21,7 +21,7 @@ import requests
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from flask_flowglad import CustomerIdentity, Flowglad, cli
@@ -355,6 +355,11 @@ def test_backfill_over_http_interrupted_by_sigint_and_resumed(
     print(f"\n1,000 accounts over HTTP: stopped at {stopped['created']}, resumed; {elapsed:.1f} s")
 
 
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 class RateLimitingProxy:
     """Forwards to Flowglad, answering 429 to every other customer create first."""
 
@@ -363,7 +368,9 @@ class RateLimitingProxy:
         self.storm = storm
         self.refused = 0
         self.lock = threading.Lock()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = make_server(
+            "127.0.0.1", 0, self.app, threaded=True, request_handler=QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -396,9 +403,8 @@ def test_backfill_over_http_survives_a_429_storm(sandbox_url: str) -> None:
     proxy = RateLimitingProxy(sandbox_url, storm=250)
     proxy.thread.start()
     try:
+        # A generator source: no total, so the bar counts without an ETA.
         env = flask_env(proxy.url, CLI_APP_ACCOUNTS="200", CLI_APP_SIZED="0")
-        # Fresh ids: the module's sandbox already holds acct-0000...
-        env["CLI_APP_ACCOUNTS"] = "200"
         result = run_flask(env, "backfill", "--rate", "0")
     finally:
         proxy.server.shutdown()

@@ -99,7 +99,8 @@ class Checkpoint:
             with self.path.open(encoding="utf-8") as lines:
                 for line in lines:
                     self._read(line)
-        self._file: IO[str] | None = None
+        # Opened now, so an unwritable path fails before anything is sent.
+        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
 
     def _read(self, line: str) -> None:
         try:
@@ -116,7 +117,7 @@ class Checkpoint:
         if result.outcome == "interrupted":
             return
         if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
+            raise ValueError("the checkpoint is closed")
         entry = {"id": result.external_id, "outcome": result.outcome}
         if result.reason:
             entry["reason"] = result.reason

@@ -312,8 +312,7 @@ class CustomerBilling:
         subscription = self._owned_subscription(subscription_id)
         if subscription.get("scheduledAdjustmentAt", _UNKNOWN) is None:
             raise NoScheduledAdjustment(
-                f"Subscription {subscription_id} does not have a scheduled adjustment to"
-                " cancel."
+                f"Subscription {subscription_id} does not have a scheduled adjustment to cancel."
             )
         with self._changing():
             return self.client.cancel_scheduled_adjustment(subscription_id)

@@ -414,3 +414,14 @@ def test_backfill_over_http_survives_a_429_storm(sandbox_url: str) -> None:
     assert numbers["created"] + numbers["existing"] == 200
     assert f"retried   {proxy.refused} answers 429" in result.stdout
     assert proxy.refused == 250
+
+
+def test_backfill_with_an_unusable_checkpoint_sends_nothing(
+    flowglad_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    app = make_cli_app(flowglad_sandbox, lambda: accounts(3))
+    where = str(tmp_path / "no-such-dir" / "checkpoint.jsonl")
+    result = invoke(app, "backfill", "--checkpoint", where)
+    assert result.exit_code == 1
+    assert f"Error: Cannot use the checkpoint {where}:" in result.output
+    assert flowglad_sandbox.calls == []

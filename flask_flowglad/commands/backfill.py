@@ -63,9 +63,14 @@ def backfill_command(
         accounts = state.accounts()
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
-    done = Checkpoint(checkpoint) if checkpoint else None
+    try:
+        done = Checkpoint(checkpoint) if checkpoint else None
+    except OSError as exc:
+        raise click.ClickException(f"Cannot use the checkpoint {checkpoint}: {exc}") from None
     if dry_run:
         _dry_run(accounts, done)
+        if done is not None:
+            done.close()
         return
     total = operator.length_hint(accounts, 0) or None
     job = Backfill(state.client, concurrency=concurrency, rate=rate, max_attempts=max_attempts)

@@ -41,7 +41,8 @@ def customer_command(external_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
-    click.echo(describe_customer(BillingSnapshot.from_payload(payload)))
+    billing = _read(lambda: BillingSnapshot.from_payload(payload))
+    click.echo(describe_customer(billing))
 
 
 @click.command("pricing")

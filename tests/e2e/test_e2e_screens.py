@@ -26,19 +26,23 @@ READABLE_DATE = r"[A-Z][a-z]{2} \d{1,2}, \d{4}"
 def screen(
     request: pytest.FixtureRequest, browser: Browser, frontend_built: None
 ) -> Iterator[Page]:
+    """A page in a fresh browser context at one of :data:`WIDTHS`."""
     width, height = WIDTHS[request.param]
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.screen_name = request.param  # type: ignore[attr-defined]
-    yield page
+    yield context.new_page()
     context.close()
+
+
+def width_name(page: Page) -> str:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    return next(name for name, (w, _) in WIDTHS.items() if w == width)
 
 
 def shoot(page: Page, name: str) -> None:
     """Keep the screen, and check what a person would notice first: a sideways scroll."""
     SCREENS.mkdir(parents=True, exist_ok=True)
-    path = SCREENS / f"{name}-{page.screen_name}.png"  # type: ignore[attr-defined]
+    path = SCREENS / f"{name}-{width_name(page)}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 0
     overflow = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -134,5 +138,5 @@ def test_see_plans_lands_on_the_plans(live_app: LiveApp, screen: Page) -> None:
             return Math.abs(top) < 2 || (top > 0 && Math.abs(window.scrollY - bottom) < 2);
         }"""
     )
-    if screen.screen_name == "phone":  # type: ignore[attr-defined]
+    if width_name(screen) == "phone":
         assert screen.evaluate("() => window.scrollY") > 0

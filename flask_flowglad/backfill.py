@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
 
 from .errors import (
+    FlowgladAuthenticationError,
     FlowgladConflict,
     FlowgladConnectionError,
     FlowgladError,
@@ -64,7 +65,10 @@ class Report:
     rate_limited: int = 0
     retried_errors: int = 0
     seconds: float = 0.0
+    #: Interrupted (Ctrl-C) or aborted before every account was tried.
     stopped: bool = False
+    #: Why the run stopped by itself (Flowglad refused the key), if it did.
+    aborted: str | None = None
 
     @property
     def done(self) -> int:
@@ -188,6 +192,8 @@ class Backfill:
         self.max_backoff = max_backoff
         self.stop = threading.Event()
         self.rate = RateLimit(rate, self.stop)
+        #: Why the run stopped by itself, when it did.
+        self.aborted: str | None = None
 
     def run(
         self,
@@ -198,8 +204,8 @@ class Backfill:
     ) -> Report:
         """Process every account; ``on_result`` is called on this thread for each result
         (``None`` for an account the checkpoint skipped). Interrupted by Ctrl-C (or
-        :meth:`halt`), it stops starting new accounts, lets the requests in flight finish
-        and returns the report so far with ``stopped`` set."""
+        :meth:`halt`, or a refused secret key), it stops starting new accounts, lets the
+        requests in flight finish and returns the report so far with ``stopped`` set."""
         report = Report()
         started = time.monotonic()
         work: queue.Queue[CustomerIdentity | None] = queue.Queue(self.concurrency * 2)
@@ -237,12 +243,15 @@ class Backfill:
                     report.skipped += 1
                     on_result(None)
                     continue
-                _put(work, identity, drain)
+                if not self._put(work, identity, drain):
+                    break
             for _ in workers:
-                _put(work, None, drain)
+                if not self._put(work, None, drain):
+                    break
             while any(worker.is_alive() for worker in workers):
                 drain()
                 time.sleep(0.02)
+            report.stopped = self.stop.is_set()
         except KeyboardInterrupt:
             report.stopped = True
             self.halt()
@@ -254,12 +263,36 @@ class Backfill:
         drain()
         if report.stopped:
             self._count_unstarted(work, report)
+        report.aborted = self.aborted
         report.seconds = time.monotonic() - started
         return report
 
     def halt(self) -> None:
         """Stop starting new accounts; workers finish the request in flight."""
         self.stop.set()
+
+    def _abort(self, reason: str) -> None:
+        """Stop the whole run: no account can succeed (Flowglad refuses the key)."""
+        if self.aborted is None:
+            self.aborted = reason
+        self.halt()
+
+    def _put(
+        self,
+        work: queue.Queue[CustomerIdentity | None],
+        item: CustomerIdentity | None,
+        drain: Callable[[], None],
+    ) -> bool:
+        """Queue ``item`` once a worker has room, settling results while waiting;
+        ``False`` when the run stopped instead."""
+        while not self.stop.is_set():
+            drain()
+            try:
+                work.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _count_unstarted(self, work: queue.Queue[CustomerIdentity | None], report: Report) -> None:
         for identity in _drain_queue(work):
@@ -294,6 +327,11 @@ class Backfill:
                 )
             except FlowgladConflict:
                 return Result(identity.external_id, "existing", "", rate_limited, errors)
+            except FlowgladAuthenticationError as exc:
+                self._abort(
+                    f"Flowglad refused the secret key ({exc.status}); nothing more was sent."
+                )
+                return Result(identity.external_id, "interrupted", "", rate_limited, errors)
             except FlowgladRateLimited as exc:
                 rate_limited += 1
                 wait = exc.retry_after
@@ -314,21 +352,6 @@ class Backfill:
     def _delay(self, attempt: int) -> float:
         delay = min(self.backoff * 2.0 ** min(attempt - 1, 30), self.max_backoff)
         return delay * (1 - 0.25 * random.random())
-
-
-def _put(
-    work: queue.Queue[CustomerIdentity | None],
-    item: CustomerIdentity | None,
-    drain: Callable[[], None],
-) -> None:
-    """Queue ``item`` once a worker has room, settling results while waiting."""
-    while True:
-        drain()
-        try:
-            work.put(item, timeout=0.05)
-            return
-        except queue.Full:
-            continue
 
 
 def _drain_queue(work: queue.Queue[CustomerIdentity | None]) -> Iterator[CustomerIdentity | None]:

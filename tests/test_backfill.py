@@ -97,3 +97,13 @@ def test_run_reports_every_outcome_with_the_failed_ids(upstream: Any) -> None:
     assert (report.created, report.existing) == (1, 1)
     assert set(report.failed) == {"c", "'bad/id'"}
     assert not report.stopped
+
+
+def test_a_refused_key_stops_the_run_instead_of_failing_every_account(upstream: Any) -> None:
+    upstream.post(f"{API}/customers", status_code=401, text="API key invalid")
+    accounts = (CustomerIdentity(f"acct-{n}") for n in range(1000))
+    report = job(concurrency=2).run(accounts)
+    assert report.stopped
+    assert report.aborted == "Flowglad refused the secret key (401); nothing more was sent."
+    assert report.failed == {} and report.created == 0
+    assert len(upstream.request_history) <= 2  # at most the requests already in flight

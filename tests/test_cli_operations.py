@@ -300,6 +300,16 @@ def test_check_over_http_passes_then_fails_on_a_wrong_key_and_a_dead_url(
     ]
     assert "sk_test_not_the_key_9876" not in wrong.stdout + wrong.stderr
 
+    # A back-fill with that key stops at once instead of failing every account.
+    env = flask_env(sandbox_url, FLOWGLAD_SECRET_KEY="sk_test_not_the_key_9876")
+    env["CLI_APP_ACCOUNTS"] = "500"
+    refused = run_flask(env, "backfill", "--rate", "0")
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "Error: Flowglad refused the secret key (401); nothing more was sent."
+    ]
+    assert backfill_numbers(refused.stdout)["failed"] == 0
+
     dead = f"http://127.0.0.1:{free_port()}"
     down = run_flask(flask_env(dead, FLOWGLAD_MAX_RETRIES="0"), "check")
     assert down.returncode == 1

@@ -113,6 +113,8 @@ def backfill_command(
             if done is not None:
                 done.close()
     click.echo(describe(report, checkpoint))
+    if report.aborted:
+        raise click.ClickException(report.aborted)
     if report.stopped:
         raise click.exceptions.Exit(130)
     if report.failed:
@@ -148,7 +150,12 @@ def _dry_run(accounts: object, done: Checkpoint | None) -> None:
 
 def describe(report: Report, checkpoint: str | None) -> str:
     """The final report: counts, the failed ids and why, how to continue."""
-    head = "Back-fill stopped (Ctrl-C)" if report.stopped else "Back-fill finished"
+    if report.aborted:
+        head = "Back-fill stopped"
+    elif report.stopped:
+        head = "Back-fill stopped (Ctrl-C)"
+    else:
+        head = "Back-fill finished"
     per_second = report.done / report.seconds if report.seconds else 0.0
     lines = [
         f"{head} in {report.seconds:.1f} s ({per_second:.0f} accounts/s)",

@@ -23,7 +23,7 @@ from ..state import get_state
 SHOWN_FAILURES = 50
 
 
-@click.command("backfill")
+@click.command("backfill", short_help="Create a Flowglad customer for every account.")
 @click.option(
     "--concurrency",
     default=4,

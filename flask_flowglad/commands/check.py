@@ -27,7 +27,7 @@ from ..state import FlowgladState, get_state
 from .text import objects
 
 
-@click.command("check")
+@click.command("check", short_help="Check the configuration and the connection to Flowglad.")
 @with_appcontext
 def check_command() -> None:
     """Check the configuration, that Flowglad answers and accepts the secret key."""

@@ -22,7 +22,7 @@ from .text import date, interval, money, objects, status, table
 LAST_INVOICES = 5
 
 
-@click.command("customer")
+@click.command("customer", short_help="Show one customer's billing.")
 @click.argument("external_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw billing payload.")
 @with_appcontext
@@ -45,7 +45,7 @@ def customer_command(external_id: str, as_json: bool) -> None:
     click.echo(describe_customer(billing))
 
 
-@click.command("pricing")
+@click.command("pricing", short_help="Show the default pricing model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw pricing model.")
 @with_appcontext
 def pricing_command(as_json: bool) -> None:

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
-from .service import CustomerBilling
+from .service import CustomerBilling, PriceQuantity, UsageEvent
 from .state import load_current_billing
 from .webhooks import WebhookVerificationError, verify_webhook
 
@@ -65,7 +65,9 @@ __all__ = [
     "FlowgladServerError",
     "FlowgladTimeout",
     "InvalidCustomerId",
+    "PriceQuantity",
     "SandboxWarning",
+    "UsageEvent",
     "WebhookVerificationError",
     "current_billing",
     "feature_required",

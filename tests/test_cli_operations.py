@@ -30,7 +30,8 @@ from flask_flowglad.sandbox import Sandbox
 from .cli_app import accounts
 
 ROOT = Path(__file__).resolve().parents[1]
-FLASK = str(Path(sys.executable).with_name("flask"))
+#: The ``flask`` command of this interpreter, wherever its scripts are installed.
+FLASK = [sys.executable, "-m", "flask"]
 
 
 # -- in process ----------------------------------------------------------------------
@@ -246,7 +247,7 @@ def wait_for(url: str, seconds: float = 20.0) -> None:
 def sandbox_url() -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
-        [FLASK, "flowglad", "sandbox", "--port", str(port)],
+        [*FLASK, "flowglad", "sandbox", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -275,7 +276,7 @@ def flask_env(base_url: str, **extra: str) -> dict[str, str]:
 
 def run_flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [FLASK, "flowglad", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [*FLASK, "flowglad", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
 
 
@@ -342,7 +343,7 @@ def test_backfill_over_http_interrupted_by_sigint_and_resumed(
     checkpoint = tmp_path / "backfill.jsonl"
     before = customers_listed(sandbox_url)
     env = flask_env(sandbox_url, CLI_APP_ACCOUNTS="1000")
-    args = [FLASK, "flowglad", "backfill", "--rate", "300", "--checkpoint", str(checkpoint)]
+    args = [*FLASK, "flowglad", "backfill", "--rate", "300", "--checkpoint", str(checkpoint)]
     started = time.monotonic()
     first = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     while not checkpoint.exists() or len(checkpoint.read_text().splitlines()) < 500:

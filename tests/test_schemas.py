@@ -14,8 +14,9 @@ ACTION_SCHEMAS = {key: action.schema for key, action in ACTIONS.items()}
 
 Path = list[str | int]
 
-#: The 24 action keys of the protocol, plus checkout-sessions/retrieve and
-#: subscriptions/preview-adjust (beyond the reference).
+#: The 24 action keys of the protocol, plus checkout-sessions/retrieve,
+#: subscriptions/preview-adjust and subscriptions/cancel-scheduled-adjustment (beyond the
+#: reference).
 ACTION_KEYS = {
     "customers/billing",
     "customers/find-or-create",
@@ -27,6 +28,7 @@ ACTION_KEYS = {
     "subscriptions/uncancel",
     "subscriptions/adjust",
     "subscriptions/preview-adjust",
+    "subscriptions/cancel-scheduled-adjustment",
     "subscriptions/create",
     "subscriptions/list",
     "customers/update",
@@ -202,6 +204,7 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
         {"priceSlug": "pro_yearly"},
         {"price_slug": "pro_yearly", "timing": "auto"},
     ),
+    ("subscriptions/cancel-scheduled-adjustment", {}, {}),
     (
         "subscriptions/adjust",
         {
@@ -383,6 +386,7 @@ INVALID: list[tuple[str, Any, Path]] = [
         ["subscriptionItems"],
     ),
     ("subscriptions/preview-adjust", {"priceSlug": "pro", "timing": "later"}, ["timing"]),
+    ("subscriptions/cancel-scheduled-adjustment", {"subscriptionId": ""}, ["subscriptionId"]),
     ("usage-events/create", {"priceSlug": "p", "amount": 2**31}, ["amount"]),
     ("usage-events/create", {"priceSlug": "p" * 256}, ["priceSlug"]),
     (
@@ -616,7 +620,7 @@ def _case_id(case: tuple[str, Any, Any]) -> str:
 
 def test_action_schemas_cover_exactly_the_protocol_keys() -> None:
     assert set(ACTION_SCHEMAS) == ACTION_KEYS
-    assert len(ACTION_SCHEMAS) == 26
+    assert len(ACTION_SCHEMAS) == 27
 
 
 def test_each_action_has_its_own_named_schema_class() -> None:

@@ -454,6 +454,11 @@ class SubscriptionPreviewAdjustSchema(SubscriptionAdjustSchema):
     ``subscriptions/adjust``, answered with what that change would charge."""
 
 
+class SubscriptionCancelScheduledAdjustmentSchema(SubscriptionScopedSchema):
+    """``subscriptions/cancel-scheduled-adjustment`` (beyond the reference): undo a plan
+    change scheduled for the end of the period."""
+
+
 class SubscriptionCreateSchema(PriceChoiceSchema):
     """``subscriptions/create``: the price and quantity only.
 

@@ -88,7 +88,7 @@ def test_billing_page_reads_in_words_and_fits_the_screen(live_app: LiveApp, scre
     shoot(screen, "billing-cancellation-scheduled")
 
 
-def test_switching_to_yearly_is_priced_before_it_is_confirmed(
+def test_switching_to_yearly_is_priced_before_it_is_confirmed_and_back_can_be_undone(
     live_app: LiveApp, screen: Page
 ) -> None:
     from playwright.sync_api import expect
@@ -120,6 +120,16 @@ def test_switching_to_yearly_is_priced_before_it_is_confirmed(
         re.compile(f"Your plan changes on {READABLE_DATE}\\.")
     )
     shoot(screen, "billing-switch-scheduled")
+
+    # Changed their mind: the scheduled switch is undone, the yearly plan stays.
+    screen.get_by_test_id("keep-current-price").click()
+    expect(screen.get_by_test_id("switch-to-pro_monthly")).to_be_visible()
+    expect(screen.get_by_test_id("scheduled-change")).to_have_count(0)
+    undo = f"/api/v1/subscriptions/{sub['id']}/cancel-scheduled-adjustment"
+    assert len(live_app.upstream_calls("POST", undo)) == 1
+    live_app.sandbox.advance_billing_period(sub["id"])
+    screen.reload()
+    expect(screen.get_by_test_id("current-plan")).to_contain_text("$200.00 / year")
 
 
 def test_see_plans_lands_on_the_plans(live_app: LiveApp, screen: Page) -> None:

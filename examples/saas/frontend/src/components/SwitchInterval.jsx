@@ -1,6 +1,6 @@
 // Switch a paid plan between its prices (monthly ↔ yearly), showing what it costs first.
 import { useState } from "react";
-import { previewAdjust } from "../api.js";
+import { cancelScheduledAdjustment, previewAdjust } from "../api.js";
 import { formatAmount, formatDate, priceLabel, switchablePrices } from "../pricing.js";
 
 export function SwitchInterval({ billing, product, subscription, config }) {
@@ -10,10 +10,30 @@ export function SwitchInterval({ billing, product, subscription, config }) {
   const targets = switchablePrices(product, subscription);
   if (!targets.length || subscription.status === "cancellation_scheduled") return null;
   if (subscription.scheduledAdjustmentAt) {
+    const current = (product.prices ?? []).find((p) => p.id === subscription.priceId);
+    const keep = async () => {
+      setBusy(true);
+      setError(null);
+      try {
+        await cancelScheduledAdjustment(config.apiPrefix, subscription.id);
+        await billing.reload();
+      } catch (e) {
+        setError(e.message);
+      } finally {
+        setBusy(false);
+      }
+    };
     return (
-      <p className="muted" data-testid="scheduled-change">
-        Your plan changes on {formatDate(subscription.scheduledAdjustmentAt)}.
-      </p>
+      <div className="switch">
+        <p className="muted" data-testid="scheduled-change">
+          Your plan changes on {formatDate(subscription.scheduledAdjustmentAt)}.
+        </p>
+        <button type="button" className="button secondary" disabled={busy} onClick={keep}
+          data-testid="keep-current-price">
+          Keep {current ? priceLabel(current) : "my current plan"}
+        </button>
+        {error && <p className="flash flash-error">{error}</p>}
+      </div>
     );
   }
 

@@ -107,7 +107,7 @@ def test_switching_to_yearly_is_priced_before_it_is_confirmed_and_back_can_be_un
     shoot(screen, "billing-switch-preview")
 
     screen.get_by_test_id("switch-confirm").click()
-    expect(screen.get_by_test_id("current-plan")).to_contain_text("$200.00 / year")
+    expect(screen.get_by_test_id("current-price")).to_have_text("$200.00 / year")
     assert len(live_app.upstream_calls("POST", adjust_path)) == 1
 
     # Back to monthly is a downgrade: nothing now, at the end of the (yearly) period.
@@ -129,7 +129,7 @@ def test_switching_to_yearly_is_priced_before_it_is_confirmed_and_back_can_be_un
     assert len(live_app.upstream_calls("POST", undo)) == 1
     live_app.sandbox.advance_billing_period(sub["id"])
     screen.reload()
-    expect(screen.get_by_test_id("current-plan")).to_contain_text("$200.00 / year")
+    expect(screen.get_by_test_id("current-price")).to_have_text("$200.00 / year")
 
 
 def test_see_plans_lands_on_the_plans(live_app: LiveApp, screen: Page) -> None:

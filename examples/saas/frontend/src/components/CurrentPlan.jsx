@@ -56,7 +56,7 @@ export function CurrentPlan({ billing, config }) {
         <span className={`badge status-${subscription.status}`} data-testid="subscription-status"
           title={subscription.status}>{statusLabel(subscription.status)}</span>
       </p>
-      {price && <p className="muted">{priceLabel(price)}</p>}
+      {price && <p className="muted" data-testid="current-price">{priceLabel(price)}</p>}
       {scheduled ? (
         <p data-testid="cancel-notice">
           Cancels on {formatDate(subscription.cancelScheduledAt ?? subscription.currentBillingPeriodEnd)}.

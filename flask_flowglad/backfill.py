@@ -29,6 +29,7 @@ from .errors import (
     FlowgladError,
     FlowgladRateLimited,
     FlowgladServerError,
+    one_line,
 )
 from .identity import CustomerIdentity, InvalidCustomerId, coerce_identity
 
@@ -235,7 +236,7 @@ class Backfill:
                 try:
                     identity = coerce_identity(item)
                 except (InvalidCustomerId, TypeError) as exc:
-                    settle(Result(repr(item)[:80], "failed", _one_line(exc)))
+                    settle(Result(repr(item)[:80], "failed", one_line(exc)))
                     continue
                 if identity is None:
                     continue
@@ -340,13 +341,13 @@ class Backfill:
             except (FlowgladServerError, FlowgladConnectionError) as exc:
                 errors += 1
                 if errors >= self.max_attempts:
-                    reason = f"gave up after {errors} attempts: {_one_line(exc)}"
+                    reason = f"gave up after {errors} attempts: {one_line(exc)}"
                     return Result(identity.external_id, "failed", reason, rate_limited, errors)
                 if self.stop.wait(self._delay(errors)):
                     return Result(identity.external_id, "interrupted", "", rate_limited, errors)
                 continue
             except FlowgladError as exc:
-                return Result(identity.external_id, "failed", _one_line(exc), rate_limited, errors)
+                return Result(identity.external_id, "failed", one_line(exc), rate_limited, errors)
             return Result(identity.external_id, "created", "", rate_limited, errors)
 
     def _delay(self, attempt: int) -> float:
@@ -360,8 +361,3 @@ def _drain_queue(work: queue.Queue[CustomerIdentity | None]) -> Iterator[Custome
             yield work.get_nowait()
         except queue.Empty:
             return
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."

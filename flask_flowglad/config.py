@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -143,6 +144,16 @@ def masked_key(secret_key: str | None) -> str:
     if not secret_key:
         return "<not set>"
     return f"sk_{key_mode(secret_key)}_...{secret_key[-4:]}"
+
+
+#: Anything shaped like a Flowglad secret key, wherever a message quotes one.
+_SECRET_KEY = re.compile(r"sk_[A-Za-z0-9_\-]*")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret-key-shaped word replaced by ``sk_***``, for messages
+    that leave the server (to a browser, a terminal, a CI log)."""
+    return _SECRET_KEY.sub("sk_***", text)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import typing as t
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
+from .config import mask_secrets
+
 __all__ = [
     "AmbiguousSubscription",
     "BillingActionError",
@@ -38,6 +40,7 @@ __all__ = [
     "InvalidUpstreamAnswer",
     "NotInPricingModel",
     "api_error_from_response",
+    "one_line",
     "parse_retry_after",
 ]
 
@@ -344,3 +347,10 @@ class CheckoutSessionNotFound(BillingActionError):
 
 class NoScheduledAdjustment(BillingActionError):
     """Undoing a plan change when none is scheduled."""
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error as one line of at most ``limit`` characters with secret keys masked: for
+    a terminal, a report or a log that others read."""
+    text = mask_secrets(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

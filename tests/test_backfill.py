@@ -107,3 +107,10 @@ def test_a_refused_key_stops_the_run_instead_of_failing_every_account(upstream: 
     assert report.aborted == "Flowglad refused the secret key (401); nothing more was sent."
     assert report.failed == {} and report.created == 0
     assert len(upstream.request_history) <= 2  # at most the requests already in flight
+
+
+def test_a_failure_reason_never_carries_a_secret_key(upstream: Any) -> None:
+    upstream.post(
+        f"{API}/customers", status_code=400, json={"error": "key sk_test_unit   is not allowed"}
+    )
+    assert job().create(ADA).reason == "400: key sk_*** is not allowed"

@@ -22,6 +22,7 @@ from ..errors import (
     FlowgladConnectionError,
     FlowgladError,
     FlowgladTimeout,
+    one_line,
 )
 from ..state import FlowgladState, get_state
 from .text import objects
@@ -122,8 +123,3 @@ def connection_reason(exc: FlowgladConnectionError) -> str:
         return "no answer in time"
     found = _ERRNO.search(str(exc))
     return found.group(1).strip() if found else one_line(exc)
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -12,10 +12,10 @@ import click
 from flask.cli import with_appcontext
 
 from ..billing import BillingSnapshot
-from ..errors import FlowgladConnectionError, FlowgladError, FlowgladNotFound
+from ..errors import FlowgladConnectionError, FlowgladError, FlowgladNotFound, one_line
 from ..identity import InvalidCustomerId, validate_external_id
 from ..state import get_state
-from .check import connection_reason, one_line
+from .check import connection_reason
 from .text import date, interval, money, objects, status, table
 
 #: Invoices shown by ``customer``, newest first.

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response, current_app
 
+from ..config import mask_secrets
 from ..errors import (
     AmbiguousSubscription,
     BillingActionError,
@@ -123,15 +123,13 @@ def answer_for(exc: FlowgladError, action_code: str) -> Answer:
 
 #: Longest upstream message passed to the browser.
 MAX_PASSED_MESSAGE = 300
-#: Anything shaped like a Flowglad secret key, wherever an upstream message quotes one.
-_SECRET = re.compile(r"sk_[A-Za-z0-9_\-]*")
 
 
 def _passed_through(exc: FlowgladAPIError, fallback: str) -> str:
     """Flowglad's own message for a 4xx about the browser's request (an unknown price
     slug, a quantity out of range), so a developer can act on it: one line, trimmed,
     secret keys masked. 5xx and credential failures keep their generic messages."""
-    text = _SECRET.sub("sk_***", " ".join(exc.message.split()))
+    text = mask_secrets(" ".join(exc.message.split()))
     if not text:
         return fallback
     if len(text) > MAX_PASSED_MESSAGE:

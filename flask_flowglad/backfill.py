@@ -169,7 +169,8 @@ class Backfill:
     :param max_attempts: tries per account on 5xx or no answer before it counts as
         failed (429s are waited out, not counted).
     :param backoff: first wait after a 5xx or no answer, doubled each time (with
-        jitter), at most ``max_backoff``; a 429's ``Retry-After`` is honoured instead.
+        jitter), at most ``max_backoff``; a 429's ``Retry-After`` is honoured instead, up
+        to ``max_backoff`` too.
     """
 
     def __init__(
@@ -336,7 +337,9 @@ class Backfill:
             except FlowgladRateLimited as exc:
                 rate_limited += 1
                 wait = exc.retry_after
-                self.rate.pause(self._delay(rate_limited) if wait is None else wait)
+                self.rate.pause(
+                    self._delay(rate_limited) if wait is None else min(wait, self.max_backoff)
+                )
                 continue
             except (FlowgladServerError, FlowgladConnectionError) as exc:
                 errors += 1

@@ -76,6 +76,37 @@ def test_check_fails_on_one_line_when_flowglad_errs(flowglad_sandbox: Sandbox) -
     ]
 
 
+def test_check_reports_a_refused_configuration_on_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FLOWGLAD_SECRET_KEY", raising=False)
+
+    def create_app() -> Flask:
+        app = Flask("misconfigured")
+        Flowglad(app)  # no secret key, no sandbox
+        return app
+
+    group = FlaskGroup(create_app=create_app)
+    group.add_command(cli.flowglad_cli)
+    result = CliRunner().invoke(
+        group, ["flowglad", "check"], obj=ScriptInfo(create_app=create_app)
+    )
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: Configuration refused: FLOWGLAD_SECRET_KEY is not set. Did you forget to put your"
+        " Flowglad secret key in app.config['FLOWGLAD_SECRET_KEY'] or the environment? For a"
+        " local demo without a Flowglad account, set FLOWGLAD_SANDBOX = True."
+    ]
+
+    bare = FlaskGroup(create_app=lambda: Flask("bare"))
+    bare.add_command(cli.flowglad_cli)
+    result = CliRunner().invoke(
+        bare, ["flowglad", "check"], obj=ScriptInfo(create_app=lambda: Flask("bare"))
+    )
+    assert result.exit_code == 1
+    assert "Did you forget to call flowglad.init_app(app)?" in result.output
+
+
 def test_customer_summary_reads_like_a_person_would_write_it(flowglad_sandbox: Sandbox) -> None:
     sub = flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly", name="Ada", email="a@x.io")
     flowglad_sandbox.advance_billing_period("u1")

@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo
 
-from ..config import masked_key
+from ..config import ConfigurationError, masked_key
 from ..errors import (
     FlowgladAPIError,
     FlowgladAuthenticationError,
@@ -29,10 +29,24 @@ from .text import objects
 
 
 @click.command("check", short_help="Check the configuration and the connection to Flowglad.")
-@with_appcontext
-def check_command() -> None:
+@click.pass_context
+def check_command(ctx: click.Context) -> None:
     """Check the configuration, that Flowglad answers and accepts the secret key."""
-    state = get_state()
+    # The app is loaded here, not by ``with_appcontext``, so a configuration the extension
+    # refuses is one line too, not a traceback.
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    except ConfigurationError as exc:
+        raise click.ClickException(f"Configuration refused: {exc}") from None
+    with app.app_context():
+        try:
+            state = get_state()
+        except RuntimeError as exc:  # the app never called init_app
+            raise click.ClickException(str(exc)) from None
+        _check(state)
+
+
+def _check(state: FlowgladState) -> None:
     _echo_configuration(state)
     started = time.monotonic()
     try:

@@ -239,6 +239,17 @@ def test_backfill_reports_failed_ids_with_their_reason(flowglad_sandbox: Sandbox
     assert backfill_numbers(result.output)["failed"] == 3
 
 
+def test_backfill_logs_progress_lines_when_not_in_a_terminal(
+    flowglad_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("flask_flowglad.commands.backfill.LOG_EVERY", 0.0)
+    app = make_cli_app(flowglad_sandbox, lambda: list(accounts(3)))
+    result = invoke(app, "backfill", "--rate", "0", "--concurrency", "1")
+    lines = [line for line in result.output.splitlines() if line.startswith("Customers: ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert lines[-1].endswith("created 3  existing 0  failed 0")
+
+
 def test_backfill_dry_run_sends_nothing(flowglad_sandbox: Sandbox) -> None:
     app = make_cli_app(flowglad_sandbox, lambda: [*accounts(5), "ok-id", "bad/id"])
     result = invoke(app, "backfill", "--dry-run")

@@ -9,6 +9,7 @@ the accounts already settled instead of asking Flowglad about each again.
 from __future__ import annotations
 
 import operator
+import sys
 import time
 from collections.abc import Iterator
 
@@ -21,6 +22,8 @@ from ..state import get_state
 
 #: Failed ids printed in the report; the checkpoint file keeps all of them.
 SHOWN_FAILURES = 50
+#: Seconds between progress lines when the output is not a terminal.
+LOG_EVERY = 10.0
 
 
 @click.command("backfill", short_help="Create a Flowglad customer for every account.")
@@ -98,14 +101,25 @@ def backfill_command(
         show_eta=True,
         item_show_func=counts,
     )
+    # Without a terminal (a container's job, a CI log) the bar draws nothing: a line every
+    # LOG_EVERY seconds says how far the run is instead.
+    interactive = sys.stdout.isatty()
+    last_line = started
+
     with progress as bar:
 
         def advance(result: Result | None) -> None:
+            nonlocal last_line
             if result is None:
                 live.skipped += 1
             else:
                 live.add(result)
             bar.update(1)
+            now = time.monotonic()
+            if not interactive and now - last_line >= LOG_EVERY:
+                last_line = now
+                of = f"/{total}" if total else ""
+                click.echo(f"Customers: {bar.pos}{of}  {counts(None)}")
 
         try:
             report = job.run(accounts, checkpoint=done, on_result=advance)

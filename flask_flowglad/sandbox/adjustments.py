@@ -4,49 +4,37 @@
 that call would do, changing nothing: ``canAdjust`` (false with a ``reason`` for anything
 Flowglad would refuse), the proration charged now, both plan totals, the timing it
 resolves to. ``POST /subscriptions/{id}/cancel-scheduled-adjustment`` drops a downgrade
-scheduled for the end of the period. Both are added to an :class:`~.api.Api` by
-:func:`install`.
+scheduled for the end of the period. :class:`~.api.Api` routes both here.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import bad_request
-from .state import CURRENT_STATUSES, Sub
-
-if TYPE_CHECKING:
-    from .api import Api, _Request
+from .state import CURRENT_STATUSES, State, Sub
 
 Record = dict[str, Any]
 
 
-def install(api: Api) -> None:
-    """Route the two endpoints of this module on ``api``."""
-    api._route(
-        "POST", "/subscriptions/{}/preview-adjust", lambda req: (200, preview_adjust(api, req))
-    )
-    api._route(
-        "POST",
-        "/subscriptions/{}/cancel-scheduled-adjustment",
-        lambda req: (200, cancel_scheduled_adjustment(api, req)),
-    )
-
-
-def preview_adjust(api: Api, req: _Request) -> Record:
-    """What ``/adjust`` would do with the same body; a malformed body is still a 400."""
-    timing, prorate, items = api.adjustment_input(req)
-    state = api.state
+def preview(
+    state: State,
+    subscription_id: str,
+    timing: str,
+    prorate: bool,
+    items: list[tuple[Record, Record | None]],
+) -> Record:
+    """What ``/adjust`` would do with these checked items (each with its price, ``None``
+    when no price has that id or slug), changing nothing."""
     now = state.clock.now()
-    sub = state.subs.get(req.params[0])
+    sub = state.subs.get(subscription_id)
     if sub is None:
-        return _refused(now, f"Subscription not found: {req.params[0]}")
+        return _refused(now, f"Subscription not found: {subscription_id}")
     reason = _refusal(sub)
     if reason is not None:
         return _refused(now, reason)
     new_items: list[tuple[Record, int]] = []
-    for item in items:
-        price = api.item_price(item)
+    for item, price in items:
         if price is None:
             return _refused(
                 now, f"Price not found: {item.get('priceSlug') or item.get('priceId')}"
@@ -78,7 +66,7 @@ def preview_adjust(api: Api, req: _Request) -> Record:
     # the period that is left, and nothing for a change at the period's end.
     charge = round((new_total - old_total) * (1 - through)) if timing == "immediately" else 0
     proration = charge if charge > 0 and prorate else 0
-    method = _payment_method(api, record)
+    method = _payment_method(state, record)
     if proration > 0 and method is None:
         return _refused(
             now,
@@ -110,10 +98,9 @@ def preview_adjust(api: Api, req: _Request) -> Record:
     return answer
 
 
-def cancel_scheduled_adjustment(api: Api, req: _Request) -> Record:
+def cancel_scheduled(state: State, subscription_id: str) -> Record:
     """Drop the items scheduled to replace the current ones at the period's end."""
-    state = api.state
-    sub = state.get_sub(req.params[0])
+    sub = state.get_sub(subscription_id)
     record = sub.record
     if record.get("scheduledAdjustmentAt") is None:
         raise bad_request(f"Subscription {sub.id} does not have a scheduled adjustment to cancel.")
@@ -170,12 +157,12 @@ def _item(name: Any, unit_price: int, quantity: int, price: Record) -> Record:
     }
 
 
-def _payment_method(api: Api, subscription: Record) -> Record | None:
+def _payment_method(state: State, subscription: Record) -> Record | None:
     """The card a prorated charge would go to, as the preview describes it."""
     wanted = subscription.get("defaultPaymentMethodId") or subscription.get(
         "backupPaymentMethodId"
     )
-    for method in api.state.payment_methods:
+    for method in state.payment_methods:
         if method["id"] == wanted:
             data = method.get("paymentMethodData") or {}
             described = {"id": method["id"], "type": method["type"]}

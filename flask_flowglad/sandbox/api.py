@@ -105,7 +105,8 @@ class Api:
         r("GET", "/resource-claims/{}/claims", self._resource_claims)
         r("POST", "/resource-claims/{}/claim", self._claim)
         r("POST", "/resource-claims/{}/release", self._release)
-        adjustments.install(self)
+        r("POST", "/subscriptions/{}/preview-adjust", self._preview_adjust)
+        r("POST", "/subscriptions/{}/cancel-scheduled-adjustment", self._cancel_adjustment)
 
     def _route(self, method: str, template: str, handler: Handler) -> None:
         pattern = re.escape("/api/v1" + template).replace(re.escape("{}"), "([^/]+)")
@@ -370,6 +371,14 @@ class Api:
             "resolvedTiming": resolved,
             "isUpgrade": is_upgrade,
         }
+
+    def _preview_adjust(self, req: _Request) -> tuple[int, Any]:
+        timing, prorate, items = self.adjustment_input(req)
+        priced = [(item, self.item_price(item)) for item in items]
+        return 200, adjustments.preview(self.state, req.params[0], timing, prorate, priced)
+
+    def _cancel_adjustment(self, req: _Request) -> tuple[int, Any]:
+        return 200, adjustments.cancel_scheduled(self.state, req.params[0])
 
     def item_price(self, item: Record) -> Record | None:
         """The price an adjustment item names by ``priceId`` or ``priceSlug``."""

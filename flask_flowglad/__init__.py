@@ -27,7 +27,7 @@ from .errors import (
 )
 from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
-from .service import CustomerBilling
+from .service import CustomerBilling, PriceQuantity, UsageEvent
 from .state import current_billing
 from .webhooks import WebhookVerificationError, verify_webhook
 
@@ -53,7 +53,9 @@ __all__ = [
     "FlowgladServerError",
     "FlowgladTimeout",
     "InvalidCustomerId",
+    "PriceQuantity",
     "SandboxWarning",
+    "UsageEvent",
     "WebhookVerificationError",
     "current_billing",
     "feature_required",

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from .commands.backfill import backfill_command
+from .commands.check import check_command
+from .commands.inspect import customer_command, pricing_command
+
 flowglad_cli = AppGroup("flowglad", help="Flowglad billing tools.")
+for _command in (check_command, customer_command, pricing_command, backfill_command):
+    flowglad_cli.add_command(_command)
 
 
 @flowglad_cli.command("sandbox", with_appcontext=False)

@@ -26,10 +26,8 @@ def search():
     # The client's Idempotency-Key makes its retries count once; without one, each
     # request is a new event (the server makes a fresh transactionId).
     flowglad.current_customer().create_usage_event(
-        {
-            "usageMeterSlug": "api_calls",
-            "amount": 1,
-            "transactionId": request.headers.get("Idempotency-Key"),
-        }
+        usage_meter_slug="api_calls",
+        amount=1,
+        transaction_id=request.headers.get("Idempotency-Key"),
     )
     return {"results": []}

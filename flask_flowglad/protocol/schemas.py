@@ -192,8 +192,9 @@ def _is_metadata_value(value: Any) -> bool:
 #: Flowglad's ids (``sub_...``) and slugs: ASCII letters, digits, ``_ - . :``, starting
 #: with a letter or digit. They travel in URL paths and queries, so nothing that could
 #: change a URL (``/``, ``?``, ``#``, ``%``, ``..``, spaces, controls, bidi marks) is valid.
+#: (Empty matches here so that an empty id gets the one length message.)
 _ID = validate.Regexp(
-    r"[A-Za-z0-9][A-Za-z0-9_.:\-]*\Z",
+    r"(?:[A-Za-z0-9][A-Za-z0-9_.:\-]*)?\Z",
     error="Must be an id or slug: letters, digits, '_', '-', '.' or ':'.",
 )
 _ID_LENGTH = validate.Length(
@@ -454,6 +455,16 @@ class SubscriptionAdjustSchema(SubscriptionScopedSchema):
                 "Not allowed with subscriptionItems; give each item its own quantity.",
                 "quantity",
             )
+
+
+class SubscriptionPreviewAdjustSchema(SubscriptionAdjustSchema):
+    """``subscriptions/preview-adjust`` (beyond the reference): the body of
+    ``subscriptions/adjust``, answered with what that change would charge."""
+
+
+class SubscriptionCancelScheduledAdjustmentSchema(SubscriptionScopedSchema):
+    """``subscriptions/cancel-scheduled-adjustment`` (beyond the reference): undo a plan
+    change scheduled for the end of the period."""
 
 
 class SubscriptionCreateSchema(PriceChoiceSchema):

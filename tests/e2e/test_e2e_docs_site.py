@@ -156,7 +156,7 @@ def test_the_api_reference_documents_every_public_name(site: Path) -> None:
     ids = parse(site / "api.html").ids
     public = [f"flask_flowglad.{name}" for name in flask_flowglad.__all__]
     public += [f"flask_flowglad.sandbox.{name}" for name in flask_flowglad.sandbox.__all__]
-    assert [name for name in public if name not in ids] == []
+    assert [name for name in public if name not in ids and f"module-{name}" not in ids] == []
 
 
 def test_the_shipped_openapi_document_covers_every_action(site: Path) -> None:

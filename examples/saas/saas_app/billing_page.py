@@ -7,6 +7,8 @@ import os
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import login_required
 
+from .extensions import flowglad
+
 bp = Blueprint("billing", __name__)
 
 #: The Vite build's entry file, relative to the static folder.
@@ -25,6 +27,8 @@ def page() -> str:
         # Where the hosted checkout sends the customer back to.
         "successUrl": url_for("billing.page", checkout="success", _external=True),
         "cancelUrl": url_for("billing.page", checkout="canceled", _external=True),
+        # Where flask-flowglad serves the React SDK's routes (and the plan-change preview).
+        "apiPrefix": flowglad.settings.url_prefix,
     }
     return render_template(
         "billing.html",

@@ -27,7 +27,7 @@ from .errors import (
 )
 from .extension import Flowglad, SandboxWarning, init_app
 from .identity import CustomerIdentity, InvalidCustomerId
-from .service import CustomerBilling
+from .service import CustomerBilling, PriceQuantity, UsageEvent
 from .state import current_billing
 from .webhook_event import WebhookEvent
 from .webhooks import WebhookVerificationError, verify_webhook
@@ -54,7 +54,9 @@ __all__ = [
     "FlowgladServerError",
     "FlowgladTimeout",
     "InvalidCustomerId",
+    "PriceQuantity",
     "SandboxWarning",
+    "UsageEvent",
     "WebhookEvent",
     "WebhookVerificationError",
     "current_billing",

@@ -5,11 +5,16 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from .commands.backfill import backfill_command
+from .commands.check import check_command
+from .commands.inspect import customer_command, pricing_command
 from .sandbox.command import sandbox_command
 
 flowglad_cli = AppGroup("flowglad", help="Flowglad billing tools.")
 #: ``flask flowglad sandbox`` is ``python -m flask_flowglad.sandbox``: no app needed.
 flowglad_cli.add_command(sandbox_command, "sandbox")
+for _command in (check_command, customer_command, pricing_command, backfill_command):
+    flowglad_cli.add_command(_command)
 
 
 @flowglad_cli.command("send-test-webhook")

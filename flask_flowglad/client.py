@@ -681,3 +681,21 @@ class FlowgladClient:
         """Release claimed units of a resource (``body`` is sent as given)."""
         path = f"/api/v1/resource-claims/{_segment(subscription_id)}/release"
         return self._write("POST", path, body)
+
+    # -- plan changes: preview, undo --------------------------------------
+
+    def preview_adjust_subscription(
+        self, subscription_id: str, adjustment: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
+        """What :meth:`adjust_subscription` would do, changing nothing:
+        ``{"canAdjust", "reason"?, "prorationAmount", ...}``. Retried like a
+        read, since it writes nothing."""
+        path = f"/api/v1/subscriptions/{_segment(subscription_id)}/preview-adjust"
+        body = {"adjustment": adjustment}
+        return self._object("POST", path, body=body, idempotent=True)
+
+    def cancel_scheduled_adjustment(self, subscription_id: str) -> dict[str, t.Any]:
+        """Undo a plan change scheduled for the end of the period:
+        ``{"subscription", "canceledItemCount"}``."""
+        path = f"/api/v1/subscriptions/{_segment(subscription_id)}/cancel-scheduled-adjustment"
+        return self._write("POST", path, {})

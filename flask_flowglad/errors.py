@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import typing as t
 
+from .redaction import redact
+
 __all__ = [
     "AmbiguousSubscription",
     "BillingActionError",
     "CheckoutRequired",
     "CheckoutSessionNotFound",
     "NoCurrentSubscription",
+    "NoScheduledAdjustment",
     "PriceNotFound",
     "ResourceClaimNotFound",
     "SubscriptionAlreadyCanceled",
@@ -33,6 +36,7 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidUpstreamAnswer",
     "NotInPricingModel",
+    "one_line",
 ]
 
 
@@ -168,3 +172,14 @@ class ResourceClaimNotFound(BillingActionError):
 
 class CheckoutSessionNotFound(BillingActionError):
     """No checkout session of this customer has that id."""
+
+
+class NoScheduledAdjustment(BillingActionError):
+    """Undoing a plan change when none is scheduled."""
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error as one line of at most ``limit`` characters with secret keys masked: for
+    a terminal, a report or a log that others read."""
+    text = redact(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

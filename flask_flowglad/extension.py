@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask
@@ -29,6 +29,8 @@ logger = logging.getLogger("flask_flowglad")
 
 CustomerLoader = Callable[[], "CustomerIdentity | str | None"]
 LoaderT = TypeVar("LoaderT", bound=CustomerLoader)
+CustomerSource = Callable[[], "Iterable[CustomerIdentity | str]"]
+SourceT = TypeVar("SourceT", bound=CustomerSource)
 
 
 class SandboxWarning(UserWarning):
@@ -93,6 +95,7 @@ class Flowglad:
             "openapi_path": openapi_path,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
+        self._customer_source: CustomerSource | None = None
         if app is not None:
             self.init_app(app)
 
@@ -118,7 +121,7 @@ class Flowglad:
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
-            settings, client, sandbox, self.current_identity
+            settings, client, sandbox, self.current_identity, self.all_customers
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
         if settings.openapi_path is not None:
@@ -141,6 +144,25 @@ class Flowglad:
         """
         self._customer_loader = loader
         return loader
+
+    def customer_source(self, source: SourceT) -> SourceT:
+        """Register the function that lists every account, for ``flask flowglad backfill``.
+
+        It returns an iterable of :class:`CustomerIdentity` (or bare external ids); a
+        generator over a database cursor streams without loading every account. Give it a
+        ``__len__`` (a list, or a small class) and the progress bar shows an ETA.
+        """
+        self._customer_source = source
+        return source
+
+    def all_customers(self) -> Iterable[CustomerIdentity | str]:
+        """The accounts of the registered customer source."""
+        if self._customer_source is None:
+            raise LookupError(
+                "No customer source is registered. Decorate a function that yields every"
+                " account with @flowglad.customer_source."
+            )
+        return self._customer_source()
 
     # -- per app ---------------------------------------------------------------------
 

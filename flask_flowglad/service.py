@@ -27,6 +27,7 @@ from .errors import (
     FlowgladNotFound,
     InvalidUpstreamAnswer,
     NoCurrentSubscription,
+    NoScheduledAdjustment,
     NotInPricingModel,
     PriceNotFound,
     ResourceClaimNotFound,
@@ -37,6 +38,9 @@ from .identity import CustomerIdentity
 
 if TYPE_CHECKING:
     from .client import FlowgladClient
+
+#: A member the billing payload did not carry: unknown, so Flowglad decides.
+_UNKNOWN = object()
 
 #: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
 CustomerCache = MutableMapping[str, dict[str, Any]]
@@ -57,6 +61,24 @@ class PriceQuantity:
     price_id: str | None = None
     price_slug: str | None = None
     quantity: int = 1
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """One usage event of :meth:`CustomerBilling.create_usage_events`: an amount on a
+    meter (by id or slug) or a usage price, against a subscription (the current one by
+    default)."""
+
+    amount: int = 1
+    price_id: str | None = None
+    price_slug: str | None = None
+    usage_meter_id: str | None = None
+    usage_meter_slug: str | None = None
+    subscription_id: str | None = None
+    #: Fixed before the first attempt when not given, so a retry never counts it twice.
+    transaction_id: str | None = None
+    properties: Mapping[str, Any] | None = None
+    usage_date: int | None = None
 
 
 class CustomerBilling:
@@ -146,9 +168,10 @@ class CustomerBilling:
     ) -> JSONObject:
         """A price of the customer's pricing model (a product's or a usage meter's), by id
         or slug; :exc:`PriceNotFound` when the model has none such."""
-        price = self.get_billing().find_price(price_id=price_id, price_slug=price_slug)
+        billing = self.get_billing()
+        price = billing.find_price(price_id=price_id, price_slug=price_slug)
         if price is None:
-            raise PriceNotFound(f"No price {price_slug or price_id!r} in the pricing model.")
+            raise PriceNotFound(_price_not_found_message(billing, price_id, price_slug))
         return price
 
     # -- changing --------------------------------------------------------------------
@@ -257,19 +280,51 @@ class CustomerBilling:
         (default true) charges or credits the rest of the period when the change is
         immediate; it does not apply to changes at the end of the period.
         """
-        if items is None:
-            items = [PriceQuantity(price_id=price_id, price_slug=price_slug, quantity=quantity)]
-        if subscription_id is None:
-            subscription_id = self._only_current_subscription_id(" in params")
-        self._owned_subscription(subscription_id)
-        adjustment: JSONObject = {
-            "timing": timing,
-            "newSubscriptionItems": [self._price_item(item) for item in items],
-        }
-        if timing != "at_end_of_current_billing_period":
-            adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
+        subscription_id, adjustment = self._adjustment(
+            price_id, price_slug, quantity, items, subscription_id, timing, prorate
+        )
         with self._changing():
             return self.client.adjust_subscription(subscription_id, adjustment)
+
+    def preview_adjust_subscription(
+        self,
+        *,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+        quantity: int = 1,
+        items: Sequence[PriceQuantity] | None = None,
+        subscription_id: str | None = None,
+        timing: AdjustmentTiming = "auto",
+        prorate: bool | None = None,
+    ) -> JSONObject:
+        """What :meth:`adjust_subscription` with the same arguments would do, changing
+        nothing: ``canAdjust`` (with a ``reason`` when false), ``prorationAmount`` charged
+        now, both plan totals, ``resolvedTiming`` and ``effectiveDate``. Show it to the
+        customer before they confirm an upgrade."""
+        subscription_id, adjustment = self._adjustment(
+            price_id, price_slug, quantity, items, subscription_id, timing, prorate
+        )
+        return self.client.preview_adjust_subscription(subscription_id, adjustment)
+
+    def cancel_scheduled_adjustment(self, subscription_id: str | None = None) -> JSONObject:
+        """Undo a plan change scheduled for the end of the period (a downgrade):
+        ``{"subscription", "canceledItemCount"}``. ``subscription_id`` defaults to the
+        only current subscription."""
+        if subscription_id is None:
+            subscription_id = self._only_current_subscription_id()
+        subscription = self._owned_subscription(subscription_id)
+        if subscription.get("scheduledAdjustmentAt", _UNKNOWN) is None:
+            raise NoScheduledAdjustment(
+                f"Subscription {subscription_id} does not have a scheduled adjustment to cancel."
+            )
+        with self._changing():
+            return self.client.cancel_scheduled_adjustment(subscription_id)
+
+    def archive(self) -> JSONObject:
+        """Archive the customer (e.g. when the app deletes the account): Flowglad cancels
+        its subscriptions and frees its external id. ``{"customer": {...}}``."""
+        with self._changing():
+            return self.client.archive_customer(self.external_id)
 
     def create_subscription(
         self,
@@ -339,7 +394,44 @@ class CustomerBilling:
         or a job's) can never record the usage twice: pass your own to make a retried
         job idempotent too.
         """
+        event = UsageEvent(
+            amount=amount,
+            price_id=price_id,
+            price_slug=price_slug,
+            usage_meter_id=usage_meter_id,
+            usage_meter_slug=usage_meter_slug,
+            subscription_id=subscription_id,
+            transaction_id=transaction_id,
+            properties=properties,
+            usage_date=usage_date,
+        )
+        body = self._usage_event_body(event)
+        with self._changing():
+            response = self.client.create_usage_event(body)
+        _member(response, "usageEvent")
+        return response
+
+    def create_usage_events(self, events: Sequence[UsageEvent]) -> JSONObject:
+        """Record several usage events in one call: ``{"usageEvents": [...]}``.
+
+        Every event is checked first (its subscription one of the customer's current
+        ones, its meter or price in the pricing model): one foreign id and nothing is
+        sent. Each ``transaction_id`` is fixed before the first attempt, as for
+        :meth:`create_usage_event`, so the whole batch may be retried.
+        """
+        if not events:
+            raise ValueError("create_usage_events needs at least one event.")
+        bodies = [self._usage_event_body(event) for event in events]
+        with self._changing():
+            response = self.client.create_usage_events(bodies)
+        if not isinstance(response.get("usageEvents"), list):
+            raise InvalidUpstreamAnswer(200, None, "Flowglad's answer has no usageEvents list.")
+        return response
+
+    def _usage_event_body(self, event: UsageEvent) -> JSONObject:
+        """The wire body of an event whose every id was checked against the billing."""
         billing = self.get_billing()
+        subscription_id = event.subscription_id
         if subscription_id is None:
             current = billing.current_subscription
             if current is None:
@@ -352,27 +444,27 @@ class CustomerBilling:
                 f"Subscription {subscription_id} is not found among the customer's"
                 " current subscriptions"
             )
-        if price_id is not None or price_slug is not None:
-            self.find_price(price_id=price_id, price_slug=price_slug)
-        elif billing.find_usage_meter(meter_id=usage_meter_id, slug=usage_meter_slug) is None:
-            raise NotInPricingModel(
-                f"No usage meter {usage_meter_slug or usage_meter_id!r} in the pricing model."
-            )
-        event = {
-            "subscriptionId": subscription_id,
-            "amount": amount,
-            "transactionId": transaction_id or new_transaction_id(),
-            "priceId": price_id,
-            "priceSlug": price_slug,
-            "usageMeterId": usage_meter_id,
-            "usageMeterSlug": usage_meter_slug,
-            "properties": dict(properties) if properties is not None else None,
-            "usageDate": usage_date,
-        }
-        with self._changing():
-            response = self.client.create_usage_event(_present(event))
-        _member(response, "usageEvent")
-        return response
+        if event.price_id is not None or event.price_slug is not None:
+            self.find_price(price_id=event.price_id, price_slug=event.price_slug)
+        elif (
+            billing.find_usage_meter(meter_id=event.usage_meter_id, slug=event.usage_meter_slug)
+            is None
+        ):
+            meter = event.usage_meter_slug or event.usage_meter_id
+            raise NotInPricingModel(f"No usage meter {meter!r} in the pricing model.")
+        return _present(
+            {
+                "subscriptionId": subscription_id,
+                "amount": event.amount,
+                "transactionId": event.transaction_id or new_transaction_id(),
+                "priceId": event.price_id,
+                "priceSlug": event.price_slug,
+                "usageMeterId": event.usage_meter_id,
+                "usageMeterSlug": event.usage_meter_slug,
+                "properties": dict(event.properties) if event.properties is not None else None,
+                "usageDate": event.usage_date,
+            }
+        )
 
     # -- resources -------------------------------------------------------------------
 
@@ -523,6 +615,31 @@ class CustomerBilling:
             )
         return response
 
+    def _adjustment(
+        self,
+        price_id: str | None,
+        price_slug: str | None,
+        quantity: int,
+        items: Sequence[PriceQuantity] | None,
+        subscription_id: str | None,
+        timing: AdjustmentTiming,
+        prorate: bool | None,
+    ) -> tuple[str, JSONObject]:
+        """The subscription (the customer's own) and the wire ``adjustment`` of a plan
+        change, every price checked against the pricing model."""
+        if items is None:
+            items = [PriceQuantity(price_id=price_id, price_slug=price_slug, quantity=quantity)]
+        if subscription_id is None:
+            subscription_id = self._only_current_subscription_id(" in params")
+        self._owned_subscription(subscription_id)
+        adjustment: JSONObject = {
+            "timing": timing,
+            "newSubscriptionItems": [self._price_item(item) for item in items],
+        }
+        if timing != "at_end_of_current_billing_period":
+            adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
+        return subscription_id, adjustment
+
     def _price_item(self, item: PriceQuantity) -> JSONObject:
         price = self.find_price(price_id=item.price_id, price_slug=item.price_slug)
         key = "priceId" if item.price_id is not None else "priceSlug"
@@ -629,6 +746,17 @@ class CustomerBilling:
 def _present(members: Mapping[str, Any]) -> JSONObject:
     """The members that were given: Flowglad tells an absent member from a ``null``."""
     return {key: value for key, value in members.items() if value is not None}
+
+
+def _price_not_found_message(
+    billing: BillingSnapshot, price_id: str | None, price_slug: str | None
+) -> str:
+    """Say what was asked for and what there is, so a typo is found at once."""
+    asked = f'slug "{price_slug}"' if price_id is None else f'id "{price_id}"'
+    slugs = sorted({str(p["slug"]) for p in billing.prices if isinstance(p.get("slug"), str)})
+    known = ", ".join(slugs[:12]) + (", ..." if len(slugs) > 12 else "")
+    hint = f" Price slugs of the model: {known}." if known else ""
+    return f"Price with {asked} not found in the customer's pricing model.{hint}"
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:

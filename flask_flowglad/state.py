@@ -7,7 +7,7 @@ of per-app state. The protocol layer and ``feature_required`` reach it through
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -40,6 +40,8 @@ class FlowgladState:
     sandbox: Sandbox | None
     #: Who the customer of the current request is (the extension's customer loader).
     identify: Callable[[], CustomerIdentity | None]
+    #: Every account of the app, for ``flask flowglad backfill`` (``@customer_source``).
+    accounts: Callable[[], Iterable[CustomerIdentity | str]]
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous."""

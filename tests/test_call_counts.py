@@ -45,6 +45,8 @@ CASES: dict[str, tuple[dict[str, Any], int, int, int, int]] = {
     ),
     "subscriptions/uncancel": ({"id": "sub_1"}, 2, 2, 1, 1),
     "subscriptions/adjust": ({**SUB, "priceSlug": "pro_monthly"}, 3, 2, 2, 1),
+    "subscriptions/preview-adjust": ({**SUB, "priceSlug": "pro_monthly"}, 0, 0, 2, 1),
+    "subscriptions/cancel-scheduled-adjustment": (SUB, 0, 0, 2, 1),
     "subscriptions/list": ({}, 2, 3, 1, 3),
     "subscriptions/create": ({"priceSlug": "free"}, 0, 0, 2, 4),
     "usage-events/create": ({"usageMeterSlug": "api_calls"}, 3, 4, 2, 4),
@@ -80,6 +82,10 @@ EXCEPTIONS = {
     ("subscriptions/create", "common"): "the reference does not implement it (501)",
     ("subscriptions/create", "first"): "the reference does not implement it (501)",
     ("checkout-sessions/retrieve", "common"): "not a reference route",
+    ("subscriptions/preview-adjust", "common"): "not a reference route",
+    ("subscriptions/preview-adjust", "first"): "not a reference route",
+    ("subscriptions/cancel-scheduled-adjustment", "common"): "not a reference route",
+    ("subscriptions/cancel-scheduled-adjustment", "first"): "not a reference route",
     ("checkout-sessions/retrieve", "first"): "not a reference route",
 }
 
@@ -126,6 +132,11 @@ def mock_flowglad(upstream: Any, *, exists: bool) -> None:
     upstream.get(
         f"{API}/checkout-sessions/cs_1",
         json={"checkoutSession": {"id": "cs_1", "customerId": "cust_u1"}, "url": "u"},
+    )
+    upstream.post(f"{API}/subscriptions/sub_1/preview-adjust", json={"canAdjust": True})
+    upstream.post(
+        f"{API}/subscriptions/sub_1/cancel-scheduled-adjustment",
+        json={"subscription": payloads.subscription(), "canceledItemCount": 1},
     )
     for path in ("cancel", "uncancel", "adjust"):
         upstream.post(

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from flask_login import FlaskLoginClient, UserMixin
 
+from flask_flowglad.cli import flowglad_cli
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
@@ -170,7 +172,7 @@ def test_factory_backfill_creates_each_customer_once_however_often_it_runs() -> 
     app = example.create_app({"SECRET_KEY": "test", "FLOWGLAD_SANDBOX": True})
     runner = app.test_cli_runner()
     for _ in range(2):
-        result = runner.invoke(args=["backfill-customers"])
+        result = runner.invoke(flowglad_cli, ["backfill"])
         assert result.exit_code == 0, result.output
     with app.app_context():
         sandbox = example.flowglad.sandbox

@@ -174,6 +174,8 @@ INVALID_BODIES = {
     "subscriptions/cancel": {"id": "sub_1", "cancellation": {"timing": "yesterday"}},
     "subscriptions/uncancel": {"id": 5},
     "subscriptions/adjust": {"priceSlug": "pro", "priceId": "price_pro"},
+    "subscriptions/preview-adjust": {"priceSlug": "pro", "timing": "later"},
+    "subscriptions/cancel-scheduled-adjustment": {"subscriptionId": 5},
     "subscriptions/create": {"priceSlug": "free", "quantity": 0},
     "subscriptions/list": {"includeHistorical": "yes"},
     "usage-events/create": {"usageMeterSlug": "api_calls", "amount": True},

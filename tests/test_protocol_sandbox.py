@@ -275,3 +275,29 @@ def test_every_action_is_exercised_against_the_sandbox() -> None:
         if isinstance(node, ast.Constant) and node.value in ACTIONS
     }
     assert used == set(ACTIONS)
+
+
+def test_preview_adjust_shows_the_upgrade_charge_before_it_is_made(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    upgrade_to_pro(app, flowglad_sandbox)
+    preview = data(app, "subscriptions/preview-adjust", {"priceSlug": "pro_yearly"})
+    assert (preview["canAdjust"], preview["resolvedTiming"]) == (True, "immediately")
+    assert preview["prorationAmount"] > 0
+    current = data(app, "subscriptions/list")["currentSubscription"]
+    assert current["priceId"] == flowglad_sandbox.pricing.price_by_slug("pro_monthly")["id"]
+
+
+def test_a_scheduled_downgrade_is_undone_from_the_browser(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    flowglad_sandbox.put_customer_on_plan("u1", "pro_yearly")
+    nothing = post(app, "subscriptions/cancel-scheduled-adjustment")
+    assert nothing.status_code == 409
+    assert nothing.json["error"]["code"] == "no_scheduled_adjustment"
+    down = data(app, "subscriptions/adjust", {"priceSlug": "pro_monthly"})
+    assert down["resolvedTiming"] == "at_end_of_current_billing_period"
+    undone = data(app, "subscriptions/cancel-scheduled-adjustment")
+    assert undone["canceledItemCount"] == 1
+    current = data(app, "subscriptions/list")["currentSubscription"]
+    assert current["scheduledAdjustmentAt"] is None

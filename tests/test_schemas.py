@@ -14,7 +14,9 @@ ACTION_SCHEMAS = {key: action.schema for key, action in ACTIONS.items()}
 
 Path = list[str | int]
 
-#: The 24 action keys of the protocol, plus checkout-sessions/retrieve.
+#: The 24 action keys of the protocol, plus checkout-sessions/retrieve,
+#: subscriptions/preview-adjust and subscriptions/cancel-scheduled-adjustment (beyond the
+#: reference).
 ACTION_KEYS = {
     "customers/billing",
     "customers/find-or-create",
@@ -25,6 +27,8 @@ ACTION_KEYS = {
     "subscriptions/cancel",
     "subscriptions/uncancel",
     "subscriptions/adjust",
+    "subscriptions/preview-adjust",
+    "subscriptions/cancel-scheduled-adjustment",
     "subscriptions/create",
     "subscriptions/list",
     "customers/update",
@@ -195,6 +199,12 @@ VALID: list[tuple[str, Any, dict[str, Any]]] = [
         {"priceSlug": "pro", "subscriptionId": "sub_1"},
         {"price_slug": "pro", "subscription_id": "sub_1", "timing": "auto"},
     ),
+    (
+        "subscriptions/preview-adjust",
+        {"priceSlug": "pro_yearly"},
+        {"price_slug": "pro_yearly", "timing": "auto"},
+    ),
+    ("subscriptions/cancel-scheduled-adjustment", {}, {}),
     (
         "subscriptions/adjust",
         {
@@ -375,6 +385,8 @@ INVALID: list[tuple[str, Any, Path]] = [
         {"subscriptionItems": [{"priceSlug": "p"}] * 21},
         ["subscriptionItems"],
     ),
+    ("subscriptions/preview-adjust", {"priceSlug": "pro", "timing": "later"}, ["timing"]),
+    ("subscriptions/cancel-scheduled-adjustment", {"subscriptionId": ""}, ["subscriptionId"]),
     ("usage-events/create", {"priceSlug": "p", "amount": 2**31}, ["amount"]),
     ("usage-events/create", {"priceSlug": "p" * 256}, ["priceSlug"]),
     (
@@ -608,7 +620,7 @@ def _case_id(case: tuple[str, Any, Any]) -> str:
 
 def test_action_schemas_cover_exactly_the_protocol_keys() -> None:
     assert set(ACTION_SCHEMAS) == ACTION_KEYS
-    assert len(ACTION_SCHEMAS) == 25
+    assert len(ACTION_SCHEMAS) == 27
 
 
 def test_each_action_has_its_own_named_schema_class() -> None:

@@ -1,7 +1,7 @@
 from flask import Flask
 from flask_login import LoginManager
 
-from flask_flowglad import Flowglad
+from flask_flowglad import CustomerIdentity, Flowglad
 
 flowglad = Flowglad()
 login_manager = LoginManager()
@@ -17,11 +17,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     login_manager.init_app(app)
     flowglad.init_app(app)
-
-    @app.cli.command("backfill-customers")
-    def backfill_customers() -> None:
-        """Create the Flowglad customer of every account made before billing."""
-        for user_id, (name, email) in ACCOUNTS.items():
-            flowglad.for_customer(user_id, name=name, email=email).create_customer()
-
     return app
+
+
+@flowglad.customer_source
+def every_account():
+    """Every account, for ``flask flowglad backfill``."""
+    for user_id, (name, email) in ACCOUNTS.items():
+        yield CustomerIdentity(user_id, name=name, email=email)

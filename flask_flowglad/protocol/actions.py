@@ -140,6 +140,14 @@ def adjust_subscription(context: ActionContext, params: Params) -> JSONObject:
     return context.signed_in.adjust_subscription(**params)
 
 
+def preview_adjust_subscription(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.preview_adjust_subscription(**params)
+
+
+def cancel_scheduled_adjustment(context: ActionContext, params: Params) -> JSONObject:
+    return context.signed_in.cancel_scheduled_adjustment(**params)
+
+
 def create_subscription(context: ActionContext, params: Params) -> JSONObject:
     """Only a free price may be started from the browser: a trial could be restarted
     after each cancel for free forever, and a paid price needs a payment method."""
@@ -329,6 +337,16 @@ ACTIONS: dict[str, Action] = {
     ),
     "subscriptions/adjust": Action(
         schemas.SubscriptionAdjustSchema, adjust_subscription, "subscription_adjust_failed"
+    ),
+    "subscriptions/preview-adjust": Action(
+        schemas.SubscriptionPreviewAdjustSchema,
+        preview_adjust_subscription,
+        "subscription_preview_adjust_failed",
+    ),
+    "subscriptions/cancel-scheduled-adjustment": Action(
+        schemas.SubscriptionCancelScheduledAdjustmentSchema,
+        cancel_scheduled_adjustment,
+        "subscription_cancel_scheduled_adjustment_failed",
     ),
     "subscriptions/create": Action(
         schemas.SubscriptionCreateSchema, create_subscription, "subscription_create_failed"

@@ -5,11 +5,13 @@ Every error carries a string ``code`` (apps and the React hooks surface it), a h
 ``message``, and a ``json`` object holding at least ``message``. ``data`` is ``null`` on
 every error, which ``useBilling`` needs in order not to mistake an error for a payload.
 
-Flowglad's own bodies and request ids are logged, never sent to the browser. Every way of
-Flowglad not answering usefully (5xx, no connection, a timeout, an answer without the
-object asked for) is 502, the message telling them apart. Upstream credential failures are
-502 too: a browser must not mistake the server's wrong secret key for its own logged-out
-state. The service's own refusals carry no HTTP status; their statuses are chosen here.
+Flowglad's own bodies and request ids are logged, never sent to the browser; for a 4xx
+that describes the browser's own request (400, 404, 409, 422) Flowglad's message is passed
+on, trimmed and with anything shaped like a secret key masked. Every way of Flowglad not
+answering usefully (5xx, no connection, a timeout, an answer without the object asked for)
+is 502, the message telling them apart. Upstream credential failures are 502 too: a
+browser must not mistake the server's wrong secret key for its own logged-out state. The
+service's own refusals carry no HTTP status; their statuses are chosen here.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ from ..errors import (
     FlowgladTimeout,
     InvalidUpstreamAnswer,
     NoCurrentSubscription,
+    NoScheduledAdjustment,
     NotInPricingModel,
     PriceNotFound,
     ResourceClaimNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
 )
+from ..redaction import redact
 
 logger = logging.getLogger("flask_flowglad")
 
@@ -70,6 +74,7 @@ REFUSALS: dict[type[BillingActionError], tuple[int, str]] = {
     NotInPricingModel: (404, "not_in_pricing_model"),
     CheckoutSessionNotFound: (404, "checkout_session_not_found"),
     ResourceClaimNotFound: (404, "claim_not_found"),
+    NoScheduledAdjustment: (409, "no_scheduled_adjustment"),
 }
 
 #: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".
@@ -112,12 +117,29 @@ def answer_for(exc: FlowgladError, action_code: str) -> Answer:
         # A 404 that is not Flowglad's JSON means a wrong FLOWGLAD_BASE_URL.
         return Answer(502, action_code, "Billing is not configured correctly on the server.")
     if isinstance(exc, FlowgladNotFound):
-        return Answer(404, action_code, "Not found.")
+        return Answer(404, action_code, _passed_through(exc, "Not found."))
     if isinstance(exc, FlowgladConflict):
-        return Answer(409, action_code, "The request conflicts with the current billing state.")
+        fallback = "The request conflicts with the current billing state."
+        return Answer(409, action_code, _passed_through(exc, fallback))
     if isinstance(exc, FlowgladBadRequest):
-        return Answer(400, action_code, "Billing rejected the request.")
+        return Answer(400, action_code, _passed_through(exc, "Billing rejected the request."))
     return Answer(502, action_code, "Billing is unavailable. Try again shortly.")
+
+
+#: Longest upstream message passed to the browser.
+MAX_PASSED_MESSAGE = 300
+
+
+def _passed_through(exc: FlowgladAPIError, fallback: str) -> str:
+    """Flowglad's own message for a 4xx about the browser's request (an unknown price
+    slug, a quantity out of range), so a developer can act on it: one line, trimmed,
+    secret keys masked. 5xx and credential failures keep their generic messages."""
+    text = redact(" ".join(exc.message.split()))
+    if not text:
+        return fallback
+    if len(text) > MAX_PASSED_MESSAGE:
+        text = text[: MAX_PASSED_MESSAGE - 3].rstrip() + "..."
+    return text
 
 
 def _refusal(exc: BillingActionError) -> tuple[int, str]:

@@ -457,6 +457,16 @@ class SubscriptionAdjustSchema(SubscriptionScopedSchema):
             )
 
 
+class SubscriptionPreviewAdjustSchema(SubscriptionAdjustSchema):
+    """``subscriptions/preview-adjust`` (beyond the reference): the body of
+    ``subscriptions/adjust``, answered with what that change would charge."""
+
+
+class SubscriptionCancelScheduledAdjustmentSchema(SubscriptionScopedSchema):
+    """``subscriptions/cancel-scheduled-adjustment`` (beyond the reference): undo a plan
+    change scheduled for the end of the period."""
+
+
 class SubscriptionCreateSchema(PriceChoiceSchema):
     """``subscriptions/create``: the price and quantity only.
 

@@ -369,8 +369,12 @@ class Api:
         sub = self.state.uncancel(self.state.get_sub(req.params[0]))
         return 200, {"subscription": self.state.sub_record(sub)}
 
-    def _adjustment(self, req: _Request) -> tuple[str, list[tuple[Record, int]], bool]:
-        """The body of ``adjust`` and ``preview-adjust``: timing, priced items, proration."""
+    def _adjustment(
+        self, req: _Request
+    ) -> tuple[str, list[tuple[Record, int]], bool, str | None]:
+        """The body of ``adjust`` and ``preview-adjust``: timing, priced items, proration,
+        and the first price id or slug that names no price (refused in Flowglad's order,
+        after the subscription's own checks)."""
         check = _Check()
         adjustment = check.obj(req.json, "adjustment", [])
         where = ["adjustment"]
@@ -395,6 +399,7 @@ class Api:
             )
         check.done()
         new_items = []
+        missing: str | None = None
         for item in items:
             price = (
                 self.state.pricing.prices.get(item["priceId"])
@@ -402,14 +407,17 @@ class Api:
                 else self.state.pricing.price_by_slug(item["priceSlug"])
             )
             if price is None:
-                raise not_found(f"Price {item.get('priceId') or item.get('priceSlug')} not found")
+                missing = missing or str(item.get("priceSlug") or item.get("priceId"))
+                continue
             new_items.append((price, int(item.get("quantity", 1))))
-        return str(timing), new_items, bool(prorate)
+        return str(timing), new_items, bool(prorate), missing
 
     def _adjust(self, req: _Request) -> tuple[int, Any]:
-        timing, new_items, prorate = self._adjustment(req)
+        timing, new_items, prorate, missing = self._adjustment(req)
         sub = self.state.get_sub(req.params[0])
-        sub, resolved, is_upgrade = self.state.adjust(sub, timing, new_items, prorate)
+        sub, resolved, is_upgrade = self.state.adjust(
+            sub, timing, new_items, prorate, missing_price=missing
+        )
         return 200, {
             "subscription": self.state.sub_record(sub),
             "subscriptionItems": self.state.item_records(sub),
@@ -418,14 +426,16 @@ class Api:
         }
 
     def _preview_adjust(self, req: _Request) -> tuple[int, Any]:
-        timing, new_items, prorate = self._adjustment(req)
+        timing, new_items, prorate, missing = self._adjustment(req)
         sub = self.state.subs.get(req.params[0])
         if sub is None:
             # calculateAdjustmentPreview answers an unknown subscription as a refusal.
             now = self.state.clock.now()
             reason = f"Subscription not found: {req.params[0]}"
             return 200, {"canAdjust": False, "previewGeneratedAt": now, "reason": reason}
-        return 200, self.state.preview_adjust(sub, timing, new_items, prorate)
+        return 200, self.state.preview_adjust(
+            sub, timing, new_items, prorate, missing_price=missing
+        )
 
     def _cancel_scheduled(self, req: _Request) -> tuple[int, Any]:
         sub = self.state.get_sub(req.params[0])

@@ -649,14 +649,21 @@ class State:
         return sub
 
     def preview_adjust(
-        self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
+        self,
+        sub: Sub,
+        timing: str,
+        new_items: list[tuple[Record, int]],
+        prorate: bool,
+        *,
+        missing_price: str | None = None,
     ) -> Record:
         """What an adjustment would do, or why it cannot be made; changes nothing.
 
         The checks, their order and their reasons are ``calculateAdjustmentPreview``'s
         (``subscriptions/adjustSubscription.ts``); the answer is shaped as
         ``POST /subscriptions/{id}/preview-adjust`` returns it. Proration is the price
-        difference over the part of the period left.
+        difference over the part of the period left. ``missing_price`` is an item's price
+        id or slug that names no price: refused once the subscription itself may change.
         """
         now = self.clock.now()
         record = sub.record
@@ -693,6 +700,8 @@ class State:
             return refused(
                 "A cancellation is scheduled. Uncancel the subscription before adjusting."
             )
+        if missing_price is not None:
+            return refused(f"Price not found: {missing_price}")
         for price, _ in new_items:
             if price["type"] != "subscription":
                 return refused(
@@ -767,16 +776,26 @@ class State:
         return capacities
 
     def adjust(
-        self, sub: Sub, timing: str, new_items: list[tuple[Record, int]], prorate: bool
+        self,
+        sub: Sub,
+        timing: str,
+        new_items: list[tuple[Record, int]],
+        prorate: bool,
+        *,
+        missing_price: str | None = None,
     ) -> tuple[Sub, str, bool]:
         """E10: upgrades apply now, downgrades at the period's end (``auto`` timing).
 
-        Refused as ``adjustSubscription`` refuses (``convertPreviewFailureToError``): a
-        capacity conflict is a 409, anything else a 400.
+        Refused as ``adjustSubscription`` refuses (``convertPreviewFailureToError``): an
+        unknown price is a 404, a capacity conflict a 409, anything else a 400.
         """
-        preview = self.preview_adjust(sub, timing, new_items, prorate)
+        preview = self.preview_adjust(
+            sub, timing, new_items, prorate, missing_price=missing_price
+        )
         if not preview["canAdjust"]:
             reason = preview["reason"]
+            if reason.startswith("Price not found"):
+                raise not_found(reason)
             if reason.startswith("Cannot reduce capacity"):
                 raise conflict(f"resource conflict: {reason}")
             raise bad_request(f"Invalid subscription: {reason}")

@@ -54,17 +54,20 @@ def created_external_ids(sandbox: Sandbox) -> list[str]:
 def test_backfill_creates_customers_for_existing_users(make_app: Callable[..., Flask]) -> None:
     from saas_app.models import create_user
 
+    from flask_flowglad.cli import flowglad_cli
+
     app = make_app()
     with app.app_context():  # accounts from before the app billed through Flowglad
         create_user("a@example.com", "A", "password-a")
         create_user("b@example.com", "B", "password-b")
-    result = app.test_cli_runner().invoke(args=["saas", "backfill-customers"])
+    result = app.test_cli_runner().invoke(flowglad_cli, ["backfill", "--rate", "0"])
     assert result.exit_code == 0, result.output
-    assert "2 customer(s) ready, 0 failed." in result.output
-    assert created_external_ids(app.config["FLOWGLAD_SANDBOX"]) == ["1", "2"]
+    assert "  created   2\n  existing  0\n  failed    0" in result.output
+    assert sorted(created_external_ids(app.config["FLOWGLAD_SANDBOX"])) == ["1", "2"]
 
-    again = app.test_cli_runner().invoke(args=["saas", "backfill-customers"])
+    again = app.test_cli_runner().invoke(flowglad_cli, ["backfill", "--rate", "0"])
     assert again.exit_code == 0, again.output  # existing customers are fine
+    assert "  created   0\n  existing  2\n  failed    0" in again.output
 
 
 def test_metered_endpoint_records_usage_and_refuses_when_spent(
@@ -83,6 +86,28 @@ def test_metered_endpoint_records_usage_and_refuses_when_spent(
     refused = client.post("/analytics/run", json={"calls": 1})
     assert refused.status_code == 402
     assert "Out of API calls" in json_of(refused)["error"]
+    # The number in the message and the member agree, so a client can show either.
+    assert json_of(refused)["availableBalance"] == 0
+    assert "0 are left" in json_of(refused)["error"]
+
+
+def test_team_backfill_creates_each_team_once(make_app: Callable[..., Flask]) -> None:
+    from saas_app.db import get_db
+    from saas_app.models import create_user
+
+    from flask_flowglad.cli import flowglad_cli
+
+    app = make_app(SAAS_BILLING_MODE="team")
+    with app.app_context():
+        first = create_user("a@example.com", "A", "password-a")
+        second = create_user("b@example.com", "B", "password-b")
+        create_user("c@example.com", "C", "password-c")
+        with get_db() as db:  # B joins A's team
+            db.execute("UPDATE users SET team_id = ? WHERE id = ?", (first.team_id, second.id))
+    result = app.test_cli_runner().invoke(flowglad_cli, ["backfill", "--rate", "0"])
+    assert result.exit_code == 0, result.output
+    assert "  created   2\n  existing  0\n  failed    0" in result.output
+    assert sorted(created_external_ids(app.config["FLOWGLAD_SANDBOX"])) == ["team-1", "team-3"]
 
 
 def test_same_transaction_id_is_billed_once(make_app: Callable[..., Flask]) -> None:

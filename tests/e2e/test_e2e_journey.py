@@ -40,7 +40,7 @@ def test_journey_from_sign_up_to_log_out(
         page.wait_for_url(live_app("/billing?checkout=success"))
         expect(page.get_by_test_id("checkout-success")).to_be_visible()
         expect(page.get_by_test_id("current-plan-name")).to_have_text("Pro")
-        expect(page.get_by_test_id("subscription-status")).to_have_text("active")
+        expect(page.get_by_test_id("subscription-status")).to_have_text("Active")
         expect(page.get_by_test_id("payment-method")).to_contain_text("4242")
 
     with step("feature unlocked"):
@@ -71,15 +71,23 @@ def test_journey_from_sign_up_to_log_out(
         expect(calls_left).to_have_text("0")
         assert len(live_app.upstream_calls("POST", "/api/v1/usage-events")) == 2
 
-    with step("cancel at period end"):
+    with step("cancel at period end, after a confirmation"):
         page.goto(live_app("/billing"))
         page.get_by_test_id("cancel-subscription").click()
-        expect(page.get_by_test_id("subscription-status")).to_have_text("cancellation_scheduled")
+        expect(page.get_by_test_id("cancel-confirm")).to_contain_text("You keep it until")
+        page.get_by_test_id("cancel-confirm-no").click()
+        expect(page.get_by_test_id("subscription-status")).to_have_text("Active")
+        assert not live_app.upstream_calls(
+            "POST", "/api/v1/subscriptions/" + current_id(live_app) + "/cancel"
+        )
+        page.get_by_test_id("cancel-subscription").click()
+        page.get_by_test_id("cancel-confirm-yes").click()
+        expect(page.get_by_test_id("subscription-status")).to_have_text("Cancels at period end")
         expect(page.get_by_test_id("cancel-notice")).to_contain_text("Cancels on")
 
     with step("uncancel"):
         page.get_by_test_id("uncancel-subscription").click()
-        expect(page.get_by_test_id("subscription-status")).to_have_text("active")
+        expect(page.get_by_test_id("subscription-status")).to_have_text("Active")
         expect(page.get_by_test_id("cancel-subscription")).to_be_visible()
 
     with step("invoice listed"):
@@ -99,3 +107,8 @@ def test_journey_from_sign_up_to_log_out(
         assert status == 401
         page.goto(live_app("/billing"))
         assert "/login" in page.url
+
+
+def current_id(live_app: LiveApp) -> str:
+    """The id of the signed-up customer's current subscription, from the sandbox."""
+    return str(live_app.sandbox.billing("1")["currentSubscription"]["id"])

@@ -51,7 +51,8 @@ def test_cancellation_is_logged_from_the_webhook(live_app: LiveApp, page: Page) 
     pay_on_hosted_checkout(page, live_app)
     page.wait_for_url(live_app("/billing?checkout=success"))
     page.get_by_test_id("cancel-subscription").click()
-    expect(page.get_by_test_id("subscription-status")).to_have_text("cancellation_scheduled")
+    page.get_by_test_id("cancel-confirm-yes").click()
+    expect(page.get_by_test_id("subscription-status")).to_have_text("Cancels at period end")
     # The React page changed the plan; the server page shows what the webhook logged.
     page.goto(live_app("/billing"))
     expect(

@@ -117,3 +117,30 @@ def test_cancel_scheduled_adjustment_keeps_the_current_plan(
     assert nothing.status_code == 400
     assert "does not have a scheduled adjustment" in nothing.json()["error"]
     assert api.post("/api/v1/subscriptions/sub_x/cancel-scheduled-adjustment").status_code == 404
+
+
+def test_an_unknown_price_is_refused_after_the_subscriptions_own_checks(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    pro = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    unknown = _preview(api, pro["id"], _body("nope"))
+    assert unknown == {
+        "canAdjust": False,
+        "previewGeneratedAt": unknown["previewGeneratedAt"],
+        "reason": "Price not found: nope",
+    }
+    adjusted = api.post(f"/api/v1/subscriptions/{pro['id']}/adjust", json=_body("nope"))
+    assert adjusted.status_code == 404
+    assert "Price not found: nope" in adjusted.json()["error"]
+    cancel = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+    assert api.post(f"/api/v1/subscriptions/{pro['id']}/cancel", json=cancel).ok
+    scheduled = _preview(api, pro["id"], _body("nope"))
+    assert scheduled["reason"].startswith("A cancellation is scheduled.")
+
+
+def test_a_preview_with_a_malformed_body_is_a_validation_error(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
+    pro = sandbox.put_customer_on_plan("user-1", "pro_monthly")
+    path = f"/api/v1/subscriptions/{pro['id']}/preview-adjust"
+    assert api.post(path, json={"adjustment": {}}).status_code == 400

@@ -109,10 +109,17 @@ def test_explicit_timing_overrides_auto(api: ApiClient, sandbox: Sandbox) -> Non
     assert result["subscription"]["isFreePlan"] is True
 
 
-def test_adjust_to_unknown_price_is_404(api: ApiClient) -> None:
-    sub_id = api.create_customer()["subscription"]["id"]
+def test_adjust_to_unknown_price_is_404_once_the_subscription_may_change(
+    api: ApiClient, sandbox: Sandbox
+) -> None:
     body = {"adjustment": {"timing": "auto", "newSubscriptionItems": [{"priceSlug": "gold"}]}}
-    assert api.post(f"/api/v1/subscriptions/{sub_id}/adjust", json=body).status_code == 404
+    pro_id = sandbox.put_customer_on_plan("user-1", "pro_monthly")["id"]
+    assert api.post(f"/api/v1/subscriptions/{pro_id}/adjust", json=body).status_code == 404
+    # calculateAdjustmentPreview refuses a free plan before it looks at the prices.
+    free_id = api.create_customer("user-2")["subscription"]["id"]
+    refused = api.post(f"/api/v1/subscriptions/{free_id}/adjust", json=body)
+    assert refused.status_code == 400
+    assert "Cannot adjust free plan subscriptions" in refused.json()["error"]
 
 
 def test_advancing_renews_the_period(sandbox: Sandbox) -> None:

@@ -94,6 +94,12 @@ def valid_bodies(customer: Customer) -> dict[str, list[dict[str, Any]]]:
             },
             {"subscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}]},
         ],
+        "subscriptions/preview-adjust": [
+            {"priceSlug": "pro_yearly"},
+            {"subscriptionId": sub, "priceSlug": "pro_monthly", "quantity": 2},
+            {"subscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}]},
+        ],
+        "subscriptions/cancel-scheduled-adjustment": [{}, {"subscriptionId": sub}],
         "subscriptions/create": [{"priceSlug": "free"}, {"priceSlug": "free", "quantity": 1}],
         "subscriptions/list": [{}, {"includeHistorical": True}],
         "usage-events/create": [

@@ -76,6 +76,8 @@ def test_every_seed_body_is_accepted(key: str) -> None:
     for index in range(count):
         world = World()  # each body on a fresh customer: a cancel must not spoil the next
         body = valid_bodies(world.customer("u1"))[key][index]
+        if key == "subscriptions/cancel-scheduled-adjustment":
+            world.data("subscriptions/adjust", {"priceSlug": "free"})  # waits for the period end
         response = world.post(key, body)
         assert response.status_code == 200, (key, body, response.json)
 

@@ -57,6 +57,13 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "subscriptionItems.priceId",
         "subscriptionItems.priceSlug",
     ),
+    "subscriptions/preview-adjust": (
+        "subscriptionId",
+        *PRICE_MEMBERS,
+        "subscriptionItems.priceId",
+        "subscriptionItems.priceSlug",
+    ),
+    "subscriptions/cancel-scheduled-adjustment": ("subscriptionId",),
     "subscriptions/create": PRICE_MEMBERS,
     "usage-events/create": ("subscriptionId", *USAGE_MEMBERS),
     "usage-meters/balances": ("subscriptionId",),

@@ -13,7 +13,6 @@ from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
 from .billing_page import bp as billing_bp
-from .cli import saas_cli
 from .config import default_config
 from .csrf import csrf_token
 from .extensions import flowglad, login_manager
@@ -42,7 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (pages_bp, auth_bp, billing_bp, analytics_bp):
         app.register_blueprint(blueprint)
-    app.cli.add_command(saas_cli)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     seed_demo_user(app)

@@ -61,6 +61,7 @@ def run() -> ResponseReturnValue:
                 f"Out of API calls: this run needs {calls} and {available or 0} are left."
                 " Upgrade your plan or wait for the next billing period.",
                 status=402,
+                remaining=available or 0,
             )
         customer.create_usage_event(
             usage_meter_slug=USAGE_METER, amount=calls, transaction_id=transaction_id

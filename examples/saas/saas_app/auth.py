@@ -30,7 +30,7 @@ def create_billing_customer(user: User) -> None:
     """Create the customer now, as Flowglad asks, so checkout works on the first visit.
 
     A failure does not fail the sign-up: the extension creates a missing customer on the
-    first billing read, and ``flask saas backfill-customers`` catches up in bulk.
+    first billing read, and ``flask flowglad backfill`` catches up in bulk.
     """
     try:
         billing_for(user).create_customer()

@@ -1,10 +1,13 @@
 """Who pays: the user (B2C) or the user's team (B2B), by ``SAAS_BILLING_MODE``.
 
-The same function names the Flowglad customer at sign-up, in the back-fill command and
-in the extension's customer loader, so all three always agree.
+The same function names the Flowglad customer at sign-up, in ``flask flowglad backfill``
+(through the customer source) and in the extension's customer loader, so all three always
+agree.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from flask import current_app
 from flask_login import current_user
@@ -12,7 +15,7 @@ from flask_login import current_user
 from flask_flowglad import CustomerBilling, CustomerIdentity
 
 from .extensions import flowglad
-from .models import User
+from .models import User, all_users
 
 BILLING_MODES = ("user", "team")
 
@@ -36,3 +39,15 @@ def load_customer() -> CustomerIdentity | None:
     if not current_user.is_authenticated:
         return None
     return billing_identity(current_user._get_current_object())
+
+
+@flowglad.customer_source
+def every_customer() -> Iterator[CustomerIdentity]:
+    """Every customer the app bills, for ``flask flowglad backfill``: each user, or each
+    team once (teammates share one customer)."""
+    seen: set[str] = set()
+    for user in all_users():
+        identity = billing_identity(user)
+        if identity.external_id not in seen:
+            seen.add(identity.external_id)
+            yield identity

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from .billing_activity import recent
 from .billing_identity import billing_identity
+from .extensions import flowglad
 
 bp = Blueprint("billing", __name__)
 
@@ -28,6 +29,8 @@ def page() -> str:
         # Where the hosted checkout sends the customer back to.
         "successUrl": url_for("billing.page", checkout="success", _external=True),
         "cancelUrl": url_for("billing.page", checkout="canceled", _external=True),
+        # Where flask-flowglad serves the React SDK's routes (and the plan-change preview).
+        "apiPrefix": flowglad.settings.url_prefix,
     }
     return render_template(
         "billing.html",

@@ -1,5 +1,6 @@
 // The billing page: every panel reads the same useBilling() state.
 import { useBilling } from "@flowglad/react";
+import { useEffect } from "react";
 import { CurrentPlan } from "./components/CurrentPlan.jsx";
 import { Invoices } from "./components/Invoices.jsx";
 import { PaymentMethods } from "./components/PaymentMethods.jsx";
@@ -8,6 +9,14 @@ import { UsageMeters } from "./components/UsageMeters.jsx";
 
 export function BillingPage({ config }) {
   const billing = useBilling();
+  const ready = billing.loaded && Boolean(billing.customer);
+  // A link to /billing#plans arrives before React has drawn #plans, so the browser's own
+  // jump to the anchor finds nothing: jump once the page is there.
+  useEffect(() => {
+    if (!ready || !window.location.hash) return;
+    const target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    target?.scrollIntoView();
+  }, [ready]);
   if (!billing.loaded) {
     return <p className="muted" data-testid="billing-loading">Loading billing…</p>;
   }
@@ -23,7 +32,7 @@ export function BillingPage({ config }) {
   }
   return (
     <div className="billing" data-testid="billing-loaded">
-      <CurrentPlan billing={billing} />
+      <CurrentPlan billing={billing} config={config} />
       <PlanCards billing={billing} config={config} />
       <UsageMeters billing={billing} />
       <Invoices invoices={billing.invoices} />

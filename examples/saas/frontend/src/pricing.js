@@ -49,3 +49,33 @@ export function formatDate(value) {
   if (value === null || value === undefined) return "";
   return new Date(value).toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric" });
 }
+
+/** Flowglad's subscription statuses as a person would say them. */
+const STATUS_LABELS = {
+  active: "Active",
+  trialing: "Trial",
+  past_due: "Payment overdue",
+  unpaid: "Unpaid",
+  cancellation_scheduled: "Cancels at period end",
+  canceled: "Canceled",
+  incomplete: "Incomplete",
+  incomplete_expired: "Expired",
+  paused: "Paused",
+  credit_trial: "Credit trial",
+};
+
+export function statusLabel(status) {
+  if (!status) return "";
+  return STATUS_LABELS[status] ?? status.replaceAll("_", " ");
+}
+
+/** The product's other recurring prices the current plan could switch to (monthly ↔ yearly). */
+export function switchablePrices(product, subscription) {
+  if (!product || !subscription || product.default) return [];
+  return buyablePrices(product).filter((p) => p.type === "subscription" && p.id !== subscription.priceId);
+}
+
+/** A money amount in the price's currency, from minor units. */
+export function formatAmount(amount, currency) {
+  return humanReadableCurrencyAmount((currency ?? "usd").toUpperCase(), amount ?? 0);
+}

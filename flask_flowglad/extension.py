@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,8 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask
 
 from .billing import JSONObject
+from .cache import CacheBackend, SharedBillingCache, account_hash, open_backend
 from .client import FlowgladClient
-from .config import FlowgladSettings
+from .config import FlowgladSettings, key_mode
 from .identity import CustomerIdentity, coerce_identity, identity_from_flask_login
 from .protocol.blueprint import create_blueprint
 from .service import CustomerBilling
@@ -64,6 +66,10 @@ class Flowglad:
         sandbox: bool | Sandbox | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
+        billing_cache: str | CacheBackend | None = None,
+        billing_cache_ttl: float | None = None,
+        billing_cache_timeout: float | None = None,
+        billing_cache_checkout_window: float | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -78,6 +84,10 @@ class Flowglad:
             "sandbox": sandbox,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
+            "billing_cache": billing_cache,
+            "billing_cache_ttl": billing_cache_ttl,
+            "billing_cache_timeout": billing_cache_timeout,
+            "billing_cache_checkout_window": billing_cache_checkout_window,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         if app is not None:
@@ -97,10 +107,16 @@ class Flowglad:
             from .sandbox import PAGES_PREFIX
 
             app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
+            # An in-memory sandbox is this process's own: its cache entries must not meet
+            # another process's.
+            billing_cache = _billing_cache(
+                settings, sandbox.secret_key, sandbox.base_url, uuid.uuid4().hex
+            )
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
+            billing_cache = _billing_cache(settings, str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
-            settings, client, sandbox, self.current_identity
+            settings, client, sandbox, self.current_identity, billing_cache
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
         app.teardown_request(drop_request_cache)
@@ -176,6 +192,21 @@ def _client(
         max_retries=settings.max_retries,
         max_retry_wait=settings.max_retry_wait,
         **transport,
+    )
+
+
+def _billing_cache(
+    settings: FlowgladSettings, secret_key: str, base_url: str, salt: str = ""
+) -> SharedBillingCache | None:
+    """The shared billing cache, keyed to the account and mode of ``secret_key``."""
+    if settings.billing_cache is None:
+        return None
+    return SharedBillingCache(
+        open_backend(settings.billing_cache, settings.billing_cache_timeout),
+        mode=key_mode(secret_key),
+        account=account_hash(secret_key, base_url, salt),
+        ttl=settings.billing_cache_ttl,
+        checkout_window=settings.billing_cache_checkout_window,
     )
 
 

@@ -8,6 +8,7 @@ cached billing instead of extra upstream reads.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from .errors import (
     FlowgladAPIError,
     FlowgladConflict,
     FlowgladNotFound,
+    InvalidUpstreamAnswer,
     NoCurrentSubscription,
     PriceNotFound,
     SubscriptionAlreadyCanceled,
@@ -29,6 +31,7 @@ from .errors import (
 from .identity import CustomerIdentity
 
 if TYPE_CHECKING:
+    from .cache import SharedBillingCache
     from .client import FlowgladClient
 
 #: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
@@ -48,10 +51,13 @@ class CustomerBilling:
         client: FlowgladClient,
         identity: CustomerIdentity,
         cache: CustomerCache | None = None,
+        shared: SharedBillingCache | None = None,
     ) -> None:
         self.client = client
         self.identity = identity
         self._cache: CustomerCache = cache if cache is not None else {}
+        #: The billing cache all workers share, when ``FLOWGLAD_BILLING_CACHE`` is set.
+        self._shared = shared
 
     def __repr__(self) -> str:
         return f"<CustomerBilling {self.external_id!r}>"
@@ -135,6 +141,7 @@ class CustomerBilling:
         if isinstance(target, str):
             self._owned_subscription(target)
         body = {**checkout_session, "customerExternalId": self.external_id}
+        self._pin_for_checkout()
         try:
             return self.client.create_checkout_session(body)
         except FlowgladAPIError as exc:
@@ -270,8 +277,17 @@ class CustomerBilling:
             self.invalidate()
 
     def invalidate(self) -> None:
-        """Forget what was read for this customer, so the next read sees a change."""
+        """Forget what was read for this customer, so the next read sees a change: in
+        this request, and in every worker sharing the billing cache."""
         self._cache.pop(self.external_id, None)
+        if self._shared is not None:
+            self._shared.invalidate(self.external_id)
+
+    def _pin_for_checkout(self) -> None:
+        """A checkout may change the plan with no request of ours: until the shared cache's
+        checkout window ends, every worker reads this customer's billing upstream."""
+        if self._shared is not None:
+            self._shared.pin(self.external_id)
 
     def _entry(self) -> dict[str, Any]:
         return self._cache.setdefault(self.external_id, {})
@@ -295,13 +311,51 @@ class CustomerBilling:
             self.external_id, name=self.identity.name or "", email=self.identity.email or ""
         )
 
+    def billing_json(self) -> bytes:
+        """The customer's billing as compact JSON: what the shared cache stores, so the
+        React SDK's billing read is answered without parsing or encoding anything."""
+        entry = self._entry()
+        encoded = entry.get("billing_json")
+        if not isinstance(encoded, bytes):
+            snapshot = entry.get("billing")
+            if self._shared is None or isinstance(snapshot, BillingSnapshot):
+                encoded = encode_billing(self.get_billing().raw)
+            else:
+                encoded = self._shared.read(
+                    self.external_id, lambda: self._load_for_shared(create_missing=True)
+                )
+            entry["billing_json"] = encoded
+        return encoded
+
     def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
-        """Billing from the cache or one upstream read; ``None`` for a missing customer
-        that is not to be created."""
+        """Billing from the request's cache, the shared cache or one upstream read;
+        ``None`` for a missing customer that is not to be created."""
         entry = self._entry()
         cached = entry.get("billing")
         if isinstance(cached, BillingSnapshot):
             return cached
+        if self._shared is None:
+            return self._fetch_billing(create_missing=create_missing)
+        try:
+            encoded = self._shared.read(
+                self.external_id, lambda: self._load_for_shared(create_missing=create_missing)
+            )
+        except _NoCustomer:
+            return None
+        entry["billing_json"] = encoded
+        cached = entry.get("billing")  # set when this very read went upstream
+        if isinstance(cached, BillingSnapshot):
+            return cached
+        return self._remember(BillingSnapshot(json.loads(encoded)))
+
+    def _load_for_shared(self, *, create_missing: bool) -> bytes:
+        snapshot = self._fetch_billing(create_missing=create_missing)
+        if snapshot is None:
+            raise _NoCustomer
+        return encode_billing(snapshot.raw)
+
+    def _fetch_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+        """One upstream read, creating a missing customer when asked."""
         try:
             payload = self.client.get_billing(self.external_id)
         except FlowgladNotFound as exc:
@@ -311,7 +365,10 @@ class CustomerBilling:
                 return None
             self._create_or_accept_existing()
             payload = self.client.get_billing(self.external_id)
-        snapshot = BillingSnapshot(payload)
+        return self._remember(BillingSnapshot(payload))
+
+    def _remember(self, snapshot: BillingSnapshot) -> BillingSnapshot:
+        entry = self._entry()
         entry["billing"] = snapshot
         if snapshot.customer:
             entry["customer"] = snapshot.customer
@@ -353,6 +410,22 @@ class CustomerBilling:
         raise PriceNotFound(
             f"No price {price_slug or price_id!r} in the customer's pricing model."
         )
+
+
+class _NoCustomer(Exception):
+    """The customer does not exist upstream and was not to be created."""
+
+
+def encode_billing(payload: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a billing payload, as the browser and the shared cache get it."""
+    try:
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # Flowglad sent a number JSON cannot carry (NaN, Infinity).
+        raise InvalidUpstreamAnswer(
+            200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
+        ) from None
+    return text.encode("ascii")
 
 
 def new_transaction_id() -> str:

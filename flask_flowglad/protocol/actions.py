@@ -18,6 +18,7 @@ from marshmallow import Schema
 from ..billing import BillingSnapshot, JSONObject
 from ..service import CustomerBilling
 from . import schemas
+from .answers import EncodedJSON
 
 if TYPE_CHECKING:
     from ..state import FlowgladState
@@ -73,8 +74,9 @@ class Action:
 # -- customers -----------------------------------------------------------------------
 
 
-def customer_billing(context: ActionContext, params: Params) -> JSONObject:
-    return context.billing.raw
+def customer_billing(context: ActionContext, params: Params) -> EncodedJSON:
+    # The payload as the shared cache keeps it: bytes, sent without a parse or an encode.
+    return EncodedJSON(context.signed_in.billing_json())
 
 
 def find_or_create_customer(context: ActionContext, params: Params) -> JSONObject:

@@ -15,7 +15,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,16 @@ class RedisServer:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def running_redis(directory: Path) -> Iterator[RedisServer]:
+    """A Redis server of the test's own, stopped by PID (a test may kill it first)."""
+    server = RedisServer(redis_executable(), directory)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class HTTPUpstream:

@@ -25,16 +25,15 @@ from .cache_support import (
     free_port,
     plan_of,
     post,
-    redis_executable,
+    running_redis,
 )
 from .conftest import make_app
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(redis_executable(), tmp_path)
-    yield server
-    server.stop()
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

@@ -301,7 +301,7 @@ OPTIONS: tuple[Option, ...] = (
         "billing_cache_timeout",
         "FLOWGLAD_BILLING_CACHE_TIMEOUT",
         parse_seconds,
-        0.1,
+        0.25,
         "Seconds each call to a redis:// cache may take; past it the billing is read from"
         " Flowglad.",
         "float",

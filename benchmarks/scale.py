@@ -53,6 +53,9 @@ MIXES: dict[str, tuple[str, ...]] = {
     "usage events": ("usage-events/create",),
 }
 NODE, OURS, CACHED = "Node", "ours", "ours + cache"
+#: The deployment measured in the issue before this benchmark: 2 workers, 8 threads each.
+BEFORE = "ours, 8 threads"
+COLORS = {NODE: "tab:blue", BEFORE: "tab:gray", OURS: "tab:orange", CACHED: "tab:green"}
 FEATURE_CHECKS = (0, 1, 10, 100)
 
 
@@ -135,12 +138,15 @@ def run(report: Report, settings: Settings) -> tuple[list[Run], dict[str, Any]]:
                 )
             ),
         }
+        before = stack.enter_context(
+            gunicorn_server(BEFORE, "ours", upstream.url, SECRET_KEY, threads=8)
+        )
         bare = stack.enter_context(gunicorn_server("bare Flask", "bare", upstream.url, SECRET_KEY))
         probe = _Probe(upstream.url, settings)
 
         for round_, (mix, actions) in enumerate(MIXES.items()):
             paths = [f"{PREFIX}/{action}" for action in actions]
-            order = list(servers.items())
+            order = [*servers.items(), (BEFORE, before)]
             for name, server in order if round_ % 2 == 0 else order[::-1]:
                 print(f"  {mix}: {name} ...", flush=True)
                 runs.append(probe.measure(name, mix, server, paths))
@@ -417,16 +423,15 @@ def plot(runs: list[Run], path: Path) -> Path | None:
     servers = (NODE, OURS, CACHED)
     figure, axes = plt.subplots(2, 2, figsize=(12, 8))
     mixes = list(MIXES)
-    width = 0.27
+    width = 0.2
     for panel, field, title in (
         (axes[0][0], "req_per_s", "requests per second (higher is better)"),
         (axes[0][1], "p99_ms", "p99 latency, ms (lower is better)"),
     ):
-        for i, server in enumerate(servers):
+        for i, server in enumerate((NODE, BEFORE, OURS, CACHED)):
             values = [getattr(got[(mix, server)], field) for mix in mixes]
-            panel.bar(
-                [x + (i - 1) * width for x in range(len(mixes))], values, width, label=server
-            )
+            offsets = [x + (i - 1.5) * width for x in range(len(mixes))]
+            panel.bar(offsets, values, width, label=server, color=COLORS[server])
         panel.set_xticks(range(len(mixes)), mixes)
         panel.set_title(title)
         panel.legend()
@@ -435,7 +440,7 @@ def plot(runs: list[Run], path: Path) -> Path | None:
         values = [
             _mean_or_nan(got[(f"billing, +{size} invoices", server)]) for size in PAYLOAD_SIZES
         ]
-        panel.plot(PAYLOAD_SIZES, values, marker="o", label=server)
+        panel.plot(PAYLOAD_SIZES, values, marker="o", label=server, color=COLORS[server])
     panel.set_xscale("log")
     panel.set_yscale("log")
     panel.set_xlabel("extra invoices in the billing payload")
@@ -443,7 +448,7 @@ def plot(runs: list[Run], path: Path) -> Path | None:
     panel.legend()
     panel = axes[1][1]
     values = [got[(f"{n} feature checks", CACHED)].cpu_ms_per_request for n in FEATURE_CHECKS]
-    panel.plot(FEATURE_CHECKS, values, marker="o", label=CACHED)
+    panel.plot(FEATURE_CHECKS, values, marker="o", label=CACHED, color=COLORS[CACHED])
     panel.set_xlabel("feature checks in one request")
     panel.set_title("CPU ms per request")
     panel.legend()

@@ -85,10 +85,16 @@ def reference_server(upstream_url: str, secret_key: str) -> ServerProcess:
 
 
 def gunicorn_server(
-    name: str, factory: str, upstream_url: str, secret_key: str, billing_cache: str = ""
+    name: str,
+    factory: str,
+    upstream_url: str,
+    secret_key: str,
+    billing_cache: str = "",
+    threads: int | None = None,
 ) -> ServerProcess:
     """``factory`` (in :mod:`benchmarks.wsgi`) under the example's ``gunicorn.conf.py``:
-    the deployment the docs recommend, measured as shipped."""
+    the deployment the docs recommend, measured as shipped (``threads`` overrides its
+    thread count, to show the deployment before it)."""
     port = free_port()
     return ServerProcess(
         name,
@@ -110,6 +116,7 @@ def gunicorn_server(
             "FLOWGLAD_SECRET_KEY": secret_key,
             "FLOWGLAD_BASE_URL": upstream_url,
             "FLOWGLAD_BILLING_CACHE": billing_cache,
+            **({"GUNICORN_THREADS": str(threads)} if threads else {}),
         },
     )
 

@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import logging
 import math
+import os
 import threading
 import time
 import uuid
@@ -176,11 +177,14 @@ class SharedBillingCache:
         account: str,
         ttl: float,
         checkout_window: float,
+        per_process: bool = False,
     ) -> None:
         self.backend = backend
         self.ttl = ttl
         self.checkout_window = checkout_window
         self._prefix = f"{KEY_PREFIX}:{mode}:{account}"
+        #: Entries of this process only (an in-memory sandbox, copied by each fork).
+        self._per_process = per_process
         self._skip_until = 0.0
         self._lock = threading.Lock()
 
@@ -190,7 +194,8 @@ class SharedBillingCache:
     def key(self, external_id: str) -> str:
         """The entry's key: mode, account, and a hash of the customer's external id."""
         digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{self._prefix}:billing:{digest[:40]}"
+        scope = f"{self._prefix}:pid{os.getpid()}" if self._per_process else self._prefix
+        return f"{scope}:billing:{digest[:40]}"
 
     # -- reading ---------------------------------------------------------------------
 

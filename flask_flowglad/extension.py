@@ -107,10 +107,8 @@ class Flowglad:
             from .sandbox import PAGES_PREFIX
 
             app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
-            # An in-memory sandbox is this process's own: its cache entries must not meet
-            # another process's.
             billing_cache = _billing_cache(
-                settings, sandbox.secret_key, sandbox.base_url, uuid.uuid4().hex
+                settings, sandbox.secret_key, sandbox.base_url, private=True
             )
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
@@ -196,17 +194,22 @@ def _client(
 
 
 def _billing_cache(
-    settings: FlowgladSettings, secret_key: str, base_url: str, salt: str = ""
+    settings: FlowgladSettings, secret_key: str, base_url: str, *, private: bool = False
 ) -> SharedBillingCache | None:
-    """The shared billing cache, keyed to the account and mode of ``secret_key``."""
+    """The shared billing cache, keyed to the account and mode of ``secret_key``.
+
+    ``private`` for an in-memory sandbox: it is this app's own, and each forked worker has
+    its own copy, so its entries are this app's and this process's only.
+    """
     if settings.billing_cache is None:
         return None
     return SharedBillingCache(
         open_backend(settings.billing_cache, settings.billing_cache_timeout),
         mode=key_mode(secret_key),
-        account=account_hash(secret_key, base_url, salt),
+        account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
         ttl=settings.billing_cache_ttl,
         checkout_window=settings.billing_cache_checkout_window,
+        per_process=private,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,3 +188,16 @@ def test_in_memory_sandboxes_of_two_apps_never_share_entries() -> None:
     for _ in range(2):
         assert plan_of(post(apps[0], "customers/billing")[1]) == "free"
         assert plan_of(post(apps[1], "customers/billing")[1]) == "pro_monthly"
+
+
+def test_an_in_memory_sandbox_keeps_its_entries_to_its_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app(FLOWGLAD_SECRET_KEY=None)
+    with pytest.warns(UserWarning):
+        Flowglad(app, sandbox=True, billing_cache=DictBackend())
+    cache = app.extensions["flowglad"].billing_cache
+    before_fork = cache.key("u1")
+    # A worker forked after preload is another process with a copy of the sandbox.
+    monkeypatch.setattr(os, "getpid", lambda: -1)
+    assert cache.key("u1") != before_fork

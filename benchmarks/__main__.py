@@ -69,7 +69,7 @@ def main() -> None:
         scale_settings = scale.Settings(latency_ms=args.scale_latency_ms)
         if args.quick:
             scale_settings = dataclasses.replace(
-                scale_settings, seconds=2, warmup_seconds=1, short_seconds=1
+                scale_settings, seconds=1, warmup_seconds=1, rounds=1
             )
         scale_runs, scale_memory = scale.run(report, scale_settings)
     report.environment["duration_s"] = round(time.monotonic() - started, 1)

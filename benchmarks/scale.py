@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,10 +65,11 @@ class Settings:
     latency_ms: float = 30.0
     connections: int = 32
     customers: int = 50
-    seconds: int = 10
-    warmup_seconds: int = 3
-    #: Length of the payload and feature-check runs.
-    short_seconds: int = 4
+    #: Length of one measured wrk run, and of the warm-up before it.
+    seconds: int = 5
+    warmup_seconds: int = 2
+    #: Rounds of the mixes (the payload and feature-check runs have one).
+    rounds: int = 3
 
 
 @dataclass
@@ -144,40 +146,32 @@ def run(report: Report, settings: Settings) -> tuple[list[Run], dict[str, Any]]:
         bare = stack.enter_context(gunicorn_server("bare Flask", "bare", upstream.url, SECRET_KEY))
         probe = _Probe(upstream.url, settings)
 
-        for round_, (mix, actions) in enumerate(MIXES.items()):
+        for mix, actions in MIXES.items():
+            contenders = [*servers.items(), (BEFORE, before)]
+            if mix == "billing":
+                contenders.append(("bare Flask", bare))
             paths = [f"{PREFIX}/{action}" for action in actions]
-            order = [*servers.items(), (BEFORE, before)]
-            for name, server in order if round_ % 2 == 0 else order[::-1]:
-                print(f"  {mix}: {name} ...", flush=True)
-                runs.append(probe.measure(name, mix, server, paths))
-        print("  billing: bare Flask ...", flush=True)
-        runs.append(probe.measure("bare Flask", "billing", bare, [f"{PREFIX}/customers/billing"]))
+            print(f"  {mix}: {', '.join(name for name, _ in contenders)} ...", flush=True)
+            runs += probe.compare(mix, contenders, paths)
 
         memory = {"after the mixes": _memory(servers, bare)}
         for size in PAYLOAD_SIZES:
-            for name, server in servers.items():
-                print(f"  billing with {size} more invoices: {name} ...", flush=True)
-                runs.append(
-                    probe.measure(
-                        name,
-                        f"billing, +{size} invoices",
-                        server,
-                        [f"{PREFIX}/customers/billing"],
-                        user=f"big-{size}-",
-                        customers=1,
-                        seconds=settings.short_seconds,
-                    )
-                )
+            print(f"  billing with {size} more invoices ...", flush=True)
+            runs += probe.compare(
+                f"billing, +{size} invoices",
+                list(servers.items()),
+                [f"{PREFIX}/customers/billing"],
+                user=f"big-{size}-",
+                customers=1,
+                rounds=1,
+            )
         for checks in FEATURE_CHECKS:
             print(f"  {checks} feature checks: {CACHED} ...", flush=True)
-            runs.append(
-                probe.measure(
-                    CACHED,
-                    f"{checks} feature checks",
-                    servers[CACHED],
-                    [f"/bench/features/{checks}"],
-                    seconds=settings.short_seconds,
-                )
+            runs += probe.compare(
+                f"{checks} feature checks",
+                [(CACHED, servers[CACHED])],
+                [f"/bench/features/{checks}"],
+                rounds=1,
             )
         memory["after every run"] = _memory(servers, bare)
         # Each is a time the cache was skipped for a few seconds (a timeout under load).
@@ -204,6 +198,27 @@ def _memory(servers: dict[str, ServerProcess], bare: ServerProcess) -> dict[str,
     }
 
 
+def _combine(name: str, mix: str, rounds: list[Run]) -> Run:
+    """One run from several rounds: totals and request-weighted means, the median
+    round's percentiles."""
+    requests = sum(r.requests for r in rounds)
+    seconds = sum(r.requests / r.req_per_s for r in rounds if r.req_per_s)
+    weight = max(1, requests)
+    return Run(
+        server=name,
+        mix=mix,
+        requests=requests,
+        req_per_s=requests / seconds if seconds else 0.0,
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        mean_ms=sum(r.mean_ms * r.requests for r in rounds) / weight,
+        errors=sum(r.errors for r in rounds),
+        cpu_ms_per_request=sum(r.cpu_ms_per_request * r.requests for r in rounds) / weight,
+        upstream_calls_per_request=sum(r.upstream_calls_per_request * r.requests for r in rounds)
+        / weight,
+    )
+
+
 class _Probe:
     """Runs wrk against a server, with the server's CPU and the upstream's calls around it."""
 
@@ -211,21 +226,42 @@ class _Probe:
         self.upstream_url = upstream_url
         self.settings = settings
 
+    def compare(
+        self,
+        mix: str,
+        contenders: list[tuple[str, ServerProcess]],
+        paths: list[str],
+        *,
+        user: str = "bench-",
+        customers: int | None = None,
+        rounds: int | None = None,
+    ) -> list[Run]:
+        """Each contender in turn, for several short rounds in alternating order, so a
+        burst of load from elsewhere on the machine weighs on all of them alike."""
+        parts: dict[str, list[Run]] = {name: [] for name, _ in contenders}
+        for round_ in range(rounds or self.settings.rounds):
+            order = contenders if round_ % 2 == 0 else contenders[::-1]
+            for name, server in order:
+                parts[name].append(
+                    self.measure(
+                        name, mix, server, paths, user, customers or self.settings.customers
+                    )
+                )
+        return [_combine(name, mix, runs) for name, runs in parts.items()]
+
     def measure(
         self,
         name: str,
         mix: str,
         server: ServerProcess,
         paths: list[str],
-        *,
-        user: str = "bench-",
-        customers: int | None = None,
-        seconds: int | None = None,
+        user: str,
+        customers: int,
     ) -> Run:
-        count = customers or self.settings.customers
-        self._wrk(server, paths, user, count, self.settings.warmup_seconds)
+        """One wrk run after a warm-up, with the server's CPU and the upstream's calls."""
+        self._wrk(server, paths, user, customers, self.settings.warmup_seconds)
         cpu, calls = server.cpu_seconds(), self._upstream_calls()
-        result = self._wrk(server, paths, user, count, seconds or self.settings.seconds)
+        result = self._wrk(server, paths, user, customers, self.settings.seconds)
         cpu, calls = server.cpu_seconds() - cpu, self._upstream_calls() - calls
         done = max(1, result["requests"])
         return Run(

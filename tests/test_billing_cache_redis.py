@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -254,3 +255,35 @@ def test_a_flask_caching_cache_on_the_same_redis_is_shared_too(
     post(apps[1], "customers/billing")
     # The ownership check of the event was served by the cache; the event dropped it.
     assert upstream.billing_reads("u1") == 2
+
+
+def test_an_entry_lives_for_the_ttl_then_billing_is_read_again(
+    upstream: HTTPUpstream, redis_server: RedisServer
+) -> None:
+    app, _ = billing_app(upstream, redis_server.url, FLOWGLAD_BILLING_CACHE_TTL=0.3)
+    post(app, "customers/billing")
+    post(app, "customers/billing")
+    assert upstream.billing_reads("u1") == 1
+    time.sleep(0.4)
+    post(app, "customers/billing")
+    assert upstream.billing_reads("u1") == 2
+
+
+def test_a_checkout_pin_ends_with_its_window_and_caching_resumes(
+    upstream: HTTPUpstream, redis_server: RedisServer
+) -> None:
+    app, _ = billing_app(upstream, redis_server.url, FLOWGLAD_BILLING_CACHE_CHECKOUT_WINDOW=0.3)
+    body = {
+        "priceSlug": "pro_yearly",
+        "successUrl": "http://127.0.0.1/success",
+        "cancelUrl": "http://127.0.0.1/cancel",
+    }
+    assert post(app, "checkout-sessions/create", body=body)[0] == 200
+    reads = upstream.billing_reads("u1")
+    post(app, "customers/billing")
+    post(app, "customers/billing")
+    assert upstream.billing_reads("u1") == reads + 2  # pinned: every read goes upstream
+    time.sleep(0.4)
+    post(app, "customers/billing")
+    post(app, "customers/billing")
+    assert upstream.billing_reads("u1") == reads + 3  # the pin is over: cached again

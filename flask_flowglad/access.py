@@ -46,7 +46,8 @@ class FeatureNotAvailable(HTTPException):
 
 
 class BillingUnavailable(ServiceUnavailable):
-    """Flowglad could not be asked, and the view fails closed: **503**."""
+    """Flowglad could not be asked, and the view fails closed: **503**.
+    """
 
     description = "Billing is temporarily unavailable. Please try again shortly."
 

@@ -50,7 +50,8 @@ def parse_bool(value: Any, key: str) -> bool:
         if text in _FALSE:
             return False
     raise ConfigurationError(
-        f"{key} must be True or False (or one of 1/0, true/false, yes/no, on/off), not {value!r}."
+        f"{key} must be True or False (or one of 1/0, true/false, yes/no, on/off),"
+        f" not {value!r}."
     )
 
 
@@ -82,7 +83,8 @@ def parse_base_url(value: Any, key: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"{key} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, not {value!r}."
+            f"{key} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r},"
+            f" not {value!r}."
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{key} must not have a query or fragment: {value!r}.")

@@ -46,7 +46,8 @@ _MAX_MESSAGE = 500
 
 
 class FlowgladError(Exception):
-    """Base class of every error the Flowglad client raises."""
+    """Base class of every error the Flowglad client raises.
+    """
 
 
 class FlowgladAPIError(FlowgladError):
@@ -88,19 +89,23 @@ class InvalidUpstreamAnswer(FlowgladAPIError):
 
 
 class FlowgladBadRequest(FlowgladAPIError):
-    """The request was invalid (400 or 422); retrying it will not help."""
+    """The request was invalid (400 or 422); retrying it will not help.
+    """
 
 
 class FlowgladAuthenticationError(FlowgladAPIError):
-    """The secret key is missing, invalid or lacks access (401 or 403)."""
+    """The secret key is missing, invalid or lacks access (401 or 403).
+    """
 
 
 class FlowgladNotFound(FlowgladAPIError):
-    """The object does not exist, or was archived (404)."""
+    """The object does not exist, or was archived (404).
+    """
 
 
 class FlowgladConflict(FlowgladAPIError):
-    """The object already exists or is in a conflicting state (409)."""
+    """The object already exists or is in a conflicting state (409).
+    """
 
 
 class FlowgladRateLimited(FlowgladAPIError):
@@ -123,15 +128,18 @@ class FlowgladRateLimited(FlowgladAPIError):
 
 
 class FlowgladServerError(FlowgladAPIError):
-    """Flowglad failed (5xx); the request may or may not have taken effect."""
+    """Flowglad failed (5xx); the request may or may not have taken effect.
+    """
 
 
 class FlowgladConnectionError(FlowgladError):
-    """No answer came from Flowglad: the connection failed or was dropped."""
+    """No answer came from Flowglad: the connection failed or was dropped.
+    """
 
 
 class FlowgladTimeout(FlowgladConnectionError):
-    """Connecting to Flowglad, or waiting for its answer, took too long."""
+    """Connecting to Flowglad, or waiting for its answer, took too long.
+    """
 
 
 _STATUS_CLASSES: dict[int, type[FlowgladAPIError]] = {

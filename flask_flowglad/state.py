@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
 from .billing import AnonymousBilling, BillingSnapshot, JSONObject
+from .cache import SharedBillingCache
 from .client import FlowgladClient
 from .config import FlowgladSettings
 from .identity import CustomerIdentity
@@ -39,6 +40,8 @@ class FlowgladState:
     sandbox: Sandbox | None
     #: Who the customer of the current request is (the extension's customer loader).
     identify: Callable[[], CustomerIdentity | None]
+    #: The billing cache every worker shares, when ``FLOWGLAD_BILLING_CACHE`` is set.
+    billing_cache: SharedBillingCache | None = None
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous."""
@@ -53,7 +56,7 @@ class FlowgladState:
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
-        return CustomerBilling(self.client, identity, request_cache())
+        return CustomerBilling(self.client, identity, request_cache(), self.billing_cache)
 
     def default_pricing_model(self) -> JSONObject:
         """The organization's default pricing model, for pages shown to anonymous visitors."""

@@ -1,4 +1,5 @@
-"""Configuration: the sandbox unless a real Flowglad key is in the environment."""
+"""Configuration: the sandbox unless a Flowglad key (real, or a shared sandbox's) is in the
+environment."""
 
 from __future__ import annotations
 
@@ -24,4 +25,8 @@ def default_config() -> dict[str, Any]:
     if secret_key:
         config["FLOWGLAD_SECRET_KEY"] = secret_key
         config["FLOWGLAD_SANDBOX"] = False
+    # A shared `flask flowglad sandbox` process, and the billing cache shared by workers.
+    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE"):
+        if os.environ.get(key):
+            config[key] = os.environ[key]
     return config

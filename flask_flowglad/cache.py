@@ -152,7 +152,10 @@ def open_backend(setting: Any, timeout: float) -> CacheBackend:
 def is_backend_setting(value: Any) -> bool:
     """Whether ``value`` can be a ``FLOWGLAD_BILLING_CACHE``: a Redis URL or a backend."""
     if isinstance(value, str):
-        return urlsplit(value).scheme in REDIS_SCHEMES
+        try:
+            return urlsplit(value).scheme in REDIS_SCHEMES
+        except ValueError:  # "redis://[::1" and the like: no URL at all
+            return False
     return isinstance(value, CacheBackend)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .cache import is_backend_setting
-from .redaction import mask_key
+from .redaction import mask_key, mask_url_password
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
@@ -148,6 +148,8 @@ def parse_billing_cache(value: Any, key: str) -> Any:
         return None
     if is_backend_setting(value):
         return value
+    if isinstance(value, str):
+        value = mask_url_password(value)
     shown = repr(value) if isinstance(value, (str, bool, int, float)) else type(value).__name__
     raise ConfigurationError(
         f"{key} must be a redis:// URL or an object with get, set and delete (such as a"
@@ -173,6 +175,16 @@ def key_mode(secret_key: str | None) -> str:
 def masked_key(secret_key: str | None) -> str:
     """A key as it may be shown: its mode and last four characters."""
     return mask_key(secret_key) if secret_key else "<not set>"
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting as the settings' ``repr`` shows it: the key and a cache URL's password
+    masked."""
+    if name == "secret_key":
+        return masked_key(value)
+    if name == "billing_cache" and isinstance(value, str):
+        return repr(mask_url_password(value))
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -365,8 +377,7 @@ class FlowgladSettings:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{name}={masked_key(value) if name == 'secret_key' else value!r}"
-            for name, value in vars(self).items()
+            f"{name}={_shown(name, value)}" for name, value in vars(self).items()
         )
         return f"{type(self).__name__}({shown})"
 

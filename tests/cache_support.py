@@ -114,6 +114,8 @@ class HTTPUpstream:
         self.answered = threading.Event()
         #: Seconds every billing read takes (to make concurrent misses overlap).
         self.billing_delay = 0.0
+        #: When set, the body of every billing answer (a 200) instead of the sandbox's.
+        self.billing_body: bytes | None = None
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -129,6 +131,9 @@ class HTTPUpstream:
         self.answered.set()
         self.gate.wait(10)
         time.sleep(self.billing_delay)
+        if self.billing_body is not None:
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [self.billing_body]
         start_response(*started[0])
         return [body]
 

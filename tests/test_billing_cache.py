@@ -67,7 +67,9 @@ def test_false_and_off_strings_turn_the_cache_off(value: Any) -> None:
     assert app.extensions["flowglad"].billing_cache is None
 
 
-@pytest.mark.parametrize("value", ["memcached://127.0.0.1", "localhost:6379", 3, object()])
+@pytest.mark.parametrize(
+    "value", ["memcached://127.0.0.1", "localhost:6379", "redis://[::1", 3, object()]
+)
 def test_a_cache_setting_that_is_neither_a_redis_url_nor_a_backend_is_refused(value: Any) -> None:
     app = make_app(FLOWGLAD_BILLING_CACHE=value)
     with pytest.raises(ConfigurationError, match="FLOWGLAD_BILLING_CACHE"):
@@ -81,6 +83,26 @@ def test_a_redis_url_makes_a_redis_backend_with_the_configured_timeout() -> None
     assert cache.ttl == 5
     kwargs = cache.backend.client.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.25
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter22@127.0.0.1:1/0",
+        "rediss://app:hunter22@127.0.0.1:1/0?db=1",
+        "unix:///run/redis.sock?db=0&password=hunter22",
+    ],
+)
+def test_the_settings_never_show_a_cache_password(url: str) -> None:
+    app = make_app(FLOWGLAD_BILLING_CACHE=url)
+    Flowglad(app)
+    shown = repr(app.extensions["flowglad"].settings)
+    assert "hunter22" not in shown
+    assert url.split("hunter22")[0] in shown
+    refused = make_app(FLOWGLAD_BILLING_CACHE=f"mem{url}")  # no such scheme
+    with pytest.raises(ConfigurationError) as refusal:
+        Flowglad(refused)
+    assert "hunter22" not in str(refusal.value)
 
 
 def test_keys_carry_mode_and_account_never_the_key_or_the_customer_id() -> None:
@@ -142,6 +164,43 @@ def test_billing_is_served_as_the_cached_bytes(upstream: HTTPUpstream) -> None:
     assert second.mimetype == "application/json"
     uncached, _ = billing_app(upstream, None)
     assert json.loads(second.data)["data"] == post(uncached, "customers/billing")[1]
+
+
+def test_an_upstream_billing_without_a_customer_is_a_502_and_never_cached(
+    upstream: HTTPUpstream,
+) -> None:
+    backend = DictBackend()
+    app, _ = billing_app(upstream, backend)
+    upstream.billing_body = b'{"subscriptions": []}'
+    for _ in range(2):
+        assert post(app, "customers/billing")[0] == 502
+    assert backend.values == {}
+    assert upstream.billing_reads("u1") == 2
+    upstream.billing_body = None
+    assert plan_of(post(app, "customers/billing")[1]) == "pro_monthly"
+
+
+@pytest.mark.parametrize(
+    "entry", [b"{}", b'{"customer": null}', b"[]", b"null", b"{not json", b"\xff\xfe"]
+)
+@pytest.mark.parametrize("action", ["customers/billing", "usage-meters/balances"])
+def test_a_cached_entry_that_is_not_a_billing_is_dropped_and_read_upstream(
+    upstream: HTTPUpstream, entry: bytes, action: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = DictBackend()
+    app, _ = billing_app(upstream, backend)
+    key = app.extensions["flowglad"].billing_cache.key("u1")
+    backend.values[key] = b"B" + entry
+    status, data = post(app, action)
+    assert status == 200
+    assert data == post(billing_app(upstream, None)[0], action)[1]
+    assert "unusable entry of the shared billing cache" in caplog.text
+    assert key not in backend.values
+    assert upstream.billing_reads("u1") == 2
+    # The next read stores a billing again, and the one after is served from it.
+    for _ in range(2):
+        assert post(app, action) == (200, data)
+    assert upstream.billing_reads("u1") == 3
 
 
 def test_a_failing_backend_answers_from_upstream_and_warns_once(

@@ -181,9 +181,9 @@ def _shown(name: str, value: Any) -> str:
     """A setting as the settings' ``repr`` shows it: the key and a cache URL's password
     masked."""
     if name == "secret_key":
-        return masked_key(value)
-    if name == "billing_cache" and isinstance(value, str):
-        return repr(mask_url_password(value))
+        value = masked_key(value)
+    elif name == "billing_cache" and isinstance(value, str):
+        value = mask_url_password(value)
     return repr(value)
 
 

@@ -177,16 +177,6 @@ def masked_key(secret_key: str | None) -> str:
     return mask_key(secret_key) if secret_key else "<not set>"
 
 
-def _shown(name: str, value: Any) -> str:
-    """A setting as the settings' ``repr`` shows it: the key and a cache URL's password
-    masked."""
-    if name == "secret_key":
-        value = masked_key(value)
-    elif name == "billing_cache" and isinstance(value, str):
-        value = mask_url_password(value)
-    return repr(value)
-
-
 @dataclass(frozen=True)
 class Option:
     """One ``FLOWGLAD_*`` key: the keyword of ``Flowglad(...)``, its parser and default."""
@@ -376,9 +366,7 @@ class FlowgladSettings:
     billing_cache_checkout_window: float
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={_shown(name, value)}" for name, value in vars(self).items()
-        )
+        shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
         return f"{type(self).__name__}({shown})"
 
     @property
@@ -407,6 +395,15 @@ class FlowgladSettings:
                 "FLOWGLAD_SANDBOX is on while FLOWGLAD_SECRET_KEY is a live key: the sandbox"
                 " would grant paid features for free. Turn the sandbox off in production."
             )
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting as a repr may show it: the key masked, a cache URL's password too."""
+    if name == "secret_key":
+        value = masked_key(value)
+    elif name == "billing_cache" and isinstance(value, str):
+        value = mask_url_password(value)
+    return repr(value)
 
 
 def _resolve(option: Option, config: Mapping[str, Any], options: Mapping[str, Any]) -> Any:

@@ -6,13 +6,15 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
-from . import feature_checks, memory, pooling, upstream_costs, vs_reference
+from . import feature_checks, memory, pooling, scale, upstream_costs, vs_reference
 from .environment import describe
 from .report import Report
 from .upstream import Upstream
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
+PLOT = Path(__file__).resolve().parent / "scale.png"
 
 
 def main() -> None:
@@ -33,11 +35,21 @@ def main() -> None:
         default=20.0,
         help="delay added to each upstream answer in the latency rows",
     )
+    parser.add_argument(
+        "--scale-latency-ms",
+        type=float,
+        default=30.0,
+        help="delay of each upstream answer in the scale benchmark",
+    )
+    parser.add_argument(
+        "--scale-only", action="store_true", help="run only the scale benchmark (gunicorn, wrk)"
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale benchmark")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="where to save the scale plot")
     args = parser.parse_args()
 
     settings = vs_reference.Settings(latency_ms=args.upstream_latency_ms)
-    scale = 10 if args.quick else 1
     if args.quick:
         settings = dataclasses.replace(
             settings, requests=30, warmup=5, per_client=5, rounds=1, latency_requests=5
@@ -45,9 +57,52 @@ def main() -> None:
     report = Report(describe())
     report.environment["settings"] = {**dataclasses.asdict(settings), "quick": args.quick}
     started = time.monotonic()
+    costs: dict[str, float] = {}
+    if not args.scale_only:
+        costs = _single_process(args, settings, report)
+    scale_runs: list[scale.Run] = []
+    scale_memory: dict[str, Any] = {}
+    if args.no_scale:
+        report.skipped.append({"benchmark": scale.NAME, "reason": "--no-scale"})
+    else:
+        print(f"benchmark: {scale.NAME}", flush=True)
+        scale_settings = scale.Settings(latency_ms=args.scale_latency_ms)
+        if args.quick:
+            scale_settings = dataclasses.replace(
+                scale_settings, seconds=1, warmup_seconds=1, rounds=1
+            )
+        scale_runs, scale_memory = scale.run(report, scale_settings)
+    report.environment["duration_s"] = round(time.monotonic() - started, 1)
+    report.write(args.output)
+
+    print()
+    print(report.table())
+    if scale_runs:
+        print(f"\nscale out: {scale.NAME}, {args.scale_latency_ms:g} ms per upstream answer")
+        print(scale.table(scale_runs, scale_memory))
+        if scale.plot(scale_runs, args.plot):
+            print(f"saved {args.plot.name}")
+    print("\nratio = ours / baseline: below 1 means flask-flowglad used less time or memory.")
+    if costs:
+        print(
+            "one upstream GET on its own (median ms): "
+            + ", ".join(f"{k} {v}" for k, v in costs.items())
+        )
+    for finding in report.findings:
+        print(f"finding: {finding}")
+    for skipped in report.skipped:
+        print(f"skipped: {skipped['benchmark']}: {skipped['reason']}")
+    print(f"\nwrote {args.output.name} in {report.environment['duration_s']} s")
+
+
+def _single_process(
+    args: argparse.Namespace, settings: vs_reference.Settings, report: Report
+) -> dict[str, float]:
+    """The benchmarks against an upstream in this process; the upstream's costs."""
+    divisor = 10 if args.quick else 1
     with Upstream() as upstream:
         report.environment["upstream"] = "flask_flowglad Sandbox, waitress in a thread"
-        costs = upstream_costs.measure(upstream, calls=100 // scale)
+        costs: dict[str, float] = upstream_costs.measure(upstream, calls=100 // divisor)
         report.environment["upstream_median_ms"] = costs
         if args.no_reference:
             report.skipped.append({"benchmark": vs_reference.NAME, "reason": "--no-reference"})
@@ -55,26 +110,12 @@ def main() -> None:
             print(f"benchmark: {vs_reference.NAME}", flush=True)
             vs_reference.run(upstream, report, settings)
         print("benchmark: feature checks", flush=True)
-        feature_checks.run(upstream, report, requests=100 // scale)
+        feature_checks.run(upstream, report, requests=100 // divisor)
         print("benchmark: pooled client", flush=True)
-        pooling.run(upstream, report, calls=200 // scale)
+        pooling.run(upstream, report, calls=200 // divisor)
         print("benchmark: memory", flush=True)
-        memory.run(upstream, report, requests=1000 // scale)
-    report.environment["duration_s"] = round(time.monotonic() - started, 1)
-
-    print()
-    print(report.table())
-    print("\nratio = ours / baseline: below 1 means flask-flowglad used less time or memory.")
-    print(
-        "one upstream GET on its own (median ms): "
-        + ", ".join(f"{k} {v}" for k, v in costs.items())
-    )
-    for finding in report.findings:
-        print(f"finding: {finding}")
-    for skipped in report.skipped:
-        print(f"skipped: {skipped['benchmark']}: {skipped['reason']}")
-    report.write(args.output)
-    print(f"\nwrote {args.output.name} in {report.environment['duration_s']} s")
+        memory.run(upstream, report, requests=1000 // divisor)
+    return costs
 
 
 if __name__ == "__main__":

@@ -6,14 +6,20 @@ benchmark: a real app reads the customer from its login session, never from the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, request
 
 from flask_flowglad import CustomerIdentity, Flowglad
 
 
-def create_app(upstream_url: str, secret_key: str) -> tuple[Flask, Flowglad]:
+def create_app(
+    upstream_url: str, secret_key: str, *, billing_cache: Any = None
+) -> tuple[Flask, Flowglad]:
     app = Flask("flask_flowglad_bench")
-    flowglad = Flowglad(app, secret_key=secret_key, base_url=upstream_url)
+    flowglad = Flowglad(
+        app, secret_key=secret_key, base_url=upstream_url, billing_cache=billing_cache
+    )
 
     @flowglad.customer_loader
     def load_customer() -> CustomerIdentity | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 KIB_PER_MIB = 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def free_port() -> int:
@@ -77,16 +78,59 @@ class ServerProcess:
 
     def rss_mib(self, *, peak: bool = False) -> float | None:
         """Resident memory now, or its peak so far (Linux ``/proc``; ``None`` elsewhere)."""
-        field = "VmHWM:" if peak else "VmRSS:"
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith(field):
-                return int(line.split()[1]) / KIB_PER_MIB
-        return None
+        return _rss_mib(self.pid, peak=peak)
+
+    def tree(self) -> list[int]:
+        """This process and its descendants (gunicorn's master and its workers)."""
+        pids, i = [self.pid], 0
+        while i < len(pids):
+            pids += _children(pids[i])
+            i += 1
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU spent so far by the process and its live descendants."""
+        return sum(_cpu_seconds(pid) for pid in self.tree())
+
+    def children_rss_mib(self) -> list[float]:
+        """Resident memory of each child process (gunicorn's workers)."""
+        return [rss for pid in _children(self.pid) if (rss := _rss_mib(pid)) is not None]
+
+    def stderr_text(self) -> str:
+        """Everything the process wrote to stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
 
     def _stderr(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-4000:]
+        return self.stderr_text()[-4000:]
+
+
+def _rss_mib(pid: int, *, peak: bool = False) -> float | None:
+    field = "VmHWM:" if peak else "VmRSS:"
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / KIB_PER_MIB
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (all its threads), from ``/proc/<pid>/stat``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

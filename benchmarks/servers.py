@@ -1,7 +1,8 @@
 """The two servers under comparison, each in its own process on a free 127.0.0.1 port.
 
 * ours: the benchmark app (:mod:`benchmarks.app`) served by waitress;
-* the reference: ``@flowglad/server`` behind Express (``reference/server.mjs``), on Node.
+* the reference: ``@flowglad/server`` behind Express (``reference/server.mjs``), on Node;
+* for the scale benchmark, ours under gunicorn as the example ships it, and Redis.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from .processes import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+#: The gunicorn settings the example ships and docs/deployment.md recommends.
+GUNICORN_CONF = ROOT / "examples" / "saas" / "gunicorn.conf.py"
 PREFIX = "/api/flowglad"
 
 
@@ -59,8 +62,15 @@ def start_servers(
         cwd=ROOT,
         env={},
     )
+    return stack.enter_context(ours), stack.enter_context(
+        reference_server(upstream_url, secret_key)
+    )
+
+
+def reference_server(upstream_url: str, secret_key: str) -> ServerProcess:
+    """``@flowglad/server`` behind Express, on Node, as one process."""
     port = free_port()
-    reference = ServerProcess(
+    return ServerProcess(
         "@flowglad/server (Express)",
         ["node", "server.mjs"],
         port,
@@ -72,4 +82,48 @@ def start_servers(
             "NODE_ENV": "production",
         },
     )
-    return stack.enter_context(ours), stack.enter_context(reference)
+
+
+def gunicorn_server(
+    name: str,
+    factory: str,
+    upstream_url: str,
+    secret_key: str,
+    billing_cache: str = "",
+    threads: int | None = None,
+) -> ServerProcess:
+    """``factory`` (in :mod:`benchmarks.wsgi`) under the example's ``gunicorn.conf.py``:
+    the deployment the docs recommend, measured as shipped (``threads`` overrides its
+    thread count, to show the deployment before it)."""
+    port = free_port()
+    return ServerProcess(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(GUNICORN_CONF),
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"127.0.0.1:{port}",
+            f"benchmarks.wsgi:{factory}()",
+        ],
+        port,
+        cwd=ROOT,
+        env={
+            "FLOWGLAD_SECRET_KEY": secret_key,
+            "FLOWGLAD_BASE_URL": upstream_url,
+            "FLOWGLAD_BILLING_CACHE": billing_cache,
+            **({"GUNICORN_THREADS": str(threads)} if threads else {}),
+        },
+    )
+
+
+def redis_server(directory: Path) -> ServerProcess:
+    """Debian's ``redis-server`` on a free port, persisting nothing."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+    argv += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+    return ServerProcess("redis-server", argv, port, cwd=directory, env={})

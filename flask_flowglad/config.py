@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .redaction import mask_key
+from .cache import is_backend_setting
+from .redaction import mask_key, mask_url_password
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
@@ -172,6 +173,24 @@ def parse_sandbox(value: Any, key: str) -> Any:
     if hasattr(value, "adapter") and hasattr(value, "secret_key"):
         return value
     return parse_bool(value, key)
+
+
+def parse_billing_cache(value: Any, key: str) -> Any:
+    """Off (``False``/``None``), a ``redis://`` URL, or an object with ``get``, ``set`` and
+    ``delete`` (a Flask-Caching ``Cache``)."""
+    if value is False or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() in _FALSE:
+        return None
+    if is_backend_setting(value):
+        return value
+    if isinstance(value, str):
+        value = mask_url_password(value)
+    shown = repr(value) if isinstance(value, (str, bool, int, float)) else type(value).__name__
+    raise ConfigurationError(
+        f"{key} must be a redis:// URL or an object with get, set and delete (such as a"
+        f" Flask-Caching Cache), not {shown}."
+    )
 
 
 def _as_is(value: Any, key: str) -> Any:
@@ -345,6 +364,42 @@ OPTIONS: tuple[Option, ...] = (
         " off when unset.",
         "str | None",
     ),
+    Option(
+        "billing_cache",
+        "FLOWGLAD_BILLING_CACHE",
+        parse_billing_cache,
+        None,
+        "Share customers' billing between workers and machines: a redis:// URL or a"
+        " Flask-Caching Cache (any object with get, set and delete). Off by default.",
+        "str | Cache",
+    ),
+    Option(
+        "billing_cache_ttl",
+        "FLOWGLAD_BILLING_CACHE_TTL",
+        parse_seconds,
+        60.0,
+        "Seconds a shared billing entry lives: the longest a change made outside the app"
+        " (dashboard, renewal) goes unseen without webhooks.",
+        "float",
+    ),
+    Option(
+        "billing_cache_timeout",
+        "FLOWGLAD_BILLING_CACHE_TIMEOUT",
+        parse_seconds,
+        0.25,
+        "Seconds each call to a redis:// cache may take; past it the billing is read from"
+        " Flowglad.",
+        "float",
+    ),
+    Option(
+        "billing_cache_checkout_window",
+        "FLOWGLAD_BILLING_CACHE_CHECKOUT_WINDOW",
+        parse_seconds,
+        600.0,
+        "Seconds after a checkout session is created during which the customer's billing"
+        " bypasses the shared cache, so the checkout's outcome shows at once.",
+        "float",
+    ),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
@@ -371,6 +426,10 @@ class FlowgladSettings:
     webhook_path: str
     webhook_store: Any
     openapi_path: str | None
+    billing_cache: Any
+    billing_cache_ttl: float
+    billing_cache_timeout: float
+    billing_cache_checkout_window: float
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
@@ -410,11 +469,14 @@ class FlowgladSettings:
 
 
 def _shown(name: str, value: Any) -> str:
-    """A setting as a repr may show it: the key masked, the webhook secrets never."""
+    """A setting as a repr may show it: the key masked, the webhook secrets never, a cache
+    URL's password masked."""
     if name == "secret_key":
         value = masked_key(value)
     elif name == "webhook_secret":
         value = "<set>" if value else "<not set>"
+    elif name == "billing_cache" and isinstance(value, str):
+        value = mask_url_password(value)
     return repr(value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,8 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask
 
 from .billing import JSONObject
+from .cache import CacheBackend, SharedBillingCache, account_hash, open_backend
 from .client import FlowgladClient
-from .config import FlowgladSettings
+from .config import FlowgladSettings, key_mode
 from .csrf import exempt_from_csrf
 from .identity import CustomerIdentity, coerce_identity
 from .login import identity_from_flask_login
@@ -75,6 +77,10 @@ class Flowglad:
         webhook_path: str | None = None,
         webhook_store: Any = None,
         openapi_path: str | None = None,
+        billing_cache: str | CacheBackend | None = None,
+        billing_cache_ttl: float | None = None,
+        billing_cache_timeout: float | None = None,
+        billing_cache_checkout_window: float | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -93,6 +99,10 @@ class Flowglad:
             "webhook_path": webhook_path,
             "webhook_store": webhook_store,
             "openapi_path": openapi_path,
+            "billing_cache": billing_cache,
+            "billing_cache_ttl": billing_cache_ttl,
+            "billing_cache_timeout": billing_cache_timeout,
+            "billing_cache_checkout_window": billing_cache_checkout_window,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         self._customer_source: CustomerSource | None = None
@@ -118,10 +128,14 @@ class Flowglad:
             from .sandbox import PAGES_PREFIX
 
             app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
+            billing_cache = _billing_cache(
+                settings, sandbox.secret_key, sandbox.base_url, private=True
+            )
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
+            billing_cache = _billing_cache(settings, str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
-            settings, client, sandbox, self.current_identity, self.all_customers
+            settings, client, sandbox, self.current_identity, self.all_customers, billing_cache
         )
         app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
         if settings.openapi_path is not None:
@@ -224,6 +238,26 @@ def _client(
         max_retries=settings.max_retries,
         max_retry_wait=settings.max_retry_wait,
         **transport,
+    )
+
+
+def _billing_cache(
+    settings: FlowgladSettings, secret_key: str, base_url: str, *, private: bool = False
+) -> SharedBillingCache | None:
+    """The shared billing cache, keyed to the account and mode of ``secret_key``.
+
+    ``private`` for an in-memory sandbox: it is this app's own, and each forked worker has
+    its own copy, so its entries are this app's and this process's only.
+    """
+    if settings.billing_cache is None:
+        return None
+    return SharedBillingCache(
+        open_backend(settings.billing_cache, settings.billing_cache_timeout),
+        mode=key_mode(secret_key),
+        account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
+        ttl=settings.billing_cache_ttl,
+        checkout_window=settings.billing_cache_checkout_window,
+        per_process=private,
     )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
-__all__ = ["mask_key", "redact"]
+__all__ = ["mask_key", "mask_url_password", "redact"]
 
 #: Flowglad secret keys: ``sk_test_...`` and ``sk_live_...``.
 _SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_\-]+")
@@ -18,6 +19,8 @@ _SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_\-]+")
 #: occurrence of a two-letter string would garble messages and hide nothing.
 _MIN_SEARCHED_LENGTH = 8
 _ELLIPSIS = "\u2026"
+#: A password given in a URL's query (redis-py reads ``?password=``).
+_PASSWORD_PARAMETER = re.compile(r"(?<=[?&])password=[^&#]*")
 
 
 def mask_key(key: str) -> str:
@@ -32,6 +35,20 @@ def mask_key(key: str) -> str:
     rest = key[len(prefix) :]
     tail = rest[-4:] if len(rest) >= 12 else ""
     return f"{prefix}{_ELLIPSIS}{tail}"
+
+
+def mask_url_password(url: str) -> str:
+    """A URL as it may be shown (a ``redis://`` cache's): its password, in the user part
+    or as a ``password`` query parameter, masked."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return _ELLIPSIS
+    if password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        url = url.replace(parts.netloc, f"{parts.username or ''}:{_ELLIPSIS}@{host}", 1)
+    return _PASSWORD_PARAMETER.sub(f"password={_ELLIPSIS}", url)
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:

@@ -11,6 +11,8 @@ the call is refused before anything is written.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,10 +39,12 @@ from .errors import (
 from .identity import CustomerIdentity
 
 if TYPE_CHECKING:
+    from .cache import SharedBillingCache
     from .client import FlowgladClient
 
 #: A member the billing payload did not carry: unknown, so Flowglad decides.
 _UNKNOWN = object()
+logger = logging.getLogger(__name__)
 
 #: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
 CustomerCache = MutableMapping[str, dict[str, Any]]
@@ -92,10 +96,13 @@ class CustomerBilling:
         client: FlowgladClient,
         identity: CustomerIdentity,
         cache: CustomerCache | None = None,
+        shared: SharedBillingCache | None = None,
     ) -> None:
         self.client = client
         self.identity = identity
         self._cache: CustomerCache = cache if cache is not None else {}
+        #: The billing cache all workers share, when ``FLOWGLAD_BILLING_CACHE`` is set.
+        self._shared = shared
 
     def __repr__(self) -> str:
         return f"<CustomerBilling {self.external_id!r}>"
@@ -555,8 +562,17 @@ class CustomerBilling:
             self.invalidate()
 
     def invalidate(self) -> None:
-        """Forget what was read for this customer, so the next read sees a change."""
+        """Forget what was read for this customer, so the next read sees a change: in
+        this request, and in every worker sharing the billing cache."""
         self._cache.pop(self.external_id, None)
+        if self._shared is not None:
+            self._shared.invalidate(self.external_id)
+
+    def _pin_for_checkout(self) -> None:
+        """A checkout may change the plan with no request of ours: until the shared cache's
+        checkout window ends, every worker reads this customer's billing upstream."""
+        if self._shared is not None:
+            self._shared.pin(self.external_id)
 
     def _entry(self) -> dict[str, Any]:
         return self._cache.setdefault(self.external_id, {})
@@ -600,6 +616,7 @@ class CustomerBilling:
                 "outputName": output_name,
             }
         )
+        self._pin_for_checkout()
         with self._changing():
             try:
                 response = self.client.create_checkout_session(body)
@@ -676,13 +693,52 @@ class CustomerBilling:
             self.external_id, name=self.identity.name or "", email=self.identity.email or ""
         )
 
+    def billing_json(self) -> bytes:
+        """The customer's billing as compact JSON, as the shared cache stores it: the React
+        SDK's billing read sends these bytes without encoding the payload again."""
+        snapshot = self.get_billing()
+        entry = self._entry()
+        encoded = entry.get("billing_json")
+        if not isinstance(encoded, bytes):
+            encoded = entry["billing_json"] = encode_billing(snapshot.raw)
+        return encoded
+
     def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
-        """Billing from the cache or one upstream read; ``None`` for a missing customer
-        that is not to be created."""
+        """Billing from the request's cache, the shared cache or one upstream read;
+        ``None`` for a missing customer that is not to be created."""
         entry = self._entry()
         cached = entry.get("billing")
         if isinstance(cached, BillingSnapshot):
             return cached
+        if self._shared is None:
+            return self._fetch_billing(create_missing=create_missing)
+        try:
+            encoded = self._shared.read(
+                self.external_id, lambda: self._load_for_shared(create_missing=create_missing)
+            )
+        except _NoCustomer:
+            return None
+        snapshot = entry.get("billing")  # set when this very read went upstream
+        if not isinstance(snapshot, BillingSnapshot):
+            try:
+                snapshot = self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
+            except (ValueError, InvalidUpstreamAnswer):
+                # Not a billing (a corrupted entry, or another program's): checked like
+                # Flowglad's answer, dropped for every worker, and read from Flowglad.
+                logger.warning("Dropping an unusable entry of the shared billing cache.")
+                self._shared.invalidate(self.external_id)
+                return self._fetch_billing(create_missing=create_missing)
+        entry["billing_json"] = encoded
+        return snapshot
+
+    def _load_for_shared(self, *, create_missing: bool) -> bytes:
+        snapshot = self._fetch_billing(create_missing=create_missing)
+        if snapshot is None:
+            raise _NoCustomer
+        return encode_billing(snapshot.raw)
+
+    def _fetch_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+        """One upstream read, creating a missing customer when asked."""
         try:
             payload = self.client.get_billing(self.external_id)
         except FlowgladNotFound as exc:
@@ -692,7 +748,10 @@ class CustomerBilling:
                 return None
             self._create_or_accept_existing()
             payload = self.client.get_billing(self.external_id)
-        snapshot = BillingSnapshot.from_payload(payload)
+        return self._remember(BillingSnapshot.from_payload(payload))
+
+    def _remember(self, snapshot: BillingSnapshot) -> BillingSnapshot:
+        entry = self._entry()
         entry["billing"] = snapshot
         entry["customer"] = snapshot.customer
         return snapshot
@@ -757,6 +816,22 @@ def _price_not_found_message(
     known = ", ".join(slugs[:12]) + (", ..." if len(slugs) > 12 else "")
     hint = f" Price slugs of the model: {known}." if known else ""
     return f"Price with {asked} not found in the customer's pricing model.{hint}"
+
+
+class _NoCustomer(Exception):
+    """The customer does not exist upstream and was not to be created."""
+
+
+def encode_billing(payload: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a billing payload, as the browser and the shared cache get it."""
+    try:
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # Flowglad sent a number JSON cannot carry (NaN, Infinity).
+        raise InvalidUpstreamAnswer(
+            200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
+        ) from None
+    return text.encode("ascii")
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:

@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
 from .billing import AnonymousBilling, BillingSnapshot, JSONObject, pricing_model_problem
+from .cache import SharedBillingCache
 from .client import FlowgladClient
 from .config import FlowgladSettings
 from .errors import InvalidUpstreamAnswer
@@ -42,6 +43,8 @@ class FlowgladState:
     identify: Callable[[], CustomerIdentity | None]
     #: Every account of the app, for ``flask flowglad backfill`` (``@customer_source``).
     accounts: Callable[[], Iterable[CustomerIdentity | str]]
+    #: The billing cache every worker shares, when ``FLOWGLAD_BILLING_CACHE`` is set.
+    billing_cache: SharedBillingCache | None = None
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous."""
@@ -56,7 +59,7 @@ class FlowgladState:
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
-        return CustomerBilling(self.client, identity, request_cache())
+        return CustomerBilling(self.client, identity, request_cache(), self.billing_cache)
 
     def default_pricing_model(self) -> JSONObject:
         """The organization's default pricing model, for pages shown to anonymous visitors."""

@@ -21,6 +21,7 @@ from ..billing import BillingSnapshot, JSONObject
 from ..errors import CheckoutRequired, InvalidUpstreamAnswer
 from ..service import CustomerBilling
 from . import schemas
+from .answers import EncodedJSON
 
 if TYPE_CHECKING:
     from ..state import FlowgladState
@@ -78,8 +79,9 @@ class Action:
 # -- customers -----------------------------------------------------------------------
 
 
-def customer_billing(context: ActionContext, params: Params) -> JSONObject:
-    return context.billing.raw
+def customer_billing(context: ActionContext, params: Params) -> EncodedJSON:
+    # The payload as the shared cache keeps it: checked bytes, sent without a new encode.
+    return EncodedJSON(context.signed_in.billing_json())
 
 
 def find_or_create_customer(context: ActionContext, params: Params) -> JSONObject:

@@ -157,8 +157,18 @@ def _log_upstream(exc: FlowgladAPIError) -> None:
 # -- the envelope ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EncodedJSON:
+    """A ``data`` member already encoded as JSON (the cached billing payload)."""
+
+    body: bytes
+
+
 def success(data: Any) -> Response:
-    """``{"data": data}``, status 200."""
+    """``{"data": data}``, status 200; :class:`EncodedJSON` is put in as it is."""
+    if isinstance(data, EncodedJSON):
+        body = b'{"data":' + data.body + b"}"
+        return current_app.response_class(body, status=200, mimetype="application/json")
     return _json_response({"data": data}, 200)
 
 

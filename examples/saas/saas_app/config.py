@@ -1,4 +1,5 @@
-"""Configuration: the sandbox unless a real Flowglad key is in the environment."""
+"""Configuration: the sandbox unless a Flowglad key (real, or a shared sandbox's) is in the
+environment."""
 
 from __future__ import annotations
 
@@ -31,4 +32,8 @@ def default_config() -> dict[str, Any]:
         config.pop("FLOWGLAD_WEBHOOK_SECRET")
         if os.environ.get("FLOWGLAD_WEBHOOK_SECRET"):
             config["FLOWGLAD_WEBHOOK_SECRET"] = os.environ["FLOWGLAD_WEBHOOK_SECRET"]
+    # A shared `flask flowglad sandbox` process, and the billing cache shared by workers.
+    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE"):
+        if os.environ.get(key):
+            config[key] = os.environ[key]
     return config

@@ -1,0 +1,57 @@
+"""The apps gunicorn serves in the scale benchmark, configured by the environment.
+
+Factories for gunicorn's ``benchmarks.wsgi:ours()`` and ``benchmarks.wsgi:bare()``.
+
+``ours``: the benchmark app (:mod:`benchmarks.app`), with the shared billing
+cache when ``FLOWGLAD_BILLING_CACHE`` is set, and a view doing ``n`` feature checks.
+
+``bare``: the baseline of the CPU row, a bare Flask view answering the
+React SDK's billing route with the same JSON, from memory: what serving that answer costs
+in Flask with no billing logic at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+import requests
+from flask import Flask
+
+from flask_flowglad import current_billing
+
+from .app import create_app
+from .servers import PREFIX
+
+#: Features the checks cycle through: granted ones, a denied one, an unknown one.
+FEATURES = ("advanced_analytics", "pro_api_credits", "free_seats", "unknown_feature")
+
+
+def ours() -> Flask:
+    app, _ = create_app(
+        os.environ["FLOWGLAD_BASE_URL"],
+        os.environ["FLOWGLAD_SECRET_KEY"],
+        billing_cache=os.environ.get("FLOWGLAD_BILLING_CACHE") or None,
+    )
+
+    @app.post("/bench/features/<int:n>")
+    def features(n: int) -> dict[str, int]:
+        granted = sum(
+            bool(current_billing and current_billing.check_feature_access(FEATURES[i % 4]))
+            for i in range(n)
+        )
+        return {"granted": granted}
+
+    return app
+
+
+def bare() -> Flask:
+    url = f"{os.environ['FLOWGLAD_BASE_URL']}/api/v1/customers/bench-0/billing"
+    headers = {"Authorization": os.environ["FLOWGLAD_SECRET_KEY"]}
+    payload = requests.get(url, headers=headers, timeout=10).json()
+    app = Flask("bare")
+
+    @app.post(f"{PREFIX}/customers/billing")
+    def billing() -> dict[str, object]:
+        return {"data": payload}
+
+    return app

@@ -1,0 +1,328 @@
+"""The billing cache every worker of an app shares: one upstream billing read per customer
+per TTL, however many processes and machines serve the app.
+
+It sits behind the per-request cache in ``flask.g`` and is off unless
+``FLOWGLAD_BILLING_CACHE`` names a backend: a ``redis://`` URL (redis-py, used directly, with
+a short timeout on every call) or any object with ``get``, ``set(key, value, timeout)`` and
+``delete``, such as a Flask-Caching ``Cache``.
+
+What it stores is the billing payload as compact JSON bytes, so the React SDK's
+``customers/billing`` is answered with those bytes, never encoded again. The service checks
+an entry read back as it checks Flowglad's answer.
+
+Correctness rules, each for a reason:
+
+* Keys carry the secret key's mode (``test``/``live``) and a keyed hash of the account
+  (secret key and Flowglad host), never the key itself, so apps, modes and Flowglad
+  accounts sharing one Redis never see each other's entries; the customer's external id is
+  hashed so any id makes a valid key for any backend.
+* A miss takes a short lock, so of several workers missing at once one reads upstream and
+  the others wait briefly for its answer (no stampede). Its answer is stored only if the
+  lock is still its own: an invalidation in the meantime drops the lock, so a read that
+  started before a change never stores the state from before it.
+* A checkout pins the customer: until the pin expires, reads bypass the cache, so a
+  customer back from a paid hosted checkout sees the new plan before any webhook arrives.
+  Invalidations keep pins; only time ends them.
+* The cache may fail. Any error is logged as a warning and the billing is read upstream;
+  after an error, reads and stores skip the cache for a few seconds so a slow backend does
+  not add its timeout to every request. Invalidations are always attempted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+logger = logging.getLogger("flask_flowglad")
+
+#: Stored values start with one of these bytes: a billing payload, or a checkout pin.
+BILLING_TAG = b"B"
+PIN_TAG = b"P"
+#: The schema of stored values; a new format gets a new prefix instead of misreading.
+KEY_PREFIX = "flowglad:v1"
+#: How long a worker's miss lock lives if the worker dies holding it.
+LOCK_SECONDS = 10.0
+#: How long other workers wait for the lock holder's answer before reading themselves.
+WAIT_FOR_READER_SECONDS = 1.0
+#: After a cache error, how long reads and stores skip the cache.
+BACKOFF_SECONDS = 5.0
+#: URL schemes read as a Redis server.
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+
+
+@runtime_checkable
+class CacheBackend(Protocol):
+    """What the cache needs of a backend; a Flask-Caching ``Cache`` is one."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any, timeout: Any) -> Any: ...
+
+    def delete(self, key: str) -> Any: ...
+
+
+class RedisBackend:
+    """A Redis server through redis-py, with a timeout on every call.
+
+    Besides ``get``, ``set`` and ``delete`` it does atomically what other backends do in
+    two steps: storing only under a held lock, and deleting only what is not a pin.
+    """
+
+    _STORE_IF_LOCKED = """
+    if redis.call('GET', KEYS[1]) == ARGV[1] then
+        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        redis.call('DEL', KEYS[1])
+        return 1
+    end
+    return 0
+    """
+    _DELETE_UNLESS_PINNED = """
+    local value = redis.call('GET', KEYS[1])
+    if value and string.sub(value, 1, 1) ~= ARGV[1] then
+        redis.call('DEL', KEYS[1])
+    end
+    redis.call('DEL', KEYS[2])
+    return 1
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "A redis:// FLOWGLAD_BILLING_CACHE needs redis-py:"
+                " pip install 'flask-flowglad[cache]'"
+            ) from None
+        # redis-py's pool notices a fork and reconnects in the child, so a client made
+        # before gunicorn forks (--preload) is safe in every worker.
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            # No retries: a failing cache is skipped, and a retry would only add waits.
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._store_if_locked = self.client.register_script(self._STORE_IF_LOCKED)
+        self._delete_unless_pinned = self.client.register_script(self._DELETE_UNLESS_PINNED)
+
+    def __repr__(self) -> str:
+        kwargs = self.client.connection_pool.connection_kwargs
+        return f"<RedisBackend {kwargs.get('host', kwargs.get('path'))}:{kwargs.get('port', '')}>"
+
+    def get(self, key: str) -> bytes | None:
+        value = self.client.get(key)
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, timeout: float) -> None:
+        self.client.set(key, value, px=_millis(timeout))
+
+    def add(self, key: str, value: str, timeout: float) -> bool:
+        return bool(self.client.set(key, value, px=_millis(timeout), nx=True))
+
+    def delete(self, key: str) -> None:
+        self.client.delete(key)
+
+    def store_if_locked(
+        self, lock: str, token: str, key: str, value: bytes, timeout: float
+    ) -> bool:
+        return bool(self._store_if_locked(keys=[lock, key], args=[token, value, _millis(timeout)]))
+
+    def delete_unless_pinned(self, key: str, lock: str) -> None:
+        self._delete_unless_pinned(keys=[key, lock], args=[PIN_TAG])
+
+
+def open_backend(setting: Any, timeout: float) -> CacheBackend:
+    """The backend ``FLOWGLAD_BILLING_CACHE`` names: a Redis URL, or the object itself."""
+    if isinstance(setting, str):
+        return RedisBackend(setting, timeout)
+    return setting  # type: ignore[no-any-return]
+
+
+def is_backend_setting(value: Any) -> bool:
+    """Whether ``value`` can be a ``FLOWGLAD_BILLING_CACHE``: a Redis URL or a backend."""
+    if isinstance(value, str):
+        try:
+            return urlsplit(value).scheme in REDIS_SCHEMES
+        except ValueError:  # "redis://[::1" and the like: no URL at all
+            return False
+    return isinstance(value, CacheBackend)
+
+
+def account_hash(secret_key: str, base_url: str, salt: str = "") -> str:
+    """Who the entries belong to, without the key: a keyed hash of the account's host.
+
+    Two apps with the same key and host share entries (they see the same Flowglad data);
+    anything else does not. ``salt`` separates what must never share, such as the
+    in-memory sandboxes of two processes.
+    """
+    message = f"flask-flowglad billing cache\0{base_url}\0{salt}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:20]
+
+
+class SharedBillingCache:
+    """Customers' billing payloads in a backend shared by every worker of the app."""
+
+    def __init__(
+        self,
+        backend: CacheBackend,
+        *,
+        mode: str,
+        account: str,
+        ttl: float,
+        checkout_window: float,
+        per_process: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.checkout_window = checkout_window
+        self._prefix = f"{KEY_PREFIX}:{mode}:{account}"
+        #: Entries of this process only (an in-memory sandbox, copied by each fork).
+        self._per_process = per_process
+        self._skip_until = 0.0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<SharedBillingCache {self.backend!r} ttl={self.ttl:g}s>"
+
+    def key(self, external_id: str) -> str:
+        """The entry's key: mode, account, and a hash of the customer's external id."""
+        digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()
+        scope = f"{self._prefix}:pid{os.getpid()}" if self._per_process else self._prefix
+        return f"{scope}:billing:{digest[:40]}"
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, external_id: str, load: Callable[[], bytes]) -> bytes:
+        """The customer's billing JSON: from the cache, or from ``load`` (stored for the
+        other workers unless the customer is pinned or the cache failed)."""
+        if self._skipping():
+            return load()
+        key = self.key(external_id)
+        value = self._call("read", self.backend.get, key)
+        if isinstance(value, bytes) and value[:1] == BILLING_TAG:
+            return value[1:]
+        if isinstance(value, bytes) and value[:1] == PIN_TAG:
+            return load()
+        return self._fill(key, load)
+
+    def _fill(self, key: str, load: Callable[[], bytes]) -> bytes:
+        lock, token = key + ":lock", uuid.uuid4().hex
+        add = getattr(self.backend, "add", None)
+        if add is None:
+            payload = load()
+            self._call("store", self.backend.set, key, BILLING_TAG + payload, self._timeout())
+            return payload
+        locked = self._call("lock", add, lock, token, self._timeout(LOCK_SECONDS))
+        if locked is False:
+            waited = self._wait_for_reader(key, lock)
+            if waited is not None:
+                return waited
+        try:
+            payload = load()
+        except BaseException:
+            if locked:  # let the waiting workers read for themselves at once
+                self._call("unlock", self.backend.delete, lock)
+            raise
+        if locked:
+            self._call("store", self._store_if_locked, lock, token, key, payload)
+        return payload
+
+    def _wait_for_reader(self, key: str, lock: str) -> bytes | None:
+        """The billing another worker is reading right now, if it arrives soon; ``None``
+        when it does not (pinned, invalidated, failed, slow): then read it yourself."""
+        deadline = time.monotonic() + WAIT_FOR_READER_SECONDS
+        pause = 0.002
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.025)
+            value = self._call("read", self.backend.get, key)
+            if isinstance(value, bytes) and value[:1] == BILLING_TAG:
+                return value[1:]
+            if value is not None or self._call("read", self.backend.get, lock) is None:
+                return None
+        return None
+
+    def _store_if_locked(self, lock: str, token: str, key: str, payload: bytes) -> None:
+        value = BILLING_TAG + payload
+        store = getattr(self.backend, "store_if_locked", None)
+        if store is not None:
+            store(lock, token, key, value, self.ttl)
+            return
+        # Two steps on a plain backend: an invalidation between them is still possible,
+        # in a window of one backend call instead of a whole upstream read.
+        if self.backend.get(lock) == token:
+            self.backend.set(key, value, self._timeout())
+            self.backend.delete(lock)
+
+    # -- changing --------------------------------------------------------------------
+
+    def invalidate(self, external_id: str) -> None:
+        """Drop the customer's entry for every worker (a pin stays), and any read in
+        flight, whose answer may be from before the change."""
+        key = self.key(external_id)
+        delete = getattr(self.backend, "delete_unless_pinned", None)
+        if delete is not None:
+            self._call("invalidate", delete, key, key + ":lock", always=True)
+            return
+        self._call("invalidate", self._delete_unless_pinned, key, always=True)
+
+    def _delete_unless_pinned(self, key: str) -> None:
+        value = self.backend.get(key)
+        if not (isinstance(value, bytes) and value[:1] == PIN_TAG):
+            self.backend.delete(key)
+        self.backend.delete(key + ":lock")
+
+    def pin(self, external_id: str) -> None:
+        """Bypass the cache for this customer for ``checkout_window`` seconds: a checkout
+        was started, and its outcome must show the moment the customer is back."""
+        key = self.key(external_id)
+        self._call(
+            "pin", self.backend.set, key, PIN_TAG, self._timeout(self.checkout_window), always=True
+        )
+        self._call("pin", self.backend.delete, key + ":lock", always=True)
+
+    # -- failures --------------------------------------------------------------------
+
+    def _timeout(self, seconds: float | None = None) -> float:
+        """A timeout the backend accepts: Redis takes fractions, others whole seconds."""
+        value = self.ttl if seconds is None else seconds
+        return value if isinstance(self.backend, RedisBackend) else max(1, math.ceil(value))
+
+    def _skipping(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, always: bool = False) -> Any:
+        """``fn(*args)``, or ``None`` when it fails or the cache is being skipped."""
+        if not always and self._skipping():
+            return None
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - any backend failure degrades the same way
+            with self._lock:
+                first = not self._skipping()
+                self._skip_until = time.monotonic() + BACKOFF_SECONDS
+            if first:
+                logger.warning(
+                    "The shared billing cache failed (%s: %s: %s); reading billing from"
+                    " Flowglad, and skipping the cache for %g s.",
+                    what,
+                    type(exc).__name__,
+                    exc,
+                    BACKOFF_SECONDS,
+                )
+            return None
+
+
+def _millis(seconds: float) -> int:
+    return max(1, round(seconds * 1000))

@@ -1,0 +1,151 @@
+"""The example app runs as docs/deployment.md recommends: gunicorn with the shipped
+``gunicorn.conf.py``, two workers, one shared ``flask flowglad sandbox`` process and the
+billing cache in Redis. Real processes on 127.0.0.1 throughout."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from .cache_support import RedisServer, free_port, running_redis
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "saas"
+SANDBOX_KEY = "sk_test_sandbox"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    with running_redis(tmp_path) as server:
+        yield server
+
+
+def _start(argv: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        argv,
+        cwd=EXAMPLE,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{argv[2]} exited at startup:\n{log.read_text()[-3000:]}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=1, allow_redirects=False)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    _stop(process)
+    pytest.fail(f"{argv[2]} did not listen within 30 s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _worker_pids(master: int, expected: int) -> list[int]:
+    """gunicorn's workers (its child processes), once ``expected`` of them run."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    pids: list[int] = []
+    deadline = time.monotonic() + 10
+    while len(pids) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pids = [int(pid) for pid in children.read_text().split()]
+    assert len(pids) == expected, f"gunicorn runs {len(pids)} workers, not {expected}"
+    return pids
+
+
+def _served_by(log: Path, path: str) -> list[str]:
+    """The workers (pids) that answered ``path``, from gunicorn's access log."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line.split()[0].strip("<>") for line in lines if line.endswith(" " + path)]
+
+
+@pytest.fixture
+def sandbox_url(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "flask", "flowglad", "sandbox", "--port", str(port)]
+    process = _start(argv, port, {}, tmp_path / "sandbox.log")
+    yield f"http://127.0.0.1:{port}"
+    _stop(process)
+
+
+def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_config(
+    tmp_path: Path, sandbox_url: str, redis_server: RedisServer
+) -> None:
+    port = free_port()
+    database = str(tmp_path / "saas.sqlite3")
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(EXAMPLE / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        # Which worker (pid) answered each request.
+        "--access-logfile",
+        str(tmp_path / "access.log"),
+        "--access-logformat",
+        "%(p)s %(U)s",
+        f"saas_app:create_app({{'DATABASE': {database!r}}})",
+    ]
+    env = {
+        "FLOWGLAD_SECRET_KEY": SANDBOX_KEY,
+        "FLOWGLAD_BASE_URL": sandbox_url,
+        "FLOWGLAD_BILLING_CACHE": redis_server.url,
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+    }
+    server = _start(argv, port, env, tmp_path / "gunicorn.log")
+    try:
+        workers = _worker_pids(server.pid, 2)
+        url = f"http://127.0.0.1:{port}"
+        browser = requests.Session()
+        page = browser.get(f"{url}/login", timeout=10)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        form = {
+            "email": "demo@example.com",
+            "password": "flowglad-demo",
+            "csrf_token": token.group(1),
+        }
+        assert browser.post(f"{url}/login", data=form, timeout=10).status_code == 200
+        answers = []
+        served: set[str] = set()
+        for _ in range(40):  # until both workers have answered (the kernel picks one)
+            answer = browser.post(
+                f"{url}/api/flowglad/customers/billing",
+                json={},
+                headers={"Connection": "close"},
+                timeout=10,
+            )
+            answers.append((answer.status_code, answer.json()["data"]["customer"]["email"]))
+            served = set(_served_by(tmp_path / "access.log", "/api/flowglad/customers/billing"))
+            if len(served) == 2:
+                break
+        assert set(answers) == {(200, "demo@example.com")}
+        assert served == set(map(str, workers))
+        keys = redis.Redis.from_url(redis_server.url).keys("flowglad:*:billing:*")
+        assert len(keys) == 1
+    finally:
+        _stop(server)

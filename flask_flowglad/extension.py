@@ -143,7 +143,8 @@ class Flowglad:
                 settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
             )
         if settings.webhook_secret:
-            register_webhook_endpoint(app, settings, sandbox)
+            shared = billing_cache.backend if billing_cache is not None else None
+            register_webhook_endpoint(app, settings, sandbox, shared)
         app.teardown_request(drop_request_cache)
         app.context_processor(template_context)
         exempt_from_csrf(app)

@@ -174,11 +174,17 @@ def dispatch(event: WebhookEvent) -> None:
 
 
 def register_webhook_endpoint(
-    app: Flask, settings: FlowgladSettings, sandbox: Sandbox | None
+    app: Flask, settings: FlowgladSettings, sandbox: Sandbox | None, shared: Any = None
 ) -> None:
-    """Serve the endpoint on ``app``; a sandbox delivers its events to it."""
+    """Serve the endpoint on ``app``; a sandbox delivers its events to it.
+
+    ``shared`` is the shared billing cache's backend, when there is one: without a
+    ``FLOWGLAD_WEBHOOK_STORE`` of their own, handled ids are kept there, so a redelivery
+    is recognised by every worker on every machine.
+    """
     secrets = settings.webhook_secret or ()
-    ledger = DeliveryLedger(store_for(app, settings.webhook_store))
+    configured = settings.webhook_store if settings.webhook_store is not None else shared
+    ledger = DeliveryLedger(store_for(app, configured))
     endpoint = WebhookEndpoint(secrets, ledger, settings.max_body_bytes)
     blueprint = Blueprint(BLUEPRINT_NAME, __name__)
     blueprint.add_url_rule(

@@ -287,3 +287,27 @@ def test_a_checkout_pin_ends_with_its_window_and_caching_resumes(
     post(app, "customers/billing")
     post(app, "customers/billing")
     assert upstream.billing_reads("u1") == reads + 3  # the pin is over: cached again
+
+
+def test_webhook_ids_are_kept_in_the_shared_cache_so_two_machines_run_a_receiver_once(
+    upstream: HTTPUpstream, redis_server: RedisServer
+) -> None:
+    # No FLOWGLAD_WEBHOOK_STORE: the handled ids go where the billing cache lives.
+    from flask_flowglad.signals import webhook_received
+
+    from .webhook_helpers import SECRET, body_of, recording, signed
+    from .webhook_helpers import post as deliver
+
+    apps = [
+        billing_app(upstream, redis_server.url, FLOWGLAD_WEBHOOK_SECRET=SECRET)[0]
+        for _ in range(2)
+    ]
+    body = body_of(external_id="u1")
+    headers = signed(body, "msg_shared")
+    with recording(webhook_received) as seen:
+        answers = [deliver(app, body, headers) for app in apps]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert [answer.get_json()["data"]["duplicate"] for answer in answers] == [False, True]
+    assert len(seen) == 1
+    keys = redis.Redis.from_url(redis_server.url).keys("*msg_shared*")
+    assert keys, "the handled id is in the shared Redis"

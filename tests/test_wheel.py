@@ -88,7 +88,19 @@ def test_the_installed_wheel_is_the_one_imported(installed: Path, tmp_path: Path
 
 def test_the_flask_command_has_the_flowglad_group(installed: Path, tmp_path: Path) -> None:
     result = run(installed / "bin" / "flask", "--app", EXAMPLE, "flowglad", "--help", cwd=tmp_path)
-    assert "sandbox" in result.stdout
+    for command in ("check", "customer", "pricing", "backfill", "sandbox", "send-test-webhook"):
+        assert command in result.stdout
+
+
+def test_flowglad_check_passes_on_the_sandbox_from_the_wheel(
+    installed: Path, tmp_path: Path
+) -> None:
+    # The check reads the sandbox's pricing model through the installed package's client,
+    # so the wheel's JSON and every module the command needs are really there.
+    result = run(installed / "bin" / "flask", "--app", EXAMPLE, "flowglad", "check", cwd=tmp_path)
+    assert result.stdout.rstrip().endswith("OK")
+    assert "Secret key:        accepted" in result.stdout
+    assert "3 products" in result.stdout
 
 
 def free_port() -> int:

@@ -29,9 +29,9 @@ from .errors import (
     FlowgladError,
     FlowgladRateLimited,
     FlowgladServerError,
-    one_line,
 )
 from .identity import CustomerIdentity, InvalidCustomerId, coerce_identity
+from .redaction import one_line
 
 if TYPE_CHECKING:
     from .client import FlowgladClient

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import typing as t
 
-from .redaction import redact
-
 __all__ = [
     "AmbiguousSubscription",
     "BillingActionError",
@@ -36,7 +34,6 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidUpstreamAnswer",
     "NotInPricingModel",
-    "one_line",
 ]
 
 
@@ -176,10 +173,3 @@ class CheckoutSessionNotFound(BillingActionError):
 
 class NoScheduledAdjustment(BillingActionError):
     """Undoing a plan change when none is scheduled."""
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """An error as one line of at most ``limit`` characters with secret keys masked: for
-    a terminal, a report or a log that others read."""
-    text = redact(" ".join(str(exc).split())) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["mask_key", "mask_url_password", "redact"]
+__all__ = ["mask_key", "mask_url_password", "one_line", "redact"]
 
 #: Flowglad secret keys: ``sk_test_...`` and ``sk_live_...``.
 _SECRET_KEY = re.compile(r"(?<![A-Za-z0-9])sk_(?:test|live)_[A-Za-z0-9_\-]+")
@@ -61,3 +61,10 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= _MIN_SEARCHED_LENGTH and secret in text:
             text = text.replace(secret, mask_key(secret))
     return _SECRET_KEY.sub(lambda match: mask_key(match.group()), text)
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error as one line of at most ``limit`` characters with secret keys masked: for
+    a terminal, a report or a log that others read."""
+    text = redact(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

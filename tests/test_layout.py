@@ -129,3 +129,11 @@ def test_the_protocol_layer_does_not_import_the_extension() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_one_transaction_id_format_made_in_one_place() -> None:
+    from flask_flowglad import client, service
+
+    # The service makes its ids with the client's function: one format, one place.
+    assert service.new_transaction_id is client.new_transaction_id
+    assert "def new_transaction_id" not in (PACKAGE / "service.py").read_text()

@@ -22,8 +22,8 @@ from ..errors import (
     FlowgladConnectionError,
     FlowgladError,
     FlowgladTimeout,
-    one_line,
 )
+from ..redaction import one_line
 from ..state import FlowgladState, get_state
 from .text import objects
 

@@ -12,8 +12,9 @@ import click
 from flask.cli import with_appcontext
 
 from ..billing import BillingSnapshot
-from ..errors import FlowgladConnectionError, FlowgladError, FlowgladNotFound, one_line
+from ..errors import FlowgladConnectionError, FlowgladError, FlowgladNotFound
 from ..identity import InvalidCustomerId, validate_external_id
+from ..redaction import one_line
 from ..state import get_state
 from .check import connection_reason
 from .text import date, interval, money, objects, status, table

@@ -47,6 +47,8 @@ logger = logging.getLogger("flask_flowglad")
 #: Stored values start with one of these bytes: a billing payload, or a checkout pin.
 BILLING_TAG = b"B"
 PIN_TAG = b"P"
+#: Bytes of the HMAC-SHA256 seal after :data:`BILLING_TAG`.
+SEAL_BYTES = 16
 #: The schema of stored values; a new format gets a new prefix instead of misreading.
 KEY_PREFIX = "flowglad:v1"
 #: How long a worker's miss lock lives if the worker dies holding it.
@@ -182,8 +184,12 @@ class SharedBillingCache:
         ttl: float,
         checkout_window: float,
         per_process: bool = False,
+        seal_key: bytes | None = None,
     ) -> None:
         self.backend = backend
+        #: Signs every stored billing, so a hit whose seal holds was written by this app
+        #: after Flowglad's answer was checked: it is served as bytes, never parsed again.
+        self._seal_key = seal_key or os.urandom(32)
         self.ttl = ttl
         self.checkout_window = checkout_window
         self._prefix = f"{KEY_PREFIX}:{mode}:{account}"
@@ -210,18 +216,34 @@ class SharedBillingCache:
             return load()
         key = self.key(external_id)
         value = self._call("read", self.backend.get, key)
-        if isinstance(value, bytes) and value[:1] == BILLING_TAG:
-            return value[1:]
+        payload = self._unsealed(value)
+        if payload is not None:
+            return payload
         if isinstance(value, bytes) and value[:1] == PIN_TAG:
             return load()
+        if value is not None:
+            logger.warning("Dropping an unusable entry of the shared billing cache.")
         return self._fill(key, load)
+
+    def _seal(self, payload: bytes) -> bytes:
+        tag = hmac.new(self._seal_key, payload, hashlib.sha256).digest()[:SEAL_BYTES]
+        return BILLING_TAG + tag + payload
+
+    def _unsealed(self, value: Any) -> bytes | None:
+        """The payload of a billing entry this app wrote, or ``None`` (a miss, a pin, or
+        an entry corrupted or written by another program: never trusted)."""
+        if not isinstance(value, bytes) or value[:1] != BILLING_TAG:
+            return None
+        tag, payload = value[1 : 1 + SEAL_BYTES], value[1 + SEAL_BYTES :]
+        expected = hmac.new(self._seal_key, payload, hashlib.sha256).digest()[:SEAL_BYTES]
+        return payload if hmac.compare_digest(tag, expected) else None
 
     def _fill(self, key: str, load: Callable[[], bytes]) -> bytes:
         lock, token = key + ":lock", uuid.uuid4().hex
         add = getattr(self.backend, "add", None)
         if add is None:
             payload = load()
-            self._call("store", self.backend.set, key, BILLING_TAG + payload, self._timeout())
+            self._call("store", self.backend.set, key, self._seal(payload), self._timeout())
             return payload
         locked = self._call("lock", add, lock, token, self._timeout(LOCK_SECONDS))
         if locked is False:
@@ -247,14 +269,15 @@ class SharedBillingCache:
             time.sleep(pause)
             pause = min(pause * 2, 0.025)
             value = self._call("read", self.backend.get, key)
-            if isinstance(value, bytes) and value[:1] == BILLING_TAG:
-                return value[1:]
+            payload = self._unsealed(value)
+            if payload is not None:
+                return payload
             if value is not None or self._call("read", self.backend.get, lock) is None:
                 return None
         return None
 
     def _store_if_locked(self, lock: str, token: str, key: str, payload: bytes) -> None:
-        value = BILLING_TAG + payload
+        value = self._seal(payload)
         store = getattr(self.backend, "store_if_locked", None)
         if store is not None:
             store(lock, token, key, value, self.ttl)

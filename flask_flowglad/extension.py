@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 import warnings
@@ -259,6 +260,7 @@ def _billing_cache(
         ttl=settings.billing_cache_ttl,
         checkout_window=settings.billing_cache_checkout_window,
         per_process=private,
+        seal_key=hmac.new(secret_key.encode(), b"flask-flowglad billing seal", "sha256").digest(),
     )
 
 

@@ -696,11 +696,18 @@ class CustomerBilling:
     def billing_json(self) -> bytes:
         """The customer's billing as compact JSON, as the shared cache stores it: the React
         SDK's billing read sends these bytes without encoding the payload again."""
-        snapshot = self.get_billing()
         entry = self._entry()
         encoded = entry.get("billing_json")
-        if not isinstance(encoded, bytes):
-            encoded = entry["billing_json"] = encode_billing(snapshot.raw)
+        if isinstance(encoded, bytes):
+            return encoded
+        if self._shared is not None and not isinstance(entry.get("billing"), BillingSnapshot):
+            # A sealed hit was checked before it was stored: sent as it is, not parsed.
+            encoded = self._shared.read(
+                self.external_id, lambda: self._load_for_shared(create_missing=True)
+            )
+        else:
+            encoded = encode_billing(self.get_billing().raw)
+        entry["billing_json"] = encoded
         return encoded
 
     def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
@@ -710,26 +717,23 @@ class CustomerBilling:
         cached = entry.get("billing")
         if isinstance(cached, BillingSnapshot):
             return cached
-        if self._shared is None:
-            return self._fetch_billing(create_missing=create_missing)
-        try:
-            encoded = self._shared.read(
-                self.external_id, lambda: self._load_for_shared(create_missing=create_missing)
-            )
-        except _NoCustomer:
-            return None
-        snapshot = entry.get("billing")  # set when this very read went upstream
-        if not isinstance(snapshot, BillingSnapshot):
-            try:
-                snapshot = self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
-            except (ValueError, InvalidUpstreamAnswer):
-                # Not a billing (a corrupted entry, or another program's): checked like
-                # Flowglad's answer, dropped for every worker, and read from Flowglad.
-                logger.warning("Dropping an unusable entry of the shared billing cache.")
-                self._shared.invalidate(self.external_id)
+        encoded = entry.get("billing_json")
+        if not isinstance(encoded, bytes):
+            if self._shared is None:
                 return self._fetch_billing(create_missing=create_missing)
-        entry["billing_json"] = encoded
-        return snapshot
+            try:
+                encoded = self._shared.read(
+                    self.external_id,
+                    lambda: self._load_for_shared(create_missing=create_missing),
+                )
+            except _NoCustomer:
+                return None
+            entry["billing_json"] = encoded
+        snapshot = entry.get("billing")  # set when this very read went upstream
+        if isinstance(snapshot, BillingSnapshot):
+            return snapshot
+        # A sealed entry: this app stored it after checking Flowglad's answer.
+        return self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
 
     def _load_for_shared(self, *, create_missing: bool) -> bytes:
         snapshot = self._fetch_billing(create_missing=create_missing)

@@ -11,7 +11,7 @@ import pytest
 from cachelib import SimpleCache
 
 from flask_flowglad import Flowglad
-from flask_flowglad.cache import KEY_PREFIX, SharedBillingCache, account_hash
+from flask_flowglad.cache import KEY_PREFIX, SEAL_BYTES, SharedBillingCache, account_hash
 from flask_flowglad.config import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
 
@@ -158,7 +158,8 @@ def test_billing_is_served_as_the_cached_bytes(upstream: HTTPUpstream) -> None:
     app, _ = billing_app(upstream, backend)
     first = app.test_client(user=User("u1")).post(f"{PREFIX}/customers/billing", json={})
     [stored] = backend.values.values()
-    assert first.data == b'{"data":' + stored[1:] + b"}"
+    # The tag, the seal, then the bytes the browser gets, which a hit sends unparsed.
+    assert first.data == b'{"data":' + stored[1 + SEAL_BYTES :] + b"}"
     second = app.test_client(user=User("u1")).post(f"{PREFIX}/customers/billing", json={})
     assert second.data == first.data
     assert second.mimetype == "application/json"
@@ -181,26 +182,34 @@ def test_an_upstream_billing_without_a_customer_is_a_502_and_never_cached(
 
 
 @pytest.mark.parametrize(
-    "entry", [b"{}", b'{"customer": null}', b"[]", b"null", b"{not json", b"\xff\xfe"]
+    "entry",
+    [b"{}", b'{"customer": null}', b"[]", b"null", b"{not json", b"\xff\xfe", b"sealed:"],
 )
 @pytest.mark.parametrize("action", ["customers/billing", "usage-meters/balances"])
-def test_a_cached_entry_that_is_not_a_billing_is_dropped_and_read_upstream(
+def test_a_cached_entry_this_app_did_not_seal_is_replaced_from_upstream(
     upstream: HTTPUpstream, entry: bytes, action: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     backend = DictBackend()
     app, _ = billing_app(upstream, backend)
-    key = app.extensions["flowglad"].billing_cache.key("u1")
+    cache = app.extensions["flowglad"].billing_cache
+    key = cache.key("u1")
+    if entry == b"sealed:":
+        # A real billing, sealed by another app's key: never trusted either.
+        other = SharedBillingCache(
+            DictBackend(), mode="test", account="x", ttl=60, checkout_window=600
+        )
+        entry = other._seal(b'{"customer": {}}')[1:]
     backend.values[key] = b"B" + entry
     status, data = post(app, action)
     assert status == 200
     assert data == post(billing_app(upstream, None)[0], action)[1]
     assert "unusable entry of the shared billing cache" in caplog.text
-    assert key not in backend.values
     assert upstream.billing_reads("u1") == 2
-    # The next read stores a billing again, and the one after is served from it.
+    # The entry was replaced by a billing this app sealed: the next reads are served from it.
+    assert backend.values[key] != b"B" + entry
     for _ in range(2):
         assert post(app, action) == (200, data)
-    assert upstream.billing_reads("u1") == 3
+    assert upstream.billing_reads("u1") == 2
 
 
 def test_a_failing_backend_answers_from_upstream_and_warns_once(

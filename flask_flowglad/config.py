@@ -149,8 +149,7 @@ def parse_optional_path(value: Any, key: str) -> str | None:
     text = str(value).strip()
     if not text.startswith("/") or any(ch.isspace() or ch in "<>?#" for ch in text):
         raise ConfigurationError(
-            f"{key} must be an absolute path such as '/api/flowglad/openapi.json',"
-            f" not {value!r}."
+            f"{key} must be an absolute path such as '/api/flowglad/openapi.json', not {value!r}."
         )
     return text
 
@@ -360,8 +359,7 @@ OPTIONS: tuple[Option, ...] = (
         "FLOWGLAD_OPENAPI_PATH",
         parse_optional_path,
         None,
-        "Serve the OpenAPI document of the React SDK's routes at this path (GET);"
-        " off when unset.",
+        "Serve the OpenAPI document of the React SDK's routes at this path (GET); off when unset.",
         "str | None",
     ),
     Option(

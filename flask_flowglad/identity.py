@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 
 class InvalidCustomerId(ValueError):
-    """The app's customer loader produced an id Flowglad cannot address.
-    """
+    """The app's customer loader produced an id Flowglad cannot address."""
 
 
 @dataclass(frozen=True)

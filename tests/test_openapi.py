@@ -70,8 +70,10 @@ URL = "https://app.test/done"
 BODIES: list[tuple[str, dict[str, Any]]] = [
     ("checkout-sessions/create", {"priceSlug": "pro", "successUrl": URL, "cancelUrl": URL}),
     ("checkout-sessions/create", {"priceSlug": "pro", "successUrl": URL}),
-    ("checkout-sessions/create", {"priceSlug": "pro", "priceId": "p", "successUrl": URL,
-                                  "cancelUrl": URL}),
+    (
+        "checkout-sessions/create",
+        {"priceSlug": "pro", "priceId": "p", "successUrl": URL, "cancelUrl": URL},
+    ),
     ("checkout-sessions/create", {"successUrl": URL, "cancelUrl": URL}),
     ("subscriptions/cancel", {"id": "sub_1", "cancellation": {"timing": "immediately"}}),
     ("subscriptions/cancel", {"id": "sub_1", "cancellation": {"timing": "tomorrow"}}),

@@ -369,9 +369,7 @@ class Api:
         sub = self.state.uncancel(self.state.get_sub(req.params[0]))
         return 200, {"subscription": self.state.sub_record(sub)}
 
-    def _adjustment(
-        self, req: _Request
-    ) -> tuple[str, list[tuple[Record, int]], bool, str | None]:
+    def _adjustment(self, req: _Request) -> tuple[str, list[tuple[Record, int]], bool, str | None]:
         """The body of ``adjust`` and ``preview-adjust``: timing, priced items, proration,
         and the first price id or slug that names no price (refused in Flowglad's order,
         after the subscription's own checks)."""

@@ -789,9 +789,7 @@ class State:
         Refused as ``adjustSubscription`` refuses (``convertPreviewFailureToError``): an
         unknown price is a 404, a capacity conflict a 409, anything else a 400.
         """
-        preview = self.preview_adjust(
-            sub, timing, new_items, prorate, missing_price=missing_price
-        )
+        preview = self.preview_adjust(sub, timing, new_items, prorate, missing_price=missing_price)
         if not preview["canAdjust"]:
             reason = preview["reason"]
             if reason.startswith("Price not found"):

@@ -11,15 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract, require_spec
+from sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract
 
 from flask_flowglad.sandbox import Sandbox
 
 
 @pytest.fixture
 def contract() -> Contract:
-    spec = require_spec()
-    return SHARED_CONTRACT if SHARED_CONTRACT is not None else Contract(spec)
+    return SHARED_CONTRACT
 
 
 @pytest.fixture

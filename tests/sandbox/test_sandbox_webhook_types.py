@@ -7,7 +7,7 @@ import json
 
 import pytest
 from flask import Flask, request
-from sandbox_helpers import ApiClient, require_spec
+from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.state import CardDeclined
@@ -17,8 +17,7 @@ SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 def test_event_types_are_the_webhook_filter_types_of_flowglads_api() -> None:
-    spec = require_spec()
-    webhook = spec["paths"]["/api/v1/webhooks"]["post"]["requestBody"]["content"]
+    webhook = SHARED_CONTRACT.spec["paths"]["/api/v1/webhooks"]["post"]["requestBody"]["content"]
     schema = webhook["application/json"]["schema"]["properties"]["webhook"]
     assert set(schema["properties"]["filterTypes"]["items"]["enum"]) == EVENT_TYPES
 

@@ -1,4 +1,4 @@
-"""The helpers of PROTOCOL §5 on BillingSnapshot."""
+"""The billing helpers of ``docs/protocol.md`` §5 on BillingSnapshot."""
 
 from __future__ import annotations
 

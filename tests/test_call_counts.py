@@ -1,4 +1,5 @@
-"""Upstream calls per action, against the reference server's counts (PROTOCOL §6).
+"""Upstream calls per action, against the reference server's counts
+(``docs/protocol.md`` §6).
 
 For every action, common case (the customer exists) and first time (it does not), the
 calls we make must not exceed the reference's. The few documented exceptions are listed

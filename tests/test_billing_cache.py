@@ -16,7 +16,7 @@ from flask_flowglad.config import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
 
 from .cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
-from .conftest import User, make_app
+from .support.apps import User, make_app
 
 
 class DictBackend:

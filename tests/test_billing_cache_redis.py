@@ -28,7 +28,7 @@ from .cache_support import (
     post,
     running_redis,
 )
-from .conftest import make_app
+from .support.apps import make_app
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_flowglad.protocol.actions import ACTIONS
 
 from . import payloads
-from .conftest import API, User
+from .support.apps import API, User
 
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}
 SUB = {"subscriptionId": "sub_1"}

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_app
+from .support.apps import User, make_app
 
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}
 

@@ -21,7 +21,7 @@ from flask_flowglad.signals import (
     webhook_received,
 )
 
-from .conftest import make_app
+from .support.apps import make_app
 from .webhook_helpers import (
     OTHER_SECRET,
     PATH,

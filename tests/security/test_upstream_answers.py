@@ -20,7 +20,7 @@ from flask import Flask
 from flask_flowglad import Flowglad, feature_required
 
 from .. import payloads
-from ..conftest import API, User, make_app
+from ..support.apps import API, User, make_app
 from .world import envelope
 
 BILLING = f"{API}/customers/u1/billing"

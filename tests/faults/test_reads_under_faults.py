@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 
 from .. import payloads
-from ..conftest import User
-from .conftest import (
+from ..support.apps import User
+from .harness import (
     BILLING,
     BILLING_READ,
     DEADLINE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_flowglad import BillingSnapshot
 
-from . import payloads
+from .support import payloads
 
 
 def snapshot(**kwargs: object) -> BillingSnapshot:

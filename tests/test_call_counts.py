@@ -15,7 +15,7 @@ from flask import Flask
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from . import payloads
+from .support import payloads
 from .support.apps import API, User
 
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}

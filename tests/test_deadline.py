@@ -15,7 +15,7 @@ from flask import Flask
 from flask_flowglad import ConfigurationError, Flowglad, feature_required
 from flask_flowglad.deadline import current_deadline, request_deadline, time_remaining
 
-from . import payloads
+from .support import payloads
 from .support.apps import API, User, make_app
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 import requests
 
-from .cache_support import RedisServer, free_port, running_redis
+from .support.cache_support import RedisServer, free_port, running_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "saas"

@@ -17,7 +17,7 @@ from flask_flowglad import (
 )
 from flask_flowglad.state import G_CACHE_ATTRIBUTE, FlowgladState
 
-from . import payloads
+from .support import payloads
 from .support.apps import API, BASE_URL, User, calls, flowglad_of, make_app
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 
 from flask_flowglad import Flowglad, feature_required
 
-from . import payloads
+from .support import payloads
 from .support.apps import API, User, calls, make_app
 from .test_protocol import SUCCESS, assert_error, post
 

@@ -15,7 +15,7 @@ from flask import Flask
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from . import payloads
+from .support import payloads
 from .support.apps import API, User, calls, flowglad_of
 
 URL = "/api/flowglad/"

@@ -12,7 +12,7 @@ from flask_login import FlaskLoginClient, LoginManager
 
 from flask_flowglad import Flowglad, feature_required
 
-from .. import payloads
+from ..support import payloads
 from ..support.apps import User
 
 KEY = "sk_live_" + "Zq8vT3nW7xK2pL9mR4cY6bH1dF5gJ0sA"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from .. import payloads
+from ..support import payloads
 from ..support.apps import User
 from .harness import (
     BILLING,

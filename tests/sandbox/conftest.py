@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 
 from flask import Flask
-from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 
 def _toggles(subscription: dict[str, object]) -> set[str]:

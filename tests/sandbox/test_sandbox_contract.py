@@ -11,9 +11,10 @@ import re
 from typing import Any
 
 import pytest
-from sandbox_helpers import SPEC_PATH, ApiClient, Contract
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import SPEC_PATH, ApiClient, Contract
 
 
 def test_the_openapi_document_is_the_copy_its_readme_names(contract: Contract) -> None:

@@ -7,11 +7,12 @@ import json
 
 import pytest
 from flask import Flask, request
-from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.state import CardDeclined
 from flask_flowglad.webhook_event import EVENT_TYPES
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 

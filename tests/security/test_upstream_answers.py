@@ -19,7 +19,7 @@ from flask import Flask
 
 from flask_flowglad import Flowglad, feature_required
 
-from .. import payloads
+from ..support import payloads
 from ..support.apps import API, User, make_app
 from .world import envelope
 

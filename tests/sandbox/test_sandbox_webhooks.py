@@ -18,9 +18,9 @@ from flask_flowglad.state import get_state
 from flask_flowglad.webhook_endpoint import dispatch
 from flask_flowglad.webhook_event import parse_event
 
-from .servers import serving
-from .support.apps import User
-from .webhook_helpers import SECRET, recording, webhook_app
+from ..support.apps import User
+from ..support.servers import serving
+from ..support.webhook_helpers import SECRET, recording, webhook_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
 

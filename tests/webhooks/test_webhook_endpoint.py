@@ -21,8 +21,8 @@ from flask_flowglad.signals import (
     webhook_received,
 )
 
-from .support.apps import make_app
-from .webhook_helpers import (
+from ..support.apps import make_app
+from ..support.webhook_helpers import (
     OTHER_SECRET,
     PATH,
     SECRET,

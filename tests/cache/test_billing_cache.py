@@ -15,8 +15,8 @@ from flask_flowglad.cache import KEY_PREFIX, SEAL_BYTES, SharedBillingCache, acc
 from flask_flowglad.config import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
 
-from .cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
-from .support.apps import User, make_app
+from ..support.apps import User, make_app
+from ..support.cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
 
 
 class DictBackend:

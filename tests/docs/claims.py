@@ -16,6 +16,7 @@ from typing import Any
 import click
 import jinja2
 
+import flask_flowglad
 from flask_flowglad.cli import flowglad_cli
 from flask_flowglad.config import OPTIONS
 from flask_flowglad.protocol.actions import ACTIONS
@@ -169,11 +170,19 @@ def _import_problem(statement: str) -> str:
 DOTTED = re.compile(r"^flask_flowglad(?:\.[A-Za-z_]\w*)+$")
 
 
+MEMBER = re.compile(r"^([A-Z]\w*)\.([a-z_]\w*)$")
+
+
 def unresolved_names(page: Page) -> list[str]:
-    """Every ``flask_flowglad.a.b`` in a code span names a module or an attribute."""
+    """Every ``flask_flowglad.a.b`` in a code span names a module or an attribute, and so
+    does every ``Class.member`` of a class the package exports
+    (``BillingSnapshot.check_feature_access``)."""
     found = []
     for span in page.code_spans:
         name = span.content.split("(")[0].strip()
+        member = MEMBER.match(name)
+        if member and member.group(1) in flask_flowglad.__all__:
+            name = f"flask_flowglad.{name}"
         if DOTTED.match(name) and not _resolves(name):
             found.append(f"{where(page, span.line)}: {name} does not exist")
     return found

@@ -63,6 +63,9 @@ def test_a_dotted_name_that_does_not_exist_is_caught() -> None:
     one(claims.unresolved_names(page("docs/x.md", text)), "flask_flowglad.config.CHOICES")
     method = "`flask_flowglad.Flowglad.for_customer` `flask_flowglad.Flowglad.for_client`\n"
     one(claims.unresolved_names(page("docs/x.md", method)), "for_client")
+    member = "`CustomerBilling.create_usage_event()` and `CustomerBilling.create_checkout()`\n"
+    one(claims.unresolved_names(page("docs/x.md", member)), "create_checkout")
+    assert claims.unresolved_names(page("docs/x.md", "`Sandbox.reset()`, `Cache.get`\n")) == []
 
 
 def test_a_block_that_does_not_parse_is_caught() -> None:

@@ -138,20 +138,22 @@ CONFIG_KEY = re.compile(r"\bFLOWGLAD_[A-Z0-9_]+\b")
 
 
 def config_table() -> str:
-    """Key (and keyword of ``Flowglad(...)``), type, default and meaning of every option;
-    each key is a link target."""
+    """Key and keyword of ``Flowglad(...)``, type and default, and meaning of every option;
+    each key is a link target. Stacked in three columns, so the table fits a page."""
     from flask_flowglad.config import OPTIONS
 
-    rows = [
-        [
-            f'<a id="{key_anchor(option.key)}">{code(option.key)}</a> ({code(option.name + "=")})',
-            code(option.type),
-            "unset" if option.default is None else code(repr(option.default)),
-            CONFIG_KEY.sub(lambda m: code(m[0]), option.doc),
-        ]
-        for option in OPTIONS
-    ]
-    return table(["Key (keyword)", "Type", "Default", "Meaning"], rows)
+    rows = []
+    for option in OPTIONS:
+        key = f'<a id="{key_anchor(option.key)}">{code(option.key)}</a>'
+        default = "unset" if option.default is None else code(repr(option.default))
+        rows.append(
+            [
+                f"{key}<br>{code(option.name + '=')}",
+                f"{code(option.type)}<br>{default}",
+                CONFIG_KEY.sub(lambda m: code(m[0]), option.doc),
+            ]
+        )
+    return table(["Key, keyword", "Type, default", "Meaning"], rows)
 
 
 def key_anchor(key: str) -> str:

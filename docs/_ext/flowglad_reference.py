@@ -162,7 +162,8 @@ def key_anchor(key: str) -> str:
 
 
 def routes_table() -> str:
-    """Every action the blueprint serves: methods, whether it needs a customer, its body."""
+    """Every action the blueprint serves, with the ``error.code`` of its upstream failures:
+    methods, whether it needs a customer, its body."""
     from flask_flowglad.protocol.actions import ACTIONS
 
     rows = []
@@ -175,14 +176,13 @@ def routes_table() -> str:
         codes = [action.code] if isinstance(action.code, str) else _returned(action.code)
         rows.append(
             [
-                code(key),
-                ", ".join(sorted(action.methods)),
-                "yes" if action.requires_customer else "no",
+                code(key) + "<br>" + " or ".join(code(item) for item in codes),
+                ", ".join(sorted(action.methods))
+                + ("<br>customer" if action.requires_customer else "<br>anyone"),
                 ", ".join(members) or "(none)",
-                " or ".join(code(item) for item in codes),
             ]
         )
-    header = ["Action", "Methods", "Customer", "Body members (* required)", "Failure code"]
+    header = ["Action<br>failure code", "Methods<br>who", "Body members (* required)"]
     return table(header, rows)
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import enum
+import functools
 import importlib
 import inspect
 import re
@@ -279,6 +280,7 @@ class Section:
 SECTIONS = (
     Section("flask_flowglad"),
     Section("flask_flowglad.signals"),
+    Section("flask_flowglad.storage", ("Store", "open_store")),
     Section("flask_flowglad.config", ("OPTIONS", "Option", "FlowgladSettings")),
     Section("flask_flowglad.protocol.actions", ("ACTIONS",)),
     Section("flask_flowglad.protocol.openapi", ("openapi_document",)),
@@ -333,10 +335,24 @@ def _source(module: ModuleType) -> str:
     return inspect.getsource(module)
 
 
+@functools.cache
+def _parse(source: str) -> ast.Module:
+    return ast.parse(source)
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    """The source text of ``node`` (its offsets count UTF-8 bytes)."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    chosen = [line.encode() for line in lines[first : last + 1]]
+    chosen[-1] = chosen[-1][: node.end_col_offset]
+    chosen[0] = chosen[0][node.col_offset :]
+    return b"\n".join(chosen).decode()
+
+
 def _defined_names(source: str) -> tuple[str, ...]:
     """Public names a module defines itself, in source order."""
     names: list[str] = []
-    for node in ast.parse(source).body:
+    for node in _parse(source).body:
         for name in _assigned_names(node):
             if not name.startswith("_") and name not in names:
                 names.append(name)
@@ -368,7 +384,7 @@ def data_doc(source: str, name: str) -> DataDoc | None:
     lines = source.splitlines()
     comment: list[str] = []
     previous_end = -1
-    for node in ast.parse(source).body:
+    for node in _parse(source).body:
         if not isinstance(node, (ast.Assign, ast.AnnAssign)):
             continue
         above = _comment_above(lines, node.lineno - 2)
@@ -377,16 +393,12 @@ def data_doc(source: str, name: str) -> DataDoc | None:
         previous_end = node.end_lineno or node.lineno
         if name not in _assigned_names(node):
             continue
-        annotation = (
-            ast.get_source_segment(source, node.annotation)
-            if isinstance(node, ast.AnnAssign)
-            else None
-        )
+        annotation = _segment(lines, node.annotation) if isinstance(node, ast.AnnAssign) else None
         value = None
         if node.value is not None and _constant_expression(node.value):
-            value = ast.get_source_segment(source, node.value)
-        elif _is_cast(node.value) and annotation is None:
-            annotation = ast.get_source_segment(source, node.value.args[0])  # type: ignore[union-attr]
+            value = _segment(lines, node.value)
+        elif isinstance(node.value, ast.Call) and _is_cast(node.value) and annotation is None:
+            annotation = _segment(lines, node.value.args[0])
         return DataDoc(" ".join(comment), annotation, value)
     return None
 
@@ -500,7 +512,7 @@ class ApiWriter:
     def class_entry(self, entry: Entry) -> None:
         cls = entry.value
         self.heading(3, entry.name, entry.name)
-        if _own_init(cls) is not None or not _is_exception(cls):
+        if _own_init(cls) is not None or not (_is_exception(cls) or _is_protocol(cls)):
             self.signature(f"class {entry.name}", cls)
         bases = [base for base in cls.__bases__ if base is not object]
         if bases:
@@ -519,7 +531,7 @@ class ApiWriter:
             prefix = "@staticmethod\n" if isinstance(member, staticmethod) else prefix
             bound = not isinstance(member, staticmethod)
             self.signature(prefix + dotted, function, bound=bound)
-            self.docstring(function.__doc__ or "", dotted)
+            self.docstring(function.__doc__ or "", "" if _is_protocol(cls) else dotted)
 
     def data_entry(self, entry: Entry) -> None:
         found = find_data_doc(entry)
@@ -587,20 +599,31 @@ def _qualified(cls: type) -> str:
 
 
 def _members(cls: type) -> list[tuple[str, Any]]:
-    """Public methods and properties the class itself defines, with a docstring, in source
-    order: what autodoc's ``:members:`` shows."""
+    """Public methods and properties the class itself defines, in source order: those with
+    a docstring (what autodoc's ``:members:`` shows), and every method of a protocol, which
+    its methods define."""
     members = []
     for name, member in vars(cls).items():
         function = getattr(member, "__func__", member)
-        documented = isinstance(member, property) or isinstance(function, FunctionType)
-        if not name.startswith("_") and documented and (member.__doc__ or function.__doc__):
-            members.append((name, member))
+        if name.startswith("_"):
+            continue
+        if isinstance(member, property) or isinstance(function, FunctionType):
+            if member.__doc__ or function.__doc__ or _is_protocol(cls):
+                members.append((name, member))
     return members
 
 
+def _is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
 def _own_init(cls: type) -> Any:
+    """The ``__init__`` the class defines in the package's source (not the one ``typing``
+    gives a protocol, which changes with the Python version)."""
     init = vars(cls).get("__init__")
-    return init if isinstance(init, FunctionType) else None
+    if isinstance(init, FunctionType) and not init.__module__.startswith("typing"):
+        return init
+    return None
 
 
 def _return_annotation(function: Any) -> str | None:
@@ -675,10 +698,7 @@ def _source_defaults(function: Any) -> dict[str, str]:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
         return {}
-    tree = ast.parse(source)
-    node = tree.body[0]
-    while isinstance(node, ast.ClassDef):  # never: getsource of a function is the function
-        node = node.body[0]
+    node = ast.parse(source).body[0]
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return {}
     arguments = node.args
@@ -695,9 +715,8 @@ def _source_defaults(function: Any) -> dict[str, str]:
         for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
         if d is not None
     ]
-    return {
-        argument.arg: ast.get_source_segment(source, default) or "" for argument, default in pairs
-    }
+    lines = source.splitlines()
+    return {argument.arg: _segment(lines, default) for argument, default in pairs}
 
 
 def _field_defaults(cls: type) -> dict[str, str]:
@@ -709,8 +728,9 @@ def _field_defaults(cls: type) -> dict[str, str]:
     node = ast.parse(source).body[0]
     if not isinstance(node, ast.ClassDef):
         return {}
+    lines = source.splitlines()
     return {
-        item.target.id: ast.get_source_segment(source, item.value) or ""
+        item.target.id: _segment(lines, item.value)
         for item in node.body
         if isinstance(item, ast.AnnAssign)
         and isinstance(item.target, ast.Name)

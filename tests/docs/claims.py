@@ -284,11 +284,24 @@ def commands_mentioned(page: Page) -> Iterator[tuple[int, str, list[str]]]:
             yield line, name, options
 
 
+@cache
+def cli_commands() -> dict[str, click.Command]:
+    """Every ``flask flowglad`` command, as ``flask flowglad --help`` lists them (those of
+    the entry point group included)."""
+    context = click.Context(flowglad_cli)
+    found = {}
+    for name in flowglad_cli.list_commands(context):
+        command = flowglad_cli.get_command(context, name)
+        if command is not None:
+            found[name] = command
+    return found
+
+
 def unknown_commands(page: Page) -> list[str]:
     """Every ``flask flowglad <command> --option`` names a command and options it has."""
     found = []
     for line, name, options in commands_mentioned(page):
-        command = flowglad_cli.commands.get(name)
+        command = cli_commands().get(name)
         if command is None:
             found.append(f"{where(page, line)}: no command `flask flowglad {name}`")
             continue
@@ -312,7 +325,7 @@ def _option_names(command: click.Command) -> set[str]:
 def undocumented_commands(cli_page: Page) -> list[str]:
     """The command line page names every command and every option of each."""
     found = []
-    for name, command in flowglad_cli.commands.items():
+    for name, command in cli_commands().items():
         if f"flask flowglad {name}" not in cli_page.text:
             found.append(f"{cli_page.name}: `flask flowglad {name}` is not described")
             continue
@@ -328,7 +341,7 @@ def option_defaults(cli_page: Page) -> list[str]:
     for table in cli_page.tables:
         columns = [cell.lower() for cell in table.header]
         name = (table.section.split() or [""])[0].strip("`")
-        command = flowglad_cli.commands.get(name)
+        command = cli_commands().get(name)
         if command is None or "option" not in columns or "default" not in columns:
             continue
         for row in table.rows:
@@ -363,11 +376,17 @@ def unknown_actions(page: Page) -> list[str]:
     ]
 
 
+def extension_sources() -> list[Path]:
+    """The extension's modules: the sandbox speaks Flowglad's API codes, not the envelope's."""
+    package = ROOT / "flask_flowglad"
+    return [path for path in package.rglob("*.py") if "sandbox" not in path.parts]
+
+
 @cache
 def package_strings() -> frozenset[str]:
-    """Every string literal of the package's source."""
+    """Every string literal of the extension's source."""
     strings: set[str] = set()
-    for path in (ROOT / "flask_flowglad").rglob("*.py"):
+    for path in extension_sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 strings.add(node.value)
@@ -379,17 +398,33 @@ def statuses_by_code() -> dict[str, frozenset[int]]:
     """The statuses the source pairs with each error code: ``failure(409, "code"``,
     ``(403, "forbidden")`` and the like."""
     pairs: dict[str, set[int]] = {}
-    for path in (ROOT / "flask_flowglad").rglob("*.py"):
+    for path in extension_sources():
         text = path.read_text(encoding="utf-8")
         for status, code in re.findall(r"\(\s*([1-5]\d\d),\s*\"([A-Za-z_]+)\"", text):
             pairs.setdefault(code, set()).add(int(status))
     return {code: frozenset(statuses) for code, statuses in pairs.items()}
 
 
+STATUS_AND_CODE = re.compile(r"^([1-5]\d\d) ([A-Za-z_]{3,})$")  # `200 OK` is no code
+
+
 def wrong_error_codes(page: Page) -> list[str]:
-    """In a table with an ``error.code`` column, each code is one the package sends, and a
-    row's single status is one the source pairs it with."""
+    """Each error code a page states is one the package sends, with the status the source
+    pairs it with: in a table with an ``error.code`` column, and in a code span such as
+    ``401 unauthorized``."""
     found = []
+    for span in page.code_spans:
+        stated = STATUS_AND_CODE.match(span.content)
+        if stated is None:
+            continue
+        status, code = int(stated.group(1)), stated.group(2)
+        known = statuses_by_code().get(code)
+        if code not in package_strings():
+            found.append(f"{where(page, span.line)}: no error code {code!r} in the code")
+        elif known and status not in known:
+            found.append(
+                f"{where(page, span.line)}: {code} is sent with {sorted(known)}, not {status}"
+            )
     for table in page.tables:
         columns = [cell.replace("`", "").strip().lower() for cell in table.header]
         if "error.code" not in columns:

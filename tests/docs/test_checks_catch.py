@@ -143,6 +143,10 @@ def test_an_error_code_or_status_the_code_does_not_send_is_caught() -> None:
     assert claims.wrong_error_codes(page("docs/x.md", table.format(right))) == []
     upstream = "Flowglad: 429 | 429 | the action's code"
     assert claims.wrong_error_codes(page("docs/x.md", table.format(upstream))) == []
+    prose = "Logged out is `401 UNAUTHORIZED`; a wrong method `404 method_not_allowed`.\n"
+    findings = claims.wrong_error_codes(page("docs/x.md", prose))
+    assert len(findings) == 2 and "'UNAUTHORIZED'" in findings[0] and "[405]" in findings[1]
+    assert claims.wrong_error_codes(page("docs/x.md", "`401 unauthorized`, `200 OK`\n")) == []
 
 
 def test_a_broken_link_or_anchor_is_caught() -> None:

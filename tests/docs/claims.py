@@ -27,6 +27,7 @@ CONFIG_KEY = re.compile(r"\bFLOWGLAD_[A-Z0-9_]*[A-Z0-9]\b")
 #: Keys the pages name on purpose although no option has them (with why).
 NOT_OPTIONS = {
     "FLOWGLAD_FAILOPEN": "the misspelling the unknown-key warning corrects",
+    "FLOWGLAD_API_URL_OVERRIDE": "Flowglad's own SDK setting, in the protocol notes",
 }
 
 

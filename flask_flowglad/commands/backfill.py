@@ -17,7 +17,8 @@ import click
 from flask.cli import with_appcontext
 
 from ..backfill import Backfill, Checkpoint, Report, Result
-from ..identity import InvalidCustomerId, coerce_identity
+from ..errors import InvalidCustomerId
+from ..identity import coerce_identity
 from ..state import get_state
 
 #: Failed ids printed in the report; the checkpoint file keeps all of them.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import click
 
+from ..webhooks.signature import decode_secret
 from .controls import CONTROLS_PREFIX
 from .core import Sandbox
 from .pricing import PricingError
-from .webhooks import sign
 from .wire import PAGES_PREFIX
 
 
@@ -81,7 +81,7 @@ def _deliver_webhooks(sandbox: Sandbox, url: str | None, secret: str | None) -> 
     if not url or not secret:
         raise click.UsageError("--webhook-url and --webhook-secret go together.")
     try:
-        sign(secret, "msg_check", 0, b"")
+        decode_secret(secret)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--webhook-secret") from None
     sandbox.webhooks.deliver_to_url(url, secret)

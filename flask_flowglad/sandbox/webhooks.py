@@ -17,10 +17,6 @@ a payment (``pym_...``), a declined card or a period that cannot be charged is a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import logging
 import queue
@@ -32,7 +28,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .ids import new_id
+from ..webhooks.signature import new_message_id, signed_headers
 
 if TYPE_CHECKING:
     from .state import State
@@ -66,43 +62,6 @@ def announce(state: State, event_type: str, object_id: str, customer_id: str) ->
         "pricingModelId": state.pricing.id,
     }
     state.outbox.append(Announcement(event_type, payload))
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``svix-signature`` header for ``body``: ``v1,`` + base64 HMAC-SHA256 of
-    ``<id>.<timestamp>.<body>`` under the secret's key (the base64 after ``whsec_``)."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def _key(secret: str) -> bytes:
-    prefix, _, rest = secret.partition("_")
-    try:
-        key = base64.b64decode(rest.split("_")[0], validate=True)
-    except binascii.Error:
-        key = b""
-    if prefix != "whsec" or not key:
-        raise ValueError("A webhook secret is 'whsec_' followed by base64.")
-    return key
-
-
-def signed_headers(
-    secret: str, message_id: str, body: bytes, timestamp: int | None = None
-) -> dict[str, str]:
-    """The headers of one delivery attempt, signed now (or at ``timestamp``)."""
-    sent = int(time.time()) if timestamp is None else timestamp
-    return {
-        "Content-Type": "application/json",
-        "svix-id": message_id,
-        "svix-timestamp": str(sent),
-        "svix-signature": sign(secret, message_id, sent, body),
-    }
-
-
-def new_message_id() -> str:
-    """A Svix-looking message id; the same for every attempt at one event."""
-    return new_id("msg")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from flask import Flask, request
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.state import CardDeclined
-from flask_flowglad.webhook_event import EVENT_TYPES
+from flask_flowglad.webhooks import EVENT_TYPES
 
 from .sandbox_helpers import SHARED_CONTRACT, ApiClient
 

@@ -108,7 +108,7 @@ def test_bulk_usage_with_a_foreign_subscription_writes_nothing(
         with pytest.raises(PriceNotFound):
             customer.create_usage_events([UsageEvent(amount=1, price_slug="nope")])
     assert writes(flowglad_sandbox) == before
-    assert not flowglad_sandbox.state.usage_events
+    assert not flowglad_sandbox.records.usage_events
 
 
 # -- archive -------------------------------------------------------------------------

@@ -110,6 +110,10 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+class Encoded(bytes):
+    """A handler's result already encoded as JSON (inside the transaction it read)."""
+
+
 def json_answer(
     run: Callable[[], tuple[int, Any]], request_id: str, base_headers: dict[str, str]
 ) -> Response:
@@ -126,4 +130,5 @@ def json_answer(
     except Exception:  # noqa: BLE001 - a bug in a rule must not crash the user's app
         body_500 = {"error": "Internal server error", "request_id": request_id}
         return 500, json_headers, json.dumps(body_500).encode()
-    return status, json_headers, json.dumps(result).encode()
+    body = result if isinstance(result, Encoded) else json.dumps(result).encode()
+    return status, json_headers, bytes(body)

@@ -45,7 +45,7 @@ def test_sandbox_command_loads_a_pricing_file(
     path = tmp_path / "p.json"
     path.write_text(
         '{"products": [{"slug": "x", "default": true, '
-        '"prices": [{"slug": "x_monthly", "unitPrice": 100}]}]}'
+        '"prices": [{"slug": "x_monthly", "unitPrice": 0}]}]}'
     )
     result, served = _invoke(monkeypatch, "--pricing", str(path))
     assert result.exit_code == 0, result.output

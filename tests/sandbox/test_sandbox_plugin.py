@@ -36,7 +36,7 @@ def test_fixture_gives_each_test_a_fresh_sandbox_with_helpers(pytester: pytest.P
         def test_second(flowglad_sandbox):
             assert flowglad_sandbox is not seen[0]
             assert flowglad_sandbox.calls == []
-            assert flowglad_sandbox.state.customers == {}
+            assert flowglad_sandbox.records.customers.rows == {}
         """
     )
     result = pytester.runpytest_subprocess()
@@ -72,7 +72,7 @@ def test_url_fixture_serves_the_tests_sandbox_over_http(pytester: pytest.Pyteste
                 json={"externalId": "u"}, headers=key, timeout=10,
             )
             assert created.status_code == 200
-            assert "u" in flowglad_sandbox.state.customer_ids_by_external
+            assert flowglad_sandbox.records.customer_by_external_id("u") is not None
             billing = requests.get(
                 flowglad_sandbox_url + "/api/v1/customers/u/billing", headers=key, timeout=10
             ).json()

@@ -10,7 +10,7 @@ from flask import Flask, request
 from sandbox_helpers import ApiClient, require_spec
 
 from flask_flowglad.sandbox import Sandbox
-from flask_flowglad.sandbox.state import CardDeclined
+from flask_flowglad.sandbox.rules.checkout import CardDeclined
 from flask_flowglad.webhook_event import EVENT_TYPES
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

@@ -12,8 +12,7 @@ from __future__ import annotations
 from .errors import not_found
 from .ids import Clock, new_id
 from .pricing import PricingModel
-from .records import Record, Records, Sub, Table
-from .webhooks import Announcement
+from .records import Announcement, Record, Records, Sub, Table
 
 
 class Account:

@@ -27,6 +27,14 @@ CURRENT_STATUSES = frozenset(
 TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """One event, as a billing rule announced it (delivered as a webhook)."""
+
+    type: str
+    payload: Record
+
+
 @dataclass
 class Item:
     """A subscription item, the features its product grants, and the price it was bought at

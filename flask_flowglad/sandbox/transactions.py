@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .account import Account
-from .records import Record, Sub
+from .records import Announcement, Record, Sub
 from .rules import periods
 from .store import Store
-from .webhooks import Announcement
 
 logger = logging.getLogger("flask_flowglad.sandbox")
 

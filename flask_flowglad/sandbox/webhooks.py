@@ -43,6 +43,7 @@ from typing import Any
 
 from . import limits
 from .ids import new_id
+from .records import Announcement
 from .ring import Ring
 
 logger = logging.getLogger("flask_flowglad.sandbox")
@@ -52,14 +53,6 @@ URL_RETRY_DELAYS = (1.0, 5.0, 25.0)
 URL_TIMEOUT = 10.0
 #: Where a request keeps the events it made, until it ends.
 _WAITING = "flask_flowglad.sandbox.webhooks"
-
-
-@dataclass(frozen=True)
-class Announcement:
-    """One event, as the billing rules announced it."""
-
-    type: str
-    payload: dict[str, Any]
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

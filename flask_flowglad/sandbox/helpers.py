@@ -163,6 +163,9 @@ class Helpers:
                 subs = [account.get_sub(target)]
             else:
                 subs = account.current_subs(account.find_customer(target)["id"])
+            for sub in subs:
+                if sub.is_current and sub.record["status"] != "cancellation_scheduled":
+                    periods.next_period_end(sub)  # refused before anything changes
             ends = [periods.sub_due(s) for s in subs]
             until = max((end for end in ends if end is not None), default=None)
             if until is not None:

@@ -22,6 +22,7 @@ import heapq
 from typing import Any
 
 from ..account import Account
+from ..errors import SandboxError
 from ..ids import new_id
 from ..records import Record, Sub
 from . import adjustments, invoices, items, subscriptions, usage
@@ -35,12 +36,28 @@ def new_report() -> Report:
 
 
 def sub_due(sub: Sub) -> int | None:
-    """When something next happens to the subscription by itself: its period's end."""
+    """When something next happens to the subscription by itself: its period's end
+    (never, for one whose next period would end after the year 9999)."""
     record = sub.record
     if not record["renews"] or not sub.is_current or record["status"] == "credit_trial":
         return None
     end: int = record["currentBillingPeriodEnd"]
+    if record["status"] != "cancellation_scheduled":
+        try:
+            next_period_end(sub)
+        except SandboxError:
+            return None
     return end
+
+
+def next_period_end(sub: Sub) -> int:
+    """When the subscription's next period would end (its scheduled plan's interval, if
+    one is pending); refused past the year 9999."""
+    record = sub.record
+    unit, count = record["interval"], record["intervalCount"]
+    if sub.pending:
+        unit, count = sub.pending[0][0]["intervalUnit"], sub.pending[0][0]["intervalCount"]
+    return subscriptions.period_end(record["currentBillingPeriodEnd"], unit, count)
 
 
 def session_due(session: Record) -> int | None:
@@ -114,10 +131,7 @@ def transition(account: Account, sub: Sub, report: Report) -> None:
         subscriptions.end(account, sub, record["cancellationReason"] or "customer_request", end)
         report["canceled"].append(sub.id)
         return
-    unit, count = record["interval"], record["intervalCount"]
-    if sub.pending:
-        unit, count = sub.pending[0][0]["intervalUnit"], sub.pending[0][0]["intervalCount"]
-    next_end = subscriptions.period_end(end, unit, count)  # may refuse: before any change
+    next_end = next_period_end(sub)  # may refuse: before any change
     overage = usage.settle(account, sub)
     if sub.pending:
         pending, sub.pending = sub.pending, None

@@ -144,8 +144,9 @@ class FileStore:
         """
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        connection = self._connect()
+        connection = None
         try:
+            connection = self._connect()
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(_SCHEMA)
             connection.execute("BEGIN IMMEDIATE")
@@ -164,7 +165,8 @@ class FileStore:
         except sqlite3.DatabaseError as exc:
             raise StateFileError(f"{self.path} is not a sandbox state file: {exc}") from None
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
         if meta.get("format") != _FORMAT:
             raise StateFileError(
                 f"{self.path} was written by another version of the sandbox (format"

@@ -76,9 +76,10 @@ def next_due(account: Account) -> int | None:
 
 def move_clock_to(account: Account, instant: int) -> None:
     """Put the sandbox's time at ``instant`` if it is later than now (never back)."""
-    ahead = instant - account.clock.now()
-    if ahead > 0:
-        account.records.meta["clockOffsetMs"] += ahead
+    meta = account.records.meta
+    offset = instant - account.clock.real_now()
+    if offset > meta["clockOffsetMs"]:
+        meta["clockOffsetMs"] = offset
         account.records.meta_changed()
 
 

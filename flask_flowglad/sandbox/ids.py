@@ -17,9 +17,20 @@ from collections.abc import Callable
 _ALPHABET = string.ascii_letters + string.digits
 
 
+def random_text(alphabet: str, length: int) -> str:
+    """``length`` characters of ``alphabet``, drawn from the system's random source at once
+    (one call, not one per character: ids are made on every request)."""
+    number = int.from_bytes(secrets.token_bytes(length), "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
 def new_id(prefix: str) -> str:
     """``prefix_`` + 21 random characters, like Flowglad's nanoid-based ids."""
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(21))
+    return prefix + "_" + random_text(_ALPHABET, 21)
 
 
 def stable_id(prefix: str, *parts: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import limits
 from .errors import SandboxError, bad_request
+from .ids import random_text
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -27,7 +28,7 @@ PAGES_PREFIX = "/flowglad-sandbox"
 
 def new_request_id() -> str:
     """Eight lowercase letters and digits, like Flowglad's ``request_id``."""
-    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    return random_text(string.ascii_lowercase + string.digits, 8)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

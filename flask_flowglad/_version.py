@@ -1,4 +1,5 @@
-"""The package's version, in a module of its own so the client can read it without
-importing the package root (and everything the root imports)."""
+"""The package's version: read by setup.cfg (``attr:``, without importing anything) and by
+the client for its User-Agent. The package root is lazy, so importing this loads nothing
+else."""
 
 __version__ = "0.1.0.dev0"

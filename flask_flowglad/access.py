@@ -13,9 +13,9 @@ from flask import Response, current_app, has_request_context, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
+from . import envelope
 from .deadline import request_deadline
-from .errors import FlowgladError
-from .protocol import answers
+from .errors import FlowgladError, is_outage
 from .state import get_state
 
 logger = logging.getLogger("flask_flowglad")
@@ -120,7 +120,7 @@ def feature_allowed(feature_slug: str) -> bool | None:
         with request_deadline(state.settings.request_deadline):
             return customer.get_billing().check_feature_access(feature_slug)
     except FlowgladError as exc:
-        if not answers.is_outage(exc):
+        if not is_outage(exc):
             # Not an outage (a refused key, a wrong base URL): never opened by the policy.
             logger.error("Flowglad billing read failed for %r: %s", feature_slug, exc)
             raise BillingUnavailable() from exc
@@ -148,4 +148,4 @@ def _json_error(exc: HTTPException, code: str, extra: dict[str, Any]) -> Respons
     if not has_request_context() or not _wants_json():
         return None
     message = exc.description or ""
-    return answers.failure(exc.code or 500, code, message, details=extra)
+    return envelope.failure(exc.code or 500, code, message, details=extra)

@@ -29,8 +29,9 @@ from .errors import (
     FlowgladError,
     FlowgladRateLimited,
     FlowgladServerError,
+    InvalidCustomerId,
 )
-from .identity import CustomerIdentity, InvalidCustomerId, coerce_identity
+from .identity import CustomerIdentity, coerce_identity
 from .redaction import one_line
 
 if TYPE_CHECKING:

@@ -2,9 +2,8 @@
 per TTL, however many processes and machines serve the app.
 
 It sits behind the per-request cache in ``flask.g`` and is off unless
-``FLOWGLAD_BILLING_CACHE`` names a backend: a ``redis://`` URL (redis-py, used directly, with
-a short timeout on every call) or any object with ``get``, ``set(key, value, timeout)`` and
-``delete``, such as a Flask-Caching ``Cache``.
+``FLOWGLAD_BILLING_CACHE`` names a store (:mod:`flask_flowglad.storage`): a ``redis://`` URL,
+a SQLite file, or a Flask-Caching ``Cache``.
 
 What it stores is the billing payload as compact JSON bytes, so the React SDK's
 ``customers/billing`` is answered with those bytes, never encoded again. The service checks
@@ -15,7 +14,7 @@ Correctness rules, each for a reason:
 * Keys carry the secret key's mode (``test``/``live``) and a keyed hash of the account
   (secret key and Flowglad host), never the key itself, so apps, modes and Flowglad
   accounts sharing one Redis never see each other's entries; the customer's external id is
-  hashed so any id makes a valid key for any backend.
+  hashed so any id makes a valid key for any store.
 * A miss takes a short lock, so of several workers missing at once one reads upstream and
   the others wait briefly for its answer (no stampede). Its answer is stored only if the
   lock is still its own: an invalidation in the meantime drops the lock, so a read that
@@ -24,7 +23,7 @@ Correctness rules, each for a reason:
   customer back from a paid hosted checkout sees the new plan before any webhook arrives.
   Invalidations keep pins; only time ends them.
 * The cache may fail. Any error is logged as a warning and the billing is read upstream;
-  after an error, reads and stores skip the cache for a few seconds so a slow backend does
+  after an error, reads and stores skip the cache for a few seconds so a slow store does
   not add its timeout to every request. Invalidations are always attempted.
 """
 
@@ -33,14 +32,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import math
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from typing import Any
+
+from .storage import Store
 
 logger = logging.getLogger("flask_flowglad")
 
@@ -57,108 +56,6 @@ LOCK_SECONDS = 10.0
 WAIT_FOR_READER_SECONDS = 1.0
 #: After a cache error, how long reads and stores skip the cache.
 BACKOFF_SECONDS = 5.0
-#: URL schemes read as a Redis server.
-REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
-
-
-@runtime_checkable
-class CacheBackend(Protocol):
-    """What the cache needs of a backend; a Flask-Caching ``Cache`` is one."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any, timeout: Any) -> Any: ...
-
-    def delete(self, key: str) -> Any: ...
-
-
-class RedisBackend:
-    """A Redis server through redis-py, with a timeout on every call.
-
-    Besides ``get``, ``set`` and ``delete`` it does atomically what other backends do in
-    two steps: storing only under a held lock, and deleting only what is not a pin.
-    """
-
-    _STORE_IF_LOCKED = """
-    if redis.call('GET', KEYS[1]) == ARGV[1] then
-        redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-        redis.call('DEL', KEYS[1])
-        return 1
-    end
-    return 0
-    """
-    _DELETE_UNLESS_PINNED = """
-    local value = redis.call('GET', KEYS[1])
-    if value and string.sub(value, 1, 1) ~= ARGV[1] then
-        redis.call('DEL', KEYS[1])
-    end
-    redis.call('DEL', KEYS[2])
-    return 1
-    """
-
-    def __init__(self, url: str, timeout: float) -> None:
-        try:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "A redis:// FLOWGLAD_BILLING_CACHE needs redis-py:"
-                " pip install 'flask-flowglad[cache]'"
-            ) from None
-        # redis-py's pool notices a fork and reconnects in the child, so a client made
-        # before gunicorn forks (--preload) is safe in every worker.
-        self.client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            # No retries: a failing cache is skipped, and a retry would only add waits.
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._store_if_locked = self.client.register_script(self._STORE_IF_LOCKED)
-        self._delete_unless_pinned = self.client.register_script(self._DELETE_UNLESS_PINNED)
-
-    def __repr__(self) -> str:
-        kwargs = self.client.connection_pool.connection_kwargs
-        return f"<RedisBackend {kwargs.get('host', kwargs.get('path'))}:{kwargs.get('port', '')}>"
-
-    def get(self, key: str) -> bytes | None:
-        value = self.client.get(key)
-        return value if isinstance(value, bytes) else None
-
-    def set(self, key: str, value: bytes, timeout: float) -> None:
-        self.client.set(key, value, px=_millis(timeout))
-
-    def add(self, key: str, value: str, timeout: float) -> bool:
-        return bool(self.client.set(key, value, px=_millis(timeout), nx=True))
-
-    def delete(self, key: str) -> None:
-        self.client.delete(key)
-
-    def store_if_locked(
-        self, lock: str, token: str, key: str, value: bytes, timeout: float
-    ) -> bool:
-        return bool(self._store_if_locked(keys=[lock, key], args=[token, value, _millis(timeout)]))
-
-    def delete_unless_pinned(self, key: str, lock: str) -> None:
-        self._delete_unless_pinned(keys=[key, lock], args=[PIN_TAG])
-
-
-def open_backend(setting: Any, timeout: float) -> CacheBackend:
-    """The backend ``FLOWGLAD_BILLING_CACHE`` names: a Redis URL, or the object itself."""
-    if isinstance(setting, str):
-        return RedisBackend(setting, timeout)
-    return setting  # type: ignore[no-any-return]
-
-
-def is_backend_setting(value: Any) -> bool:
-    """Whether ``value`` can be a ``FLOWGLAD_BILLING_CACHE``: a Redis URL or a backend."""
-    if isinstance(value, str):
-        try:
-            return urlsplit(value).scheme in REDIS_SCHEMES
-        except ValueError:  # "redis://[::1" and the like: no URL at all
-            return False
-    return isinstance(value, CacheBackend)
 
 
 def account_hash(secret_key: str, base_url: str, salt: str = "") -> str:
@@ -173,11 +70,11 @@ def account_hash(secret_key: str, base_url: str, salt: str = "") -> str:
 
 
 class SharedBillingCache:
-    """Customers' billing payloads in a backend shared by every worker of the app."""
+    """Customers' billing payloads in a store shared by every worker of the app."""
 
     def __init__(
         self,
-        backend: CacheBackend,
+        store: Store,
         *,
         mode: str,
         account: str,
@@ -186,7 +83,7 @@ class SharedBillingCache:
         per_process: bool = False,
         seal_key: bytes | None = None,
     ) -> None:
-        self.backend = backend
+        self.store = store
         #: Signs every stored billing, so a hit whose seal holds was written by this app
         #: after Flowglad's answer was checked: it is served as bytes, never parsed again.
         self._seal_key = seal_key or os.urandom(32)
@@ -199,7 +96,7 @@ class SharedBillingCache:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<SharedBillingCache {self.backend!r} ttl={self.ttl:g}s>"
+        return f"<SharedBillingCache {self.store!r} ttl={self.ttl:g}s>"
 
     def key(self, external_id: str) -> str:
         """The entry's key: mode, account, and a hash of the customer's external id."""
@@ -215,7 +112,7 @@ class SharedBillingCache:
         if self._skipping():
             return load()
         key = self.key(external_id)
-        value = self._call("read", self.backend.get, key)
+        value = self._call("read", self.store.get, key)
         payload = self._unsealed(value)
         if payload is not None:
             return payload
@@ -240,12 +137,8 @@ class SharedBillingCache:
 
     def _fill(self, key: str, load: Callable[[], bytes]) -> bytes:
         lock, token = key + ":lock", uuid.uuid4().hex
-        add = getattr(self.backend, "add", None)
-        if add is None:
-            payload = load()
-            self._call("store", self.backend.set, key, self._seal(payload), self._timeout())
-            return payload
-        locked = self._call("lock", add, lock, token, self._timeout(LOCK_SECONDS))
+        add = self.store.add
+        locked = self._call("lock", add, lock, token.encode(), LOCK_SECONDS)
         if locked is False:
             waited = self._wait_for_reader(key, lock)
             if waited is not None:
@@ -254,10 +147,10 @@ class SharedBillingCache:
             payload = load()
         except BaseException:
             if locked:  # let the waiting workers read for themselves at once
-                self._call("unlock", self.backend.delete, lock)
+                self._call("unlock", self.store.delete, lock)
             raise
         if locked:
-            self._call("store", self._store_if_locked, lock, token, key, payload)
+            self._call("store", self._store_if_locked, lock, token.encode(), key, payload)
         return payload
 
     def _wait_for_reader(self, key: str, lock: str) -> bytes | None:
@@ -268,25 +161,25 @@ class SharedBillingCache:
         while time.monotonic() < deadline:
             time.sleep(pause)
             pause = min(pause * 2, 0.025)
-            value = self._call("read", self.backend.get, key)
+            value = self._call("read", self.store.get, key)
             payload = self._unsealed(value)
             if payload is not None:
                 return payload
-            if value is not None or self._call("read", self.backend.get, lock) is None:
+            if value is not None or self._call("read", self.store.get, lock) is None:
                 return None
         return None
 
-    def _store_if_locked(self, lock: str, token: str, key: str, payload: bytes) -> None:
+    def _store_if_locked(self, lock: str, token: bytes, key: str, payload: bytes) -> None:
         value = self._seal(payload)
-        store = getattr(self.backend, "store_if_locked", None)
-        if store is not None:
-            store(lock, token, key, value, self.ttl)
+        set_if_held = getattr(self.store, "set_if_held", None)
+        if set_if_held is not None:
+            set_if_held(lock, token, key, value, self.ttl)
             return
-        # Two steps on a plain backend: an invalidation between them is still possible,
-        # in a window of one backend call instead of a whole upstream read.
-        if self.backend.get(lock) == token:
-            self.backend.set(key, value, self._timeout())
-            self.backend.delete(lock)
+        # Two steps on another store: an invalidation between them is still possible,
+        # in a window of one store call instead of a whole upstream read.
+        if self.store.get(lock) == token:
+            self.store.set(key, value, self.ttl)
+            self.store.delete(lock)
 
     # -- changing --------------------------------------------------------------------
 
@@ -294,33 +187,26 @@ class SharedBillingCache:
         """Drop the customer's entry for every worker (a pin stays), and any read in
         flight, whose answer may be from before the change."""
         key = self.key(external_id)
-        delete = getattr(self.backend, "delete_unless_pinned", None)
+        delete = getattr(self.store, "delete_unless_tagged", None)
         if delete is not None:
-            self._call("invalidate", delete, key, key + ":lock", always=True)
+            self._call("invalidate", delete, key, PIN_TAG, key + ":lock", always=True)
             return
         self._call("invalidate", self._delete_unless_pinned, key, always=True)
 
     def _delete_unless_pinned(self, key: str) -> None:
-        value = self.backend.get(key)
+        value = self.store.get(key)
         if not (isinstance(value, bytes) and value[:1] == PIN_TAG):
-            self.backend.delete(key)
-        self.backend.delete(key + ":lock")
+            self.store.delete(key)
+        self.store.delete(key + ":lock")
 
     def pin(self, external_id: str) -> None:
         """Bypass the cache for this customer for ``checkout_window`` seconds: a checkout
         was started, and its outcome must show the moment the customer is back."""
         key = self.key(external_id)
-        self._call(
-            "pin", self.backend.set, key, PIN_TAG, self._timeout(self.checkout_window), always=True
-        )
-        self._call("pin", self.backend.delete, key + ":lock", always=True)
+        self._call("pin", self.store.set, key, PIN_TAG, self.checkout_window, always=True)
+        self._call("pin", self.store.delete, key + ":lock", always=True)
 
     # -- failures --------------------------------------------------------------------
-
-    def _timeout(self, seconds: float | None = None) -> float:
-        """A timeout the backend accepts: Redis takes fractions, others whole seconds."""
-        value = self.ttl if seconds is None else seconds
-        return value if isinstance(self.backend, RedisBackend) else max(1, math.ceil(value))
 
     def _skipping(self) -> bool:
         return time.monotonic() < self._skip_until
@@ -331,7 +217,7 @@ class SharedBillingCache:
             return None
         try:
             return fn(*args)
-        except Exception as exc:  # noqa: BLE001 - any backend failure degrades the same way
+        except Exception as exc:  # noqa: BLE001 - any store failure degrades the same way
             with self._lock:
                 first = not self._skipping()
                 self._skip_until = time.monotonic() + BACKOFF_SECONDS
@@ -345,7 +231,3 @@ class SharedBillingCache:
                     BACKOFF_SECONDS,
                 )
             return None
-
-
-def _millis(seconds: float) -> int:
-    return max(1, round(seconds * 1000))

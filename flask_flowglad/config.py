@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .cache import is_backend_setting
+from .errors import ConfigurationError, ConfigurationWarning, WebhookVerificationError
 from .redaction import mask_key, mask_url_password
+from .storage import store_setting_problem
+from .webhooks.signature import decode_secret
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
@@ -28,14 +30,6 @@ API_SUFFIX = "/api/v1"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-
-
-class ConfigurationError(RuntimeError):
-    """The extension cannot start with the app's configuration."""
-
-
-class ConfigurationWarning(UserWarning):
-    """The configuration works, but probably not as meant (a misspelled key, a fixed URL)."""
 
 
 def parse_bool(value: Any, key: str) -> bool:
@@ -122,23 +116,17 @@ def parse_webhook_secrets(value: Any, key: str) -> tuple[str, ...] | None:
     items = value.replace(",", " ").split() if isinstance(value, str) else value
     if isinstance(items, (list, tuple)) and all(isinstance(item, str) for item in items):
         secrets = tuple(item.strip() for item in items if item.strip())
-        if all(secret.startswith("whsec_") and len(secret) > 6 for secret in secrets):
+        try:
+            for secret in secrets:
+                decode_secret(secret)
+        except WebhookVerificationError as exc:
+            reason = f" ({exc})"
+        else:
             return secrets or None
+    else:
+        reason = ""
     raise ConfigurationError(
-        f"{key} must be Flowglad's webhook signing secret (whsec_...), or a list of them."
-    )
-
-
-def parse_webhook_store(value: Any, key: str) -> Any:
-    """A store with ``get``, ``set`` and ``delete`` (a cache backend), or the path of a
-    SQLite file."""
-    if isinstance(value, (str, os.PathLike)):
-        return os.fspath(value)
-    if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):
-        return value
-    raise ConfigurationError(
-        f"{key} must be a path to a SQLite file or an object with get, set and delete"
-        f" (a cache backend), not {value!r}."
+        f"{key} must be Flowglad's webhook signing secret (whsec_...), or a list of them{reason}."
     )
 
 
@@ -199,21 +187,20 @@ def parse_file(value: Any, key: str) -> str | None:
     raise ConfigurationError(f"{key} must be the path of a file, not {value!r}.")
 
 
-def parse_billing_cache(value: Any, key: str) -> Any:
-    """Off (``False``/``None``), a ``redis://`` URL, or an object with ``get``, ``set`` and
-    ``delete`` (a Flask-Caching ``Cache``)."""
-    if value is False or value == "":
+def parse_store(value: Any, key: str) -> Any:
+    """Off (``False``, ``None``, ``""``, ``"off"``), or what names a store: a ``redis://``
+    URL, a ``sqlite:///`` URL or file path, or an object with ``get``, ``set`` and ``delete``
+    (a Flask-Caching ``Cache``). Opened by :func:`flask_flowglad.storage.open_store`."""
+    if value is False or value is None:
         return None
-    if isinstance(value, str) and value.strip().lower() in _FALSE:
+    if isinstance(value, str) and value.strip().lower() in (_FALSE | {""}):
         return None
-    if is_backend_setting(value):
-        return value
-    if isinstance(value, str):
-        value = mask_url_password(value)
-    shown = repr(value) if isinstance(value, (str, bool, int, float)) else type(value).__name__
+    problem = store_setting_problem(value)
+    if problem is None:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
     raise ConfigurationError(
-        f"{key} must be a redis:// URL or an object with get, set and delete (such as a"
-        f" Flask-Caching Cache), not {shown}."
+        f"{key} must be a redis:// URL, a SQLite file (sqlite:///path), or an object with"
+        f" get, set and delete (such as a Flask-Caching Cache): {mask_url_password(problem)}."
     )
 
 
@@ -222,7 +209,8 @@ def _as_is(value: Any, key: str) -> Any:
 
 
 def key_mode(secret_key: str | None) -> str:
-    """``"live"``, ``"test"`` or ``"unknown"``: what may be said of a key in a log."""
+    """What may be said of a key in a log: ``"live"`` (``sk_live_...``), ``"test"``
+    (``sk_test_...``), ``"unknown"`` (another ``sk_...``) or ``"none"`` (no key)."""
     if not secret_key:
         return "none"
     if secret_key.startswith("sk_live_"):
@@ -384,11 +372,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "webhook_store",
         "FLOWGLAD_WEBHOOK_STORE",
-        parse_webhook_store,
+        parse_store,
         None,
-        "Where handled webhook ids are kept: a cache backend (get/set/delete), or a SQLite"
-        " file path; by default flowglad-webhooks.sqlite3 in the instance folder.",
-        "str | object",
+        "Where handled webhook ids are kept: a store (redis:// URL, SQLite file, or a"
+        " Flask-Caching Cache); by default the billing cache's store when there is one, else"
+        " flowglad-webhooks.sqlite3 in the instance folder. Relative paths are the instance"
+        " folder's.",
+        "str | Cache",
     ),
     Option(
         "openapi_path",
@@ -401,10 +391,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "billing_cache",
         "FLOWGLAD_BILLING_CACHE",
-        parse_billing_cache,
+        parse_store,
         None,
-        "Share customers' billing between workers and machines: a redis:// URL or a"
-        " Flask-Caching Cache (any object with get, set and delete). Off by default.",
+        "Share customers' billing between workers and machines: a store (a redis:// URL, a"
+        " SQLite file for one machine, or a Flask-Caching Cache). Off by default.",
         "str | Cache",
     ),
     Option(
@@ -421,7 +411,7 @@ OPTIONS: tuple[Option, ...] = (
         "FLOWGLAD_BILLING_CACHE_TIMEOUT",
         parse_seconds,
         0.25,
-        "Seconds each call to a redis:// cache may take; past it the billing is read from"
+        "Seconds each call to a redis:// store may take; past it the billing is read from"
         " Flowglad.",
         "float",
     ),
@@ -472,7 +462,7 @@ class FlowgladSettings:
 
     @property
     def key_mode(self) -> str:
-        """``live``, ``test`` or ``none``: safe to log, unlike the key."""
+        """The secret key's mode, as :func:`key_mode` names it: safe to log, unlike the key."""
         return key_mode(self.secret_key)
 
     @classmethod

@@ -1,8 +1,12 @@
-"""Exceptions of flask-flowglad: the REST client's, and the service's own refusals.
+"""Every exception and warning of flask-flowglad that needs no Flask.
 
-One tree, so callers can catch as broadly or as narrowly as they need:
-:class:`FlowgladError` for anything, :class:`FlowgladAPIError` for an answer
-from Flowglad, :class:`FlowgladConnectionError` when no answer came.
+One tree for what Flowglad answers, so callers can catch as broadly or as narrowly as they
+need: :class:`FlowgladError` for anything, :class:`FlowgladAPIError` for an answer from
+Flowglad, :class:`FlowgladConnectionError` when no answer came, :class:`BillingActionError`
+for the service's own refusals. Beside it: the configuration's errors and warnings, the
+customer loader's, and the webhook verifier's. The two that are HTTP answers
+(``FeatureNotAvailable``, ``BillingUnavailable``) subclass Werkzeug's exceptions and live in
+:mod:`flask_flowglad.access`.
 
 This module knows nothing of Flask, like the client.
 """
@@ -16,12 +20,9 @@ __all__ = [
     "BillingActionError",
     "CheckoutRequired",
     "CheckoutSessionNotFound",
-    "NoCurrentSubscription",
-    "NoScheduledAdjustment",
-    "PriceNotFound",
-    "ResourceClaimNotFound",
-    "SubscriptionAlreadyCanceled",
-    "SubscriptionNotOwned",
+    "ConfigurationError",
+    "ConfigurationWarning",
+    "CustomerLoaderMissing",
     "FlowgladAPIError",
     "FlowgladAuthenticationError",
     "FlowgladBadRequest",
@@ -32,8 +33,20 @@ __all__ = [
     "FlowgladRateLimited",
     "FlowgladServerError",
     "FlowgladTimeout",
+    "InvalidCustomerId",
     "InvalidUpstreamAnswer",
+    "MalformedWebhook",
+    "NoCurrentSubscription",
+    "NoScheduledAdjustment",
     "NotInPricingModel",
+    "OUTAGES",
+    "PriceNotFound",
+    "ResourceClaimNotFound",
+    "SandboxWarning",
+    "SubscriptionAlreadyCanceled",
+    "SubscriptionNotOwned",
+    "WebhookVerificationError",
+    "is_outage",
 ]
 
 
@@ -173,3 +186,52 @@ class CheckoutSessionNotFound(BillingActionError):
 
 class NoScheduledAdjustment(BillingActionError):
     """Undoing a plan change when none is scheduled."""
+
+
+#: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no": the
+#: ones ``FLOWGLAD_FAIL_OPEN`` may open a gated view on.
+OUTAGES: tuple[type[FlowgladError], ...] = (
+    FlowgladConnectionError,
+    FlowgladServerError,
+    FlowgladRateLimited,
+    InvalidUpstreamAnswer,
+)
+
+
+def is_outage(exc: FlowgladError) -> bool:
+    """Whether ``exc`` says Flowglad could not be asked (the fail-open policy applies)."""
+    return isinstance(exc, OUTAGES)
+
+
+# -- the app's configuration -----------------------------------------------------------
+
+
+class ConfigurationError(RuntimeError):
+    """The extension cannot start with the app's configuration."""
+
+
+class ConfigurationWarning(UserWarning):
+    """The configuration works, but probably not as meant (a misspelled key, a fixed URL)."""
+
+
+class SandboxWarning(UserWarning):
+    """Billing is simulated: nothing is charged and nothing reaches Flowglad."""
+
+
+class CustomerLoaderMissing(ConfigurationError):
+    """Nothing tells the extension who the customer of a request is."""
+
+
+class InvalidCustomerId(ValueError):
+    """The app's customer loader produced an id Flowglad cannot address."""
+
+
+# -- webhooks --------------------------------------------------------------------------
+
+
+class WebhookVerificationError(ValueError):
+    """The webhook is not a genuine, fresh delivery from Flowglad: answer 400."""
+
+
+class MalformedWebhook(ValueError):
+    """A genuine delivery whose body is not a Flowglad event object."""

@@ -8,23 +8,25 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask
 
 from .billing import JSONObject
-from .cache import CacheBackend, SharedBillingCache, account_hash, open_backend
+from .cache import SharedBillingCache, account_hash
 from .client import FlowgladClient
 from .config import FlowgladSettings, key_mode
 from .csrf import exempt_from_csrf
+from .errors import SandboxWarning
 from .identity import CustomerIdentity, coerce_identity
 from .login import identity_from_flask_login
 from .protocol.blueprint import create_blueprint
 from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
-from .state import EXTENSION_NAME, FlowgladState, drop_request_cache, get_state
+from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
+from .storage import Store, open_store
 from .templating import template_context
-from .webhook_endpoint import register_webhook_endpoint
+from .webhooks.endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -35,10 +37,6 @@ CustomerLoader = Callable[[], "CustomerIdentity | str | None"]
 LoaderT = TypeVar("LoaderT", bound=CustomerLoader)
 CustomerSource = Callable[[], "Iterable[CustomerIdentity | str]"]
 SourceT = TypeVar("SourceT", bound=CustomerSource)
-
-
-class SandboxWarning(UserWarning):
-    """Billing is simulated: nothing is charged and nothing reaches Flowglad."""
 
 
 class Flowglad:
@@ -80,7 +78,7 @@ class Flowglad:
         webhook_path: str | None = None,
         webhook_store: Any = None,
         openapi_path: str | None = None,
-        billing_cache: str | CacheBackend | None = None,
+        billing_cache: str | Store | Any = None,
         billing_cache_ttl: float | None = None,
         billing_cache_timeout: float | None = None,
         billing_cache_checkout_window: float | None = None,
@@ -117,8 +115,8 @@ class Flowglad:
         """Read the app's config, create its client and register the API blueprint.
 
         Also gives every template ``current_billing``, ``has_feature`` and
-        ``usage_balance``, and exempts the extension's blueprints from Flask-WTF's
-        ``CSRFProtect`` (see :mod:`flask_flowglad.csrf` for why that is safe).
+        ``usage_balance``, and exempts the blueprints it registers (and only those) from
+        Flask-WTF's ``CSRFProtect`` (see :mod:`flask_flowglad.csrf` for why that is safe).
         """
         if EXTENSION_NAME in app.extensions:
             raise RuntimeError(
@@ -126,34 +124,41 @@ class Flowglad:
                 " create Flowglad(app) and call init_app(app) too?"
             )
         settings = FlowgladSettings.resolve(app.config, self._options)
-        sandbox = None
+        sandbox: SandboxLike | None = None
+        exempt: list[str] = []
         if settings.sandbox is not False:
             sandbox, client = _sandbox_client(settings, app)
             from .sandbox import PAGES_PREFIX
 
-            app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)
+            pages = sandbox.pages_blueprint()
+            app.register_blueprint(pages, url_prefix=PAGES_PREFIX)
+            exempt.append(pages.name)
             # A sandbox in a file is one Flowglad for every process: its entries are shared.
             where = sandbox.base_url + (f"#{sandbox.path}" if sandbox.path else "")
             billing_cache = _billing_cache(
-                settings, sandbox.secret_key, where, private=sandbox.path is None
+                app, settings, sandbox.secret_key, where, private=sandbox.path is None
             )
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
-            billing_cache = _billing_cache(settings, str(settings.secret_key), settings.base_url)
+            billing_cache = _billing_cache(
+                app, settings, str(settings.secret_key), settings.base_url
+            )
         app.extensions[EXTENSION_NAME] = FlowgladState(
             settings, client, sandbox, self.current_identity, self.all_customers, billing_cache
         )
-        app.register_blueprint(create_blueprint(), url_prefix=settings.url_prefix)
+        blueprint = create_blueprint()
+        app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+        exempt.append(blueprint.name)
         if settings.openapi_path is not None:
             app.add_url_rule(
                 settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
             )
         if settings.webhook_secret:
-            shared = billing_cache.backend if billing_cache is not None else None
-            register_webhook_endpoint(app, settings, sandbox, shared)
+            shared = billing_cache.store if billing_cache is not None else None
+            exempt.append(register_webhook_endpoint(app, settings, sandbox, shared))
         app.teardown_request(drop_request_cache)
         app.context_processor(template_context)
-        exempt_from_csrf(app)
+        exempt_from_csrf(app, exempt)
 
     def customer_loader(self, loader: LoaderT) -> LoaderT:
         """Register the function that says who the customer of a request is.
@@ -200,7 +205,7 @@ class Flowglad:
     @property
     def sandbox(self) -> Sandbox | None:
         """The current app's sandbox, when ``FLOWGLAD_SANDBOX`` is on, to drive in tests."""
-        return get_state().sandbox
+        return cast("Sandbox | None", get_state().sandbox)
 
     # -- customers -------------------------------------------------------------------
 
@@ -249,7 +254,12 @@ def _client(
 
 
 def _billing_cache(
-    settings: FlowgladSettings, secret_key: str, base_url: str, *, private: bool = False
+    app: Flask,
+    settings: FlowgladSettings,
+    secret_key: str,
+    base_url: str,
+    *,
+    private: bool = False,
 ) -> SharedBillingCache | None:
     """The shared billing cache, keyed to the account and mode of ``secret_key``.
 
@@ -258,8 +268,11 @@ def _billing_cache(
     """
     if settings.billing_cache is None:
         return None
+    store = open_store(
+        settings.billing_cache, timeout=settings.billing_cache_timeout, root=app.instance_path
+    )
     return SharedBillingCache(
-        open_backend(settings.billing_cache, settings.billing_cache_timeout),
+        store,
         mode=key_mode(secret_key),
         account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
         ttl=settings.billing_cache_ttl,

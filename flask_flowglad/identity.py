@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-class InvalidCustomerId(ValueError):
-    """The app's customer loader produced an id Flowglad cannot address."""
+from .errors import InvalidCustomerId
 
 
 @dataclass(frozen=True)

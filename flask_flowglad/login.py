@@ -8,13 +8,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
-from .config import ConfigurationError
+from .errors import CustomerLoaderMissing
 from .identity import CustomerIdentity
-
-
-class CustomerLoaderMissing(ConfigurationError):
-    """Nothing tells the extension who the customer of a request is."""
-
 
 MISSING_LOADER_MESSAGE = (
     "flask-flowglad cannot tell who the customer is: this app has no flask-login"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Blueprint, Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
 from .billing import AnonymousBilling, BillingSnapshot, JSONObject, pricing_model_problem
@@ -22,13 +22,32 @@ from .errors import InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
 
-if TYPE_CHECKING:
-    from .sandbox import Sandbox
-
 #: The key of ``app.extensions``.
 EXTENSION_NAME = "flowglad"
 #: The one attribute of ``flask.g`` the extension uses: ``{external_id: cache entry}``.
 G_CACHE_ATTRIBUTE = "_flowglad_customers"
+
+
+class SandboxLike(Protocol):
+    """What the extension uses of a sandbox (:class:`flask_flowglad.sandbox.Sandbox` is
+    one): a protocol, so that no module but the extension's wiring imports the sandbox."""
+
+    @property
+    def secret_key(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def webhooks(self) -> Any: ...
+
+    @property
+    def path(self) -> str | None:
+        """The state file, or ``None`` for a sandbox in this process's memory."""
+
+    def adapter(self) -> Any: ...
+
+    def pages_blueprint(self) -> Blueprint: ...
 
 
 @dataclass
@@ -37,8 +56,8 @@ class FlowgladState:
 
     settings: FlowgladSettings
     client: FlowgladClient
-    #: The in-memory Flowglad, when ``FLOWGLAD_SANDBOX`` is on.
-    sandbox: Sandbox | None
+    #: The simulated Flowglad, when ``FLOWGLAD_SANDBOX`` is on.
+    sandbox: SandboxLike | None
     #: Who the customer of the current request is (the extension's customer loader).
     identify: Callable[[], CustomerIdentity | None]
     #: Every account of the app, for ``flask flowglad backfill`` (``@customer_source``).

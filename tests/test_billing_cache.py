@@ -12,8 +12,9 @@ from cachelib import SimpleCache
 
 from flask_flowglad import Flowglad
 from flask_flowglad.cache import KEY_PREFIX, SEAL_BYTES, SharedBillingCache, account_hash
-from flask_flowglad.config import ConfigurationError
+from flask_flowglad.errors import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
+from flask_flowglad.storage import ObjectStore
 
 from .cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
 from .conftest import User, make_app
@@ -76,12 +77,12 @@ def test_a_cache_setting_that_is_neither_a_redis_url_nor_a_backend_is_refused(va
         Flowglad(app)
 
 
-def test_a_redis_url_makes_a_redis_backend_with_the_configured_timeout() -> None:
+def test_a_redis_url_makes_a_redis_store_with_the_configured_timeout() -> None:
     app = make_app(FLOWGLAD_BILLING_CACHE="redis://127.0.0.1:1/0", FLOWGLAD_BILLING_CACHE_TTL=5)
     Flowglad(app, billing_cache_timeout=0.25)
     cache = app.extensions["flowglad"].billing_cache
     assert cache.ttl == 5
-    kwargs = cache.backend.client.connection_pool.connection_kwargs
+    kwargs = cache.store.client.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.25
 
 
@@ -108,7 +109,7 @@ def test_the_settings_never_show_a_cache_password(url: str) -> None:
 def test_keys_carry_mode_and_account_never_the_key_or_the_customer_id() -> None:
     secret = "sk_live_abcdef123456"
     cache = SharedBillingCache(
-        DictBackend(),
+        ObjectStore(DictBackend()),
         mode="live",
         account=account_hash(secret, "https://app.flowglad.com"),
         ttl=60,
@@ -196,7 +197,7 @@ def test_a_cached_entry_this_app_did_not_seal_is_replaced_from_upstream(
     if entry == b"sealed:":
         # A real billing, sealed by another app's key: never trusted either.
         other = SharedBillingCache(
-            DictBackend(), mode="test", account="x", ttl=60, checkout_window=600
+            ObjectStore(DictBackend()), mode="test", account="x", ttl=60, checkout_window=600
         )
         entry = other._seal(b'{"customer": {}}')[1:]
     backend.values[key] = b"B" + entry
@@ -224,7 +225,9 @@ def test_a_failing_backend_answers_from_upstream_and_warns_once(
 
 def test_a_checkout_pin_survives_invalidations_until_it_expires() -> None:
     backend = DictBackend()
-    cache = SharedBillingCache(backend, mode="test", account="a", ttl=60, checkout_window=600)
+    cache = SharedBillingCache(
+        ObjectStore(backend), mode="test", account="a", ttl=60, checkout_window=600
+    )
     reads: list[int] = []
 
     def load() -> bytes:

@@ -95,7 +95,7 @@ def test_logged_out_answer_is_readable_by_the_frontend(app: Flask) -> None:
     response = app.test_client().post(BILLING, json={}, base_url=API, headers={"Origin": FRONTEND})
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
-    assert response.json["error"]["code"] == "UNAUTHORIZED"
+    assert response.json["error"]["code"] == "unauthorized"
 
 
 def test_a_bearer_token_header_identifies_the_customer_without_cookies(app: Flask) -> None:

@@ -1,20 +1,22 @@
-"""With Flask-WTF's CSRFProtect on, the extension's blueprints (React SDK routes, sandbox
-pages, webhooks) work, whichever init_app ran first, and a cross-site form still cannot
-post to them."""
+"""With Flask-WTF's CSRFProtect on, the blueprints the extension registers (React SDK routes,
+sandbox pages, webhooks) work, whichever init_app ran first, a cross-site form still cannot
+post to them, and the app's own blueprints stay protected whatever their names."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Blueprint, Flask
-from flask_wtf.csrf import CSRFProtect
+from flask import Blueprint, Flask, session
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
 from .conftest import User, make_app
+from .webhook_helpers import PATH, SECRET, body_of, signed
 
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}
 
@@ -36,10 +38,15 @@ ORDERS = [
 
 
 @pytest.fixture(params=ORDERS)
-def app(request: pytest.FixtureRequest, flowglad_sandbox: Sandbox) -> Flask:
-    """An app with CSRFProtect on, set up in each order."""
+def app(request: pytest.FixtureRequest, flowglad_sandbox: Sandbox, tmp_path: Path) -> Flask:
+    """An app with CSRFProtect on, set up in each order, with the webhook endpoint on."""
     set_up: Callable[[Flask], None] = request.param
-    app = make_app(FLOWGLAD_SANDBOX=flowglad_sandbox, FLOWGLAD_SECRET_KEY=None)
+    app = make_app(
+        FLOWGLAD_SANDBOX=flowglad_sandbox,
+        FLOWGLAD_SECRET_KEY=None,
+        FLOWGLAD_WEBHOOK_SECRET=SECRET,
+        FLOWGLAD_WEBHOOK_STORE=str(tmp_path / "webhooks.sqlite3"),
+    )
 
     @app.post("/settings")
     def settings() -> str:
@@ -47,13 +54,13 @@ def app(request: pytest.FixtureRequest, flowglad_sandbox: Sandbox) -> Flask:
 
     with pytest.warns(UserWarning, match="simulated"):
         set_up(app)
-    # Another part of the extension, registered after both (as a webhook endpoint may be).
-    webhooks = Blueprint("flowglad_webhooks", __name__)
-    webhooks.add_url_rule("/flowglad/webhooks", "receive", lambda: "ok", methods=["POST"])
-    app.register_blueprint(webhooks)
     own = Blueprint("shop", __name__)
     own.add_url_rule("/shop/order", "order", lambda: "ordered", methods=["POST"])
     app.register_blueprint(own)
+    # The app's own admin pages, whose name merely starts like the extension's.
+    admin = Blueprint("flowglad_admin", __name__)
+    admin.add_url_rule("/admin/refund", "refund", lambda: "refunded", methods=["POST"])
+    app.register_blueprint(admin)
     return app
 
 
@@ -83,9 +90,27 @@ def test_the_apps_own_views_stay_protected(app: Flask, flowglad_sandbox: Sandbox
     assert client.post("/shop/order", data={"x": "1"}).status_code == 400
 
 
-def test_every_flowglad_blueprint_is_exempt(app: Flask, flowglad_sandbox: Sandbox) -> None:
+def test_an_apps_blueprint_named_like_the_extensions_stays_protected(app: Flask) -> None:
     client = app.test_client(user=User("u1"))
-    assert client.post("/flowglad/webhooks", data="{}").status_code == 200
+    refused = client.post("/admin/refund", data={"x": "1"})
+    assert refused.status_code == 400
+    assert "CSRF" in refused.get_data(as_text=True)
+    # With a token the same post goes through: the refusal above was CSRF's, not a 404.
+    with app.test_request_context():
+        token = generate_csrf()
+        signed_in = dict(session)
+    with client.session_transaction() as stored:
+        stored.update(signed_in)
+    assert client.post("/admin/refund", data={"csrf_token": token}).status_code == 200
+
+
+def test_every_blueprint_the_extension_registers_is_exempt(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    client = app.test_client(user=User("u1"))
+    body = body_of(external_id="u1")
+    delivered = client.post(PATH, data=body, headers=signed(body, "msg_csrf"))
+    assert delivered.status_code == 200, delivered.get_data(as_text=True)
     checkout = client.post(
         "/api/flowglad/checkout-sessions/create", json={**SUCCESS, "priceSlug": "pro_monthly"}
     ).json["data"]

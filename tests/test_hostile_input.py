@@ -31,7 +31,7 @@ def test_deeply_nested_json_is_a_400_envelope(
     if depth * 6 > 64 * 1024:
         assert_error(response, 413, "payload_too_large")
     else:
-        assert_error(response, 400, "VALIDATION_ERROR")
+        assert_error(response, 400, "validation_error")
     assert upstream.request_history == []
 
 
@@ -40,7 +40,7 @@ def test_deep_usage_properties_are_refused_before_upstream(app: Flask, upstream:
     for _ in range(40):
         properties = {"p": properties}
     body = {"usageMeterSlug": "api_calls", "properties": properties}
-    assert_error(raw_post(app, "usage-events/create", json.dumps(body)), 400, "VALIDATION_ERROR")
+    assert_error(raw_post(app, "usage-events/create", json.dumps(body)), 400, "validation_error")
     assert upstream.request_history == []
 
 
@@ -55,7 +55,7 @@ def test_deep_usage_properties_are_refused_before_upstream(app: Flask, upstream:
 )
 def test_lone_surrogates_are_a_400(app: Flask, upstream: Any, key: str, member: str) -> None:
     body = '{"' + member + '": "sub_\\ud800", "cancellation": {"timing": "immediately"}}'
-    assert_error(raw_post(app, key, body), 400, "VALIDATION_ERROR")
+    assert_error(raw_post(app, key, body), 400, "validation_error")
     assert upstream.request_history == []
 
 
@@ -77,7 +77,7 @@ def test_values_out_of_range_are_a_400(app: Flask, upstream: Any, value: Any) ->
     body = {"usageMeterSlug": "api_calls", "amount": value}
     if isinstance(value, str):
         body = {"usageMeterSlug": value}
-    assert_error(post(app, "usage-events/create", body), 400, "VALIDATION_ERROR")
+    assert_error(post(app, "usage-events/create", body), 400, "validation_error")
     assert upstream.request_history == []
 
 

@@ -128,7 +128,7 @@ def test_empty_body_is_an_empty_object(app: Flask, flowglad_api: Any) -> None:
 def test_unparseable_or_non_object_body_is_400(app: Flask, upstream: Any, raw: str) -> None:
     client = app.test_client(user=User("u1"))
     response = client.post(URL + "invoices/list", data=raw, content_type="application/json")
-    assert_error(response, 400, "VALIDATION_ERROR")
+    assert_error(response, 400, "validation_error")
     assert upstream.request_history == []
 
 
@@ -139,7 +139,7 @@ AUTHENTICATED = sorted(key for key, action in ACTIONS.items() if action.requires
 
 @pytest.mark.parametrize("key", AUTHENTICATED)
 def test_logged_out_is_401_with_no_upstream_call(app: Flask, upstream: Any, key: str) -> None:
-    error = assert_error(post(app, key, {}, user=None), 401, "UNAUTHORIZED")
+    error = assert_error(post(app, key, {}, user=None), 401, "unauthorized")
     assert error["message"] == "Not authenticated"
     assert upstream.request_history == []
 
@@ -217,7 +217,7 @@ def test_invalid_body_is_400_with_issues_and_no_upstream_call(
     app: Flask, upstream: Any, key: str
 ) -> None:
     response = post(app, key, INVALID_BODIES[key])
-    error = assert_error(response, 400, "VALIDATION_ERROR")
+    error = assert_error(response, 400, "validation_error")
     assert error["json"]["issues"], error
     assert all({"path", "message"} <= set(issue) for issue in error["json"]["issues"])
     assert upstream.request_history == []
@@ -1079,5 +1079,5 @@ def test_logged_out_billing_can_answer_null_data(upstream: Any) -> None:
     response = post(app, "customers/billing", {}, user=None)
     assert (response.status_code, response.json) == (200, {"data": None})
     # Only billing: every other action still needs a customer.
-    assert_error(post(app, "subscriptions/list", {}, user=None), 401, "UNAUTHORIZED")
+    assert_error(post(app, "subscriptions/list", {}, user=None), 401, "unauthorized")
     assert upstream.request_history == []

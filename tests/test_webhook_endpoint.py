@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from flask_flowglad import Flowglad
-from flask_flowglad.config import ConfigurationError
+from flask_flowglad.errors import ConfigurationError
 from flask_flowglad.signals import (
     customer_webhook,
     payment_webhook,
@@ -75,7 +75,7 @@ def test_protocol_test_vector_is_accepted_and_dispatched(
 
 
 def test_sandbox_signer_reproduces_the_protocol_vector() -> None:
-    from flask_flowglad.sandbox.webhooks import sign
+    from flask_flowglad.webhooks import sign
 
     assert sign(SECRET, "msg_2Lz8yJ3kQ1wXyZ", VECTOR_TIME, VECTOR_BODY) == VECTOR_SIGNATURE
 
@@ -390,7 +390,7 @@ def test_any_cache_backend_can_keep_the_handled_ids(tmp_path: Path) -> None:
     body = body_of()
     post(app, body, signed(body, "msg_cache"))
     assert post(app, body, signed(body, "msg_cache")).json["data"]["duplicate"] is True
-    assert store.get("flowglad-webhook:msg_cache") == "handled"
+    assert store.get("flowglad-webhook:msg_cache") == b"handled"
 
 
 # -- logging and configuration ---------------------------------------------------------
@@ -473,7 +473,7 @@ def test_a_failure_of_the_endpoint_itself_is_a_json_500_and_dispatches_nothing(
     def broken(*args: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("flask_flowglad.webhook_endpoint.parse_event", broken)
+    monkeypatch.setattr("flask_flowglad.webhooks.endpoint.parse_event", broken)
     body = body_of()
     with recording(webhook_received) as seen:
         response = post(app, body, signed(body))

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import pytest
 
 from flask_flowglad.signals import webhook_received
-from flask_flowglad.webhook_store import ClaimState, DeliveryLedger
+from flask_flowglad.webhooks import ClaimState, DeliveryLedger
 
 from .cache_support import running_redis
 from .webhook_helpers import body_of, post, recording, signed, webhook_app

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flask_flowglad.webhook_store import ClaimState, DeliveryLedger, SQLiteStore
+from flask_flowglad.storage import SQLiteStore
+from flask_flowglad.webhooks import ClaimState, DeliveryLedger
 
 IDS = [f"msg_{n}" for n in range(40)]
 
@@ -81,23 +82,23 @@ def test_claim_of_a_dead_worker_expires(tmp_path: Path, clock: list[float]) -> N
 
 def test_handled_ids_expire_and_are_purged(tmp_path: Path, clock: list[float]) -> None:
     store = SQLiteStore(tmp_path / "ledger.sqlite3")
-    store.set("old", "handled", 1)
+    store.set("old", b"handled", 1)
     clock[0] += 1.5
     assert store.get("old") is None
-    store.set("new", "handled", 60)
+    store.set("new", b"handled", 60)
     with __import__("sqlite3").connect(store.path) as db:
         keys = [row[0] for row in db.execute("SELECT key FROM entries")]
     assert keys == ["new"]
 
 
-@pytest.mark.parametrize("timeout", [None, 0])
-def test_no_timeout_means_kept(tmp_path: Path, timeout: int | None) -> None:
+def test_add_leaves_a_live_key_alone_and_takes_a_deleted_one(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "ledger.sqlite3")
-    store.set("k", "v", timeout)
-    assert store.add("k", "w", 10) is False
-    assert store.get("k") == "v"
-    assert store.delete("k") is True
-    assert store.add("k", "w", 10) is True
+    store.set("k", b"v", 60)
+    assert store.add("k", b"w", 10) is False
+    assert store.get("k") == b"v"
+    store.delete("k")
+    assert store.add("k", b"w", 10) is True
+    assert store.get("k") == b"w"
 
 
 class NoExpiryStore:
@@ -106,13 +107,14 @@ class NoExpiryStore:
     def __init__(self) -> None:
         self.data: dict[str, object] = {}
 
-    def get(self, key: str) -> object:
-        return self.data.get(key)
+    def get(self, key: str) -> bytes | None:
+        value = self.data.get(key)
+        return value if isinstance(value, bytes) else None
 
-    def set(self, key: str, value: object, timeout: int | None = None) -> None:
+    def set(self, key: str, value: bytes, timeout: float) -> None:
         self.data[key] = value
 
-    def add(self, key: str, value: object, timeout: int | None = None) -> bool:
+    def add(self, key: str, value: bytes, timeout: float) -> bool:
         return self.data.setdefault(key, value) is value
 
     def delete(self, key: str) -> None:
@@ -135,13 +137,13 @@ def test_a_dead_workers_claim_is_freed_by_its_deadline_even_if_the_key_stays(
 
 
 def _add_in_child(store: SQLiteStore, out: object) -> None:
-    out.put((store.add("child", "v", 60), store.get("parent")))  # type: ignore[attr-defined]
+    out.put((store.add("child", b"v", 60), store.get("parent")))  # type: ignore[attr-defined]
 
 
 def test_a_forked_worker_uses_the_store_its_parent_opened(tmp_path: Path) -> None:
     # gunicorn --preload: the app (and its store) exist before the workers are forked.
     store = SQLiteStore(tmp_path / "ledger.sqlite3")
-    assert store.add("parent", "v", 60)
+    assert store.add("parent", b"v", 60)
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     child = context.Process(target=_add_in_child, args=(store, out))
@@ -149,8 +151,8 @@ def test_a_forked_worker_uses_the_store_its_parent_opened(tmp_path: Path) -> Non
         # Python 3.12+ warns about forking a process that has threads; gunicorn forks anyway.
         warnings.simplefilter("ignore", DeprecationWarning)
         child.start()
-    assert out.get(timeout=30) == (True, "v")
+    assert out.get(timeout=30) == (True, b"v")
     child.join(10)
     assert child.exitcode == 0
-    assert store.get("child") == "v"
-    assert store.add("after", "v", 60)
+    assert store.get("child") == b"v"
+    assert store.add("after", b"v", 60)

@@ -11,7 +11,7 @@ from blinker import Signal
 from flask import Flask
 
 from flask_flowglad import Flowglad
-from flask_flowglad.sandbox.webhooks import signed_headers
+from flask_flowglad.webhooks import signed_headers
 
 from .conftest import make_app
 

@@ -17,7 +17,8 @@ import click
 from flask.cli import with_appcontext
 
 from ..backfill import Backfill, Checkpoint, Report, Result
-from ..identity import InvalidCustomerId, coerce_identity
+from ..errors import InvalidCustomerId
+from ..identity import coerce_identity
 from ..state import get_state
 
 #: Failed ids printed in the report; the checkpoint file keeps all of them.
@@ -62,6 +63,13 @@ def backfill_command(
 ) -> None:
     """Create a Flowglad customer for every account of @flowglad.customer_source."""
     state = get_state()
+    if state.settings.sandbox is True and not dry_run:
+        raise click.UsageError(
+            "FLOWGLAD_SANDBOX = True keeps the sandbox in each process's memory: customers"
+            " made by this command would vanish when it exits, unseen by the server. Set"
+            " FLOWGLAD_SANDBOX to a file, such as 'flowglad-sandbox.db' (in the instance"
+            " folder), which the server and this command then share."
+        )
     try:
         accounts = state.accounts()
     except LookupError as exc:
@@ -77,7 +85,9 @@ def backfill_command(
         return
     total = operator.length_hint(accounts, 0) or None
     job = Backfill(state.client, concurrency=concurrency, rate=rate, max_attempts=max_attempts)
-    where = "the sandbox" if state.sandbox is not None else state.client.base_url
+    where = state.client.base_url
+    if state.sandbox is not None:
+        where = f"the sandbox in {state.sandbox.path}" if state.sandbox.path else "the sandbox"
     click.echo(
         f"Back-filling customers on {where}: {concurrency} at once, at most {rate:g} requests/s"
         if rate

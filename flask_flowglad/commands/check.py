@@ -15,8 +15,9 @@ from typing import Any
 import click
 from flask.cli import ScriptInfo
 
-from ..config import ConfigurationError, masked_key
+from ..config import masked_key
 from ..errors import (
+    ConfigurationError,
     FlowgladAPIError,
     FlowgladAuthenticationError,
     FlowgladConnectionError,

@@ -12,8 +12,13 @@ import click
 from flask.cli import with_appcontext
 
 from ..billing import BillingSnapshot
-from ..errors import FlowgladConnectionError, FlowgladError, FlowgladNotFound
-from ..identity import InvalidCustomerId, validate_external_id
+from ..errors import (
+    FlowgladConnectionError,
+    FlowgladError,
+    FlowgladNotFound,
+    InvalidCustomerId,
+)
+from ..identity import validate_external_id
 from ..redaction import one_line
 from ..state import get_state
 from .check import connection_reason

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import Schema
 
 from ..billing import BillingSnapshot, JSONObject
+from ..envelope import EncodedJSON
 from ..errors import CheckoutRequired, InvalidUpstreamAnswer
 from ..service import CustomerBilling
 from . import schemas
-from .answers import EncodedJSON
 
 if TYPE_CHECKING:
     from ..state import FlowgladState

@@ -1,9 +1,5 @@
-"""What the browser is answered: the ``{data, error}`` envelope, and the one policy that
-turns any failure into a status, a code and a message (PROTOCOL §1.4, §2.4).
-
-Every error carries a string ``code`` (apps and the React hooks surface it), a human
-``message``, and a ``json`` object holding at least ``message``. ``data`` is ``null`` on
-every error, which ``useBilling`` needs in order not to mistake an error for a payload.
+"""The one policy that turns any failure into a status, a code and a message, for the
+``{data, error}`` envelope of :mod:`flask_flowglad.envelope` (docs/protocol.md §1.4, §2.4).
 
 Flowglad's own bodies and request ids are logged, never sent to the browser; for a 4xx
 that describes the browser's own request (400, 404, 409, 422) Flowglad's message is passed
@@ -18,12 +14,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 
+from ..envelope import failure
 from ..errors import (
     AmbiguousSubscription,
     BillingActionError,
@@ -37,7 +32,6 @@ from ..errors import (
     FlowgladError,
     FlowgladNotFound,
     FlowgladRateLimited,
-    FlowgladServerError,
     FlowgladTimeout,
     InvalidUpstreamAnswer,
     NoCurrentSubscription,
@@ -76,19 +70,6 @@ REFUSALS: dict[type[BillingActionError], tuple[int, str]] = {
     ResourceClaimNotFound: (404, "claim_not_found"),
     NoScheduledAdjustment: (409, "no_scheduled_adjustment"),
 }
-
-#: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no".
-OUTAGES: tuple[type[FlowgladError], ...] = (
-    FlowgladConnectionError,
-    FlowgladServerError,
-    FlowgladRateLimited,
-    InvalidUpstreamAnswer,
-)
-
-
-def is_outage(exc: FlowgladError) -> bool:
-    """Whether ``exc`` says Flowglad could not be asked (the fail-open policy applies)."""
-    return isinstance(exc, OUTAGES)
 
 
 def answer_for(exc: FlowgladError, action_code: str) -> Answer:
@@ -154,46 +135,7 @@ def _log_upstream(exc: FlowgladAPIError) -> None:
     logger.log(level, "Flowglad answered %s (request id %s): %s", exc.status, exc.request_id, exc)
 
 
-# -- the envelope ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EncodedJSON:
-    """A ``data`` member already encoded as JSON (the cached billing payload)."""
-
-    body: bytes
-
-
-def success(data: Any) -> Response:
-    """``{"data": data}``, status 200; :class:`EncodedJSON` is put in as it is."""
-    if isinstance(data, EncodedJSON):
-        body = b'{"data":' + data.body + b"}"
-        return current_app.response_class(body, status=200, mimetype="application/json")
-    return _json_response({"data": data}, 200)
-
-
-def failure(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    details: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """``{"data": null, "error": {code, message, json}}`` with ``status``."""
-    error = {"code": code, "message": message, "json": {"message": message, **(details or {})}}
-    response = _json_response({"data": None, "error": error}, status)
-    response.headers.update(headers or {})
-    return response
-
-
 def failure_for(exc: FlowgladError, action_code: str) -> Response:
     """The envelope answering ``exc``."""
     answer = answer_for(exc, action_code)
     return failure(answer.status, answer.code, answer.message, headers=answer.headers)
-
-
-def _json_response(body: Mapping[str, Any], status: int) -> Response:
-    # JavaScript's JSON.parse rejects NaN and Infinity, which Python writes by default.
-    text = current_app.json.dumps(body, allow_nan=False)
-    return current_app.response_class(text, status=status, mimetype="application/json")

@@ -17,10 +17,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
-from ..config import ConfigurationError
+from .. import envelope
 from ..deadline import request_deadline
-from ..errors import FlowgladError
-from ..identity import CustomerIdentity, InvalidCustomerId
+from ..errors import ConfigurationError, FlowgladError, InvalidCustomerId
+from ..identity import CustomerIdentity
 from ..state import FlowgladState, get_state
 from . import answers
 from .actions import ACTIONS, Action, ActionContext
@@ -72,7 +72,7 @@ def dispatch(subroute: str) -> Response:
         return _dispatch(subroute)
     except Exception:
         logger.exception("flask-flowglad failed on %r", request.path)
-        return answers.failure(500, "internal_error", "Billing failed on the server.")
+        return envelope.failure(500, "internal_error", "Billing failed on the server.")
 
 
 def _dispatch(subroute: str) -> Response:
@@ -80,11 +80,11 @@ def _dispatch(subroute: str) -> Response:
     action = ACTIONS.get(key)
     if action is None:
         message = f'"{key[:100]}" is not a valid Flowglad API path'
-        return answers.failure(404, "not_found", message)
+        return envelope.failure(404, "not_found", message)
     if request.method == "OPTIONS":
         return options(action)
     if request.method not in action.methods:
-        return answers.failure(
+        return envelope.failure(
             405,
             "method_not_allowed",
             "Method not allowed",
@@ -94,26 +94,26 @@ def _dispatch(subroute: str) -> Response:
     try:
         body = _read_body(state.settings.max_body_bytes)
     except BadBody as bad:
-        return answers.failure(bad.status, bad.code, bad.message)
+        return envelope.failure(bad.status, bad.code, bad.message)
     try:
         identity = _resolve_identity(state, action)
     except InvalidCustomerId as exc:
         logger.error("The customer loader returned an unusable id: %s", exc)
-        return answers.failure(500, "invalid_customer_id", "The customer id is not usable.")
+        return envelope.failure(500, "invalid_customer_id", "The customer id is not usable.")
     except ConfigurationError as exc:
         # Said to the developer in the browser too: no customer can ever be found.
         logger.error("%s", exc)
-        return answers.failure(500, "configuration_error", str(exc))
+        return envelope.failure(500, "configuration_error", str(exc))
     if identity is None and action.requires_customer:
         if action.null_when_logged_out and state.settings.null_billing_when_logged_out:
-            return answers.success(None)
-        return answers.failure(401, "UNAUTHORIZED", "Not authenticated")
+            return envelope.success(None)
+        return envelope.failure(401, "unauthorized", "Not authenticated")
     try:
         params = action.validator.load(body)
     except ValidationError as exc:
-        return answers.failure(
+        return envelope.failure(
             400,
-            "VALIDATION_ERROR",
+            "validation_error",
             "The request body is not valid.",
             details={"issues": validation_issues(exc)},
         )
@@ -125,11 +125,11 @@ def _dispatch(subroute: str) -> Response:
     except FlowgladError as exc:
         return answers.failure_for(exc, action.failure_code(context))
     try:
-        return answers.success(data)
+        return envelope.success(data)
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         logger.error("Flowglad's answer to %r could not be written as JSON", key)
-        return answers.failure(502, action.failure_code(context), "Billing's answer was invalid.")
+        return envelope.failure(502, action.failure_code(context), "Billing's answer was invalid.")
 
 
 def options(action: Action) -> Response:
@@ -169,14 +169,14 @@ def _read_body(limit: int) -> dict[str, Any]:
             object_pairs_hook=_unique_members,
         )
     except DuplicateMember as duplicate:
-        raise BadBody(400, "VALIDATION_ERROR", str(duplicate)) from None
+        raise BadBody(400, "validation_error", str(duplicate)) from None
     except (ValueError, RecursionError):
-        raise BadBody(400, "VALIDATION_ERROR", "The request body is not valid JSON.") from None
+        raise BadBody(400, "validation_error", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
-        raise BadBody(400, "VALIDATION_ERROR", "The request body must be a JSON object.")
+        raise BadBody(400, "validation_error", "The request body must be a JSON object.")
     problem = json_problem(body, MAX_DEPTH)
     if problem is not None:
-        raise BadBody(400, "VALIDATION_ERROR", problem)
+        raise BadBody(400, "validation_error", problem)
     return body
 
 

@@ -28,7 +28,7 @@ OPENAPI_VERSION = "3.1.0"
 #: The failures every action can answer, before or after its own work (see the statuses
 #: table of the docs); the service's refusals (403, 409, ...) come on top for some.
 COMMON_FAILURES: dict[str, str] = {
-    "400": "The body is not valid JSON or fails the action's schema (VALIDATION_ERROR).",
+    "400": "The body is not valid JSON or fails the action's schema (validation_error).",
     "404": "Flowglad does not know an object the body names.",
     "405": "The method is not one the action accepts (method_not_allowed).",
     "413": "The body is larger than FLOWGLAD_MAX_BODY_BYTES (payload_too_large).",
@@ -37,7 +37,7 @@ COMMON_FAILURES: dict[str, str] = {
     "500": "The server failed unexpectedly (internal_error, invalid_customer_id).",
     "502": "Flowglad could not be reached, timed out or answered unusably.",
 }
-UNAUTHORIZED = "Nobody is logged in (UNAUTHORIZED)."
+UNAUTHORIZED = "Nobody is logged in (unauthorized)."
 
 _ENVELOPE_ERROR: dict[str, Any] = {
     "type": "object",

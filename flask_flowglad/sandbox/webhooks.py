@@ -25,11 +25,7 @@ a payment (``pym_...``), a declined card a failed one.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextvars
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -41,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..webhooks.signature import new_message_id, signed_headers
 from . import limits
-from .ids import new_id
 from .records import Announcement
 from .ring import Ring
 
@@ -53,43 +49,6 @@ URL_RETRY_DELAYS = (1.0, 5.0, 25.0)
 URL_TIMEOUT = 10.0
 #: Where a request keeps the events it made, until it ends.
 _WAITING = "flask_flowglad.sandbox.webhooks"
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``svix-signature`` header for ``body``: ``v1,`` + base64 HMAC-SHA256 of
-    ``<id>.<timestamp>.<body>`` under the secret's key (the base64 after ``whsec_``)."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def _key(secret: str) -> bytes:
-    prefix, _, rest = secret.partition("_")
-    try:
-        key = base64.b64decode(rest.split("_")[0], validate=True)
-    except binascii.Error:
-        key = b""
-    if prefix != "whsec" or not key:
-        raise ValueError("A webhook secret is 'whsec_' followed by base64.")
-    return key
-
-
-def signed_headers(
-    secret: str, message_id: str, body: bytes, timestamp: int | None = None
-) -> dict[str, str]:
-    """The headers of one delivery attempt, signed now (or at ``timestamp``)."""
-    sent = int(time.time()) if timestamp is None else timestamp
-    return {
-        "Content-Type": "application/json",
-        "svix-id": message_id,
-        "svix-timestamp": str(sent),
-        "svix-signature": sign(secret, message_id, sent, body),
-    }
-
-
-def new_message_id() -> str:
-    """A Svix-looking message id; the same for every attempt at one event."""
-    return new_id("msg")
 
 
 @dataclass

@@ -39,7 +39,8 @@ FAULTS: dict[str, Callable[[], Behaviour]] = {
     ),
     "redirect_echo": lambda: reply(302, b"", {"Location": f"http://127.0.0.1:9/?key={KEY}"}),
     "slow": lambda: slow(5.0),
-    "trickled_body": lambda: trickle_body(0.05, {"customer": {}}),
+    # 2 s of body against a 0.8 s deadline: cut whatever the load of the machine.
+    "trickled_body": lambda: trickle_body(0.05, {"customer": {}, "padding": "x" * 24}),
     "reset_mid_body": lambda: reset_mid_body({"customer": {}}),
     "closed_without_answer": close_without_answer,
 }

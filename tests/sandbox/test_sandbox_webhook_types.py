@@ -11,7 +11,7 @@ from sandbox_helpers import ApiClient, require_spec
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.rules.checkout import CardDeclined
-from flask_flowglad.webhook_event import EVENT_TYPES
+from flask_flowglad.webhooks import EVENT_TYPES
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 

@@ -40,7 +40,7 @@ def check_answer(
     assert response.status_code < 500, f"{what}: {response.data[:300]!r}"
     envelope(response)
     upstream = [f"{c.method} {c.path}" for c in calls]
-    if response.status_code in (413, 415) or error_code(response) == "VALIDATION_ERROR":
+    if response.status_code in (413, 415) or error_code(response) == "validation_error":
         assert not calls, f"{what} after calling Flowglad: {upstream}"
     if case.must_reject:
         assert response.status_code in refusals, f"{what}, not refused as invalid"

@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Flask
 
+from flask_flowglad import WebhookEvent
 from flask_flowglad.signals import payment_webhook, subscription_webhook
-from flask_flowglad.webhook_event import WebhookEvent
 
 from .db import get_db
 from .extensions import flowglad

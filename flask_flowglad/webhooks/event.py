@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import MalformedWebhook
+
+__all__ = ["EVENT_TYPES", "WebhookEvent", "parse_event"]
+
 #: The event types Flowglad announces (its ``FlowgladEventType``).
 EVENT_TYPES = frozenset(
     {
@@ -28,10 +32,6 @@ EVENT_TYPES = frozenset(
         "sync.events_available",
     }
 )
-
-
-class MalformedWebhook(ValueError):
-    """A genuine delivery whose body is not a Flowglad event object."""
 
 
 @dataclass(frozen=True)

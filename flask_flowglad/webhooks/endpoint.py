@@ -1,8 +1,8 @@
 """The endpoint Flowglad delivers webhooks to (``FLOWGLAD_WEBHOOK_PATH``, POST only).
 
 For each delivery, in this order: read at most ``FLOWGLAD_MAX_BODY_BYTES`` of the raw body;
-verify it (PROTOCOL §8.1) against each configured secret; read the event; claim its
-``svix-id`` in the :class:`~flask_flowglad.webhook_store.DeliveryLedger`; drop the
+verify it (docs/protocol.md §8.1) against each configured secret; read the event; claim its
+``svix-id`` in the :class:`~flask_flowglad.webhooks.ledger.DeliveryLedger`; drop the
 customer's cached billing; send the signals; mark the id handled. Every answer is the JSON
 envelope:
 
@@ -28,29 +28,32 @@ Anything but 2xx makes Flowglad deliver again later. Each delivery's ``svix-id``
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from .config import FlowgladSettings
-from .identity import CustomerIdentity, InvalidCustomerId
-from .protocol import answers
-from .signals import SIGNALS_BY_OBJECT, webhook_received
-from .state import get_state
-from .webhook_event import MalformedWebhook, WebhookEvent, parse_event
-from .webhook_store import DEFAULT_STORE_FILE, ClaimState, DeliveryLedger, SQLiteStore
-from .webhooks import WebhookVerificationError, verify_webhook
+from .. import envelope
+from ..config import FlowgladSettings
+from ..errors import InvalidCustomerId, MalformedWebhook, WebhookVerificationError
+from ..identity import CustomerIdentity
+from ..signals import SIGNALS_BY_OBJECT, webhook_received
+from ..state import get_state
+from ..storage import Store, open_store
+from .event import WebhookEvent, parse_event
+from .ledger import ClaimState, DeliveryLedger
+from .signature import verify_webhook
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
+    from ..state import SandboxLike
 
 logger = logging.getLogger("flask_flowglad")
 
-#: The name of the blueprint (and the prefix of its endpoint): one starting with
-#: ``flowglad`` is left alone by the CSRF protection of the example app and others.
+#: The name of the blueprint (and the prefix of its endpoint), exempt from Flask-WTF's
+#: CSRF protection: deliveries are authenticated by their signature, never by a cookie.
 BLUEPRINT_NAME = "flowglad_webhooks"
+#: The default store of handled ids, in the app's instance folder.
+DEFAULT_STORE_FILE = "flowglad-webhooks.sqlite3"
 #: Methods routed to the view, so that a wrong one gets a JSON 405, not an HTML page.
 _ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
@@ -70,17 +73,17 @@ class WebhookEndpoint:
             return self._receive()
         except Exception:
             logger.exception("flask-flowglad failed on the webhook %r", request.path)
-            return answers.failure(500, "internal_error", "The webhook failed on the server.")
+            return envelope.failure(500, "internal_error", "The webhook failed on the server.")
 
     def _receive(self) -> Response:
         if request.method != "POST":
-            return answers.failure(
+            return envelope.failure(
                 405, "method_not_allowed", "Method not allowed", headers={"Allow": "POST"}
             )
         raw = self._read_body()
         if raw is None:
             message = f"The body is larger than {self.max_bytes} bytes."
-            return answers.failure(413, "payload_too_large", message)
+            return envelope.failure(413, "payload_too_large", message)
         try:
             event = self._verify(raw)
         except (WebhookVerificationError, UnicodeDecodeError, MalformedWebhook) as exc:
@@ -89,30 +92,30 @@ class WebhookEndpoint:
                 request.headers.get("svix-id", "")[:100],
                 exc,
             )
-            return answers.failure(400, "invalid_webhook", "The webhook could not be verified.")
+            return envelope.failure(400, "invalid_webhook", "The webhook could not be verified.")
         try:
             claim = self.ledger.claim(event.id)
         except Exception:
             logger.exception("Flowglad webhook %s: the store of handled ids failed", event.id)
             message = "The webhook cannot be handled right now."
-            return answers.failure(503, "webhook_store_unavailable", message)
+            return envelope.failure(503, "webhook_store_unavailable", message)
         if claim.state is ClaimState.HANDLED:
             logger.info("Flowglad webhook %s was handled before: acknowledged", event.id)
-            return answers.success({"received": True, "duplicate": True})
+            return envelope.success({"received": True, "duplicate": True})
         if claim.state is ClaimState.IN_PROGRESS:
             logger.info("Flowglad webhook %s is being handled by another worker", event.id)
             message = "This webhook is being handled. Deliver it again later."
-            return answers.failure(409, "webhook_in_progress", message)
+            return envelope.failure(409, "webhook_in_progress", message)
         try:
             dispatch(event)
         except Exception:
             logger.exception("A receiver of Flowglad webhook %s failed", event.id)
             self._release(event.id, claim.token)
             message = "The webhook's receivers failed."
-            return answers.failure(500, "webhook_receiver_failed", message)
+            return envelope.failure(500, "webhook_receiver_failed", message)
         self._complete(event.id)
         logger.info("Handled Flowglad webhook %s (%s %s)", event.id, event.object, event.object_id)
-        return answers.success({"received": True, "duplicate": False})
+        return envelope.success({"received": True, "duplicate": False})
 
     def _read_body(self) -> bytes | None:
         """The raw body, or ``None`` when it is over the limit; never more is read."""
@@ -125,7 +128,7 @@ class WebhookEndpoint:
     def _verify(self, raw: bytes) -> WebhookEvent:
         # A body that is not UTF-8 cannot have been signed: refused before any HMAC.
         raw.decode("utf-8")
-        # The first value of each header, as PROTOCOL §8.1 reads it: a WSGI server joins a
+        # The first value of each header, as docs/protocol.md §8.1 reads it: a WSGI server joins a
         # repeated header with commas, which neither an id nor a timestamp contains.
         headers = {name: request.headers.get(name, "") for name in _HEADERS}
         for name in ("svix-id", "svix-timestamp"):
@@ -174,18 +177,25 @@ def dispatch(event: WebhookEvent) -> None:
 
 
 def register_webhook_endpoint(
-    app: Flask, settings: FlowgladSettings, sandbox: Sandbox | None, shared: Any = None
-) -> None:
-    """Serve the endpoint on ``app``; a sandbox delivers its events to it.
+    app: Flask,
+    settings: FlowgladSettings,
+    sandbox: SandboxLike | None,
+    shared: Store | None = None,
+) -> str:
+    """Serve the endpoint on ``app`` and return its blueprint's name; a sandbox delivers
+    its events to it.
 
-    ``shared`` is the shared billing cache's backend, when there is one: without a
+    ``shared`` is the shared billing cache's store, when there is one: without a
     ``FLOWGLAD_WEBHOOK_STORE`` of their own, handled ids are kept there, so a redelivery
-    is recognised by every worker on every machine.
+    is recognised by every worker on every machine. Else they are kept in a SQLite file in
+    the instance folder, which every worker of one machine shares.
     """
     secrets = settings.webhook_secret or ()
-    configured = settings.webhook_store if settings.webhook_store is not None else shared
-    ledger = DeliveryLedger(store_for(app, configured))
-    endpoint = WebhookEndpoint(secrets, ledger, settings.max_body_bytes)
+    setting = settings.webhook_store
+    if setting is None:
+        setting = shared if shared is not None else DEFAULT_STORE_FILE
+    store = open_store(setting, timeout=settings.billing_cache_timeout, root=app.instance_path)
+    endpoint = WebhookEndpoint(secrets, DeliveryLedger(store), settings.max_body_bytes)
     blueprint = Blueprint(BLUEPRINT_NAME, __name__)
     blueprint.add_url_rule(
         settings.webhook_path, "receive", endpoint.receive, methods=_ROUTED_METHODS
@@ -193,13 +203,4 @@ def register_webhook_endpoint(
     app.register_blueprint(blueprint)
     if sandbox is not None:
         sandbox.webhooks.deliver_to_app(app, settings.webhook_path, secrets[0])
-
-
-def store_for(app: Flask, configured: Any) -> Any:
-    """The configured store, a SQLite file at a configured path, or the default file in
-    the app's instance folder (created on the first delivery)."""
-    if configured is None:
-        return SQLiteStore(os.path.join(app.instance_path, DEFAULT_STORE_FILE))
-    if isinstance(configured, str):
-        return SQLiteStore(configured)
-    return configured
+    return BLUEPRINT_NAME

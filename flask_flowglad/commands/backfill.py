@@ -27,6 +27,15 @@ SHOWN_FAILURES = 50
 LOG_EVERY = 10.0
 
 
+#: Why a back-fill refuses ``FLOWGLAD_SANDBOX = True``.
+MEMORY_SANDBOX = (
+    "FLOWGLAD_SANDBOX = True keeps the sandbox in each process's memory: customers made by"
+    " this command would vanish when it exits, unseen by the server. Set FLOWGLAD_SANDBOX to"
+    " a file, such as 'flowglad-sandbox.db' (in the instance folder), which the server and"
+    " this command then share."
+)
+
+
 @click.command("backfill", short_help="Create a Flowglad customer for every account.")
 @click.option(
     "--concurrency",
@@ -64,12 +73,7 @@ def backfill_command(
     """Create a Flowglad customer for every account of @flowglad.customer_source."""
     state = get_state()
     if state.settings.sandbox is True and not dry_run:
-        raise click.UsageError(
-            "FLOWGLAD_SANDBOX = True keeps the sandbox in each process's memory: customers"
-            " made by this command would vanish when it exits, unseen by the server. Set"
-            " FLOWGLAD_SANDBOX to a file, such as 'flowglad-sandbox.db' (in the instance"
-            " folder), which the server and this command then share."
-        )
+        raise click.UsageError(MEMORY_SANDBOX)
     try:
         accounts = state.accounts()
     except LookupError as exc:

@@ -53,9 +53,9 @@ class ServerProcess:
             if self.process.poll() is not None:
                 pytest.fail(f"{self.argv[:3]} exited at startup:\n{self.output()}")
             try:
-                requests.get(self.url + "/", timeout=1, allow_redirects=False)
+                requests.get(self.url + "/", timeout=5, allow_redirects=False)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         self.stop()
         pytest.fail(f"{self.argv[:3]} did not listen within {timeout:.0f} s:\n{self.output()}")

@@ -180,6 +180,17 @@ class Table(Generic[Row]):
         """``row`` was changed in place: write it with the transaction."""
         self._changes[(self.kind, self._row_id(row))] = row
 
+    def remove(self, row: Row) -> None:
+        """``row`` is gone (written as ``null``, so other processes drop it too)."""
+        self.drop(self._row_id(row))
+        self._changes[(self.kind, self._row_id(row))] = None
+
+    def drop(self, row_id: str) -> None:
+        """Forget a row without marking it changed: the store says it is gone."""
+        row = self.rows.pop(row_id, None)
+        if row is not None:
+            self._groups[self._owner(row)].remove(row_id)
+
     def get(self, row_id: str) -> Row | None:
         return self.rows.get(row_id)
 
@@ -290,14 +301,16 @@ class Records:
         self.changes.clear()
         return rows
 
-    def load(self, kind: str, text: str) -> None:
-        """Hold a row read from the store (new, or newer than the one held)."""
+    def load(self, kind: str, row_id: str, text: str) -> None:
+        """Hold a row read from the store (new, newer than the one held, or ``null``: gone)."""
         data = json.loads(text)
         if kind == "meta":
             self.meta = data
             return
         table = self._tables[kind]
-        if kind == "subscription":
+        if data is None:
+            table.drop(row_id)
+        elif kind == "subscription":
             table.put(Sub.from_json(data))
         elif kind == "invoice":
             table.put(Invoice.from_json(data))

@@ -185,15 +185,15 @@ class FileStore:
         counter, epoch = int(meta["counter"]), meta["epoch"]
         if epoch != self._epoch:
             records.clear()
-            rows = db.execute("SELECT kind, body FROM records ORDER BY rowid")
+            rows = db.execute("SELECT kind, id, body FROM records ORDER BY rowid")
         elif counter != self._seen:
             rows = db.execute(
-                "SELECT kind, body FROM records WHERE seq > ? ORDER BY rowid", (self._seen,)
+                "SELECT kind, id, body FROM records WHERE seq > ? ORDER BY rowid", (self._seen,)
             )
         else:
             return False
-        for kind, body in rows:
-            records.load(kind, body)
+        for kind, row_id, body in rows:
+            records.load(kind, row_id, body)
         self._seen, self._epoch = counter, epoch
         return True
 

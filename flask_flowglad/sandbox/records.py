@@ -301,21 +301,26 @@ class Records:
         self.changes.clear()
         return rows
 
-    def load(self, kind: str, row_id: str, text: str) -> None:
-        """Hold a row read from the store (new, newer than the one held, or ``null``: gone)."""
+    def load(self, kind: str, row_id: str, text: str) -> Any:
+        """Hold a row read from the store (new, newer than the one held, or ``null``: gone);
+        the row held now, or ``None``."""
         data = json.loads(text)
         if kind == "meta":
             self.meta = data
-            return
+            return data
         table = self._tables[kind]
         if data is None:
             table.drop(row_id)
-        elif kind == "subscription":
-            table.put(Sub.from_json(data))
-        elif kind == "invoice":
-            table.put(Invoice.from_json(data))
-        else:
-            table.put(data)
+            return None
+        row = (
+            Sub.from_json(data)
+            if kind == "subscription"
+            else Invoice.from_json(data)
+            if kind == "invoice"
+            else data
+        )
+        table.put(row)
+        return row
 
     def dump_all(self) -> list[tuple[str, str, str]]:
         """Every row as ``(kind, id, json)``: what a fresh copy must equal."""

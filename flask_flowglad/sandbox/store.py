@@ -62,7 +62,7 @@ class Store(Protocol):
 
     def begin(self, write: bool) -> None: ...
 
-    def catch_up(self, records: Records) -> bool: ...
+    def catch_up(self, records: Records) -> list[tuple[str, Any]] | None: ...
 
     def commit(self, records: Records) -> None: ...
 
@@ -86,8 +86,8 @@ class MemoryStore:
     def begin(self, write: bool) -> None:
         pass
 
-    def catch_up(self, records: Records) -> bool:
-        return False
+    def catch_up(self, records: Records) -> list[tuple[str, Any]] | None:
+        return []
 
     def commit(self, records: Records) -> None:
         records.changes.clear()
@@ -178,8 +178,9 @@ class FileStore:
         self._db().execute("BEGIN IMMEDIATE" if write else "BEGIN")
         self._write = write
 
-    def catch_up(self, records: Records) -> bool:
-        """Read what other processes wrote since this one last looked; whether anything."""
+    def catch_up(self, records: Records) -> list[tuple[str, Any]] | None:
+        """Read what other processes wrote since this one last looked: the ``(kind, row)``
+        pairs read (``[]`` for none), or ``None`` when every record was read again."""
         db = self._db()
         meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('counter', 'epoch')"))
         counter, epoch = int(meta["counter"]), meta["epoch"]
@@ -191,11 +192,11 @@ class FileStore:
                 "SELECT kind, id, body FROM records WHERE seq > ? ORDER BY rowid", (self._seen,)
             )
         else:
-            return False
-        for kind, row_id, body in rows:
-            records.load(kind, row_id, body)
+            return []
+        loaded = [(kind, records.load(kind, row_id, body)) for kind, row_id, body in rows]
+        everything = epoch != self._epoch
         self._seen, self._epoch = counter, epoch
-        return True
+        return None if everything else loaded
 
     def commit(self, records: Records) -> None:
         """Write the changed rows with the next counter value, and end the transaction."""

@@ -74,8 +74,12 @@ class Transactions:
         store, account = self.store, self.account
         store.begin(write)
         try:
-            if store.catch_up(account.records):
+            read = store.catch_up(account.records)
+            if read is None:  # every record read again
                 self._due_known = False
+            elif self._due_known:
+                for kind, row in read:
+                    self._note_due(kind, row)
             if not self._due_known:
                 self._due, self._due_known = periods.next_due(account), True
             if self._due is not None and self._due <= account.clock.now():
@@ -110,12 +114,12 @@ class Transactions:
             raise
         return batch
 
-    def _note_due(self, kind: str, row: Sub | Record) -> None:
+    def _note_due(self, kind: str, row: Sub | Record | None) -> None:
         """A changed row may fall due sooner than anything known."""
         due = None
         if isinstance(row, Sub):
             due = periods.sub_due(row)
-        elif kind == "checkout_session":
+        elif kind == "checkout_session" and row is not None:
             due = periods.session_due(row)
         if due is not None and (self._due is None or due < self._due):
             self._due = due

@@ -19,6 +19,7 @@ sandbox's clock at each event's time, so a renewal's invoice is dated when its p
 from __future__ import annotations
 
 import heapq
+import logging
 from typing import Any
 
 from ..account import Account
@@ -26,6 +27,8 @@ from ..errors import SandboxError
 from ..ids import new_id
 from ..records import Record, Sub
 from . import adjustments, invoices, items, subscriptions, usage
+
+logger = logging.getLogger("flask_flowglad.sandbox")
 
 #: What happened while the clock moved, by kind: the ids of the records concerned.
 Report = dict[str, list[str]]
@@ -110,7 +113,11 @@ def run_until(account: Account, until: int, report: Report | None = None) -> Rep
         if sub_due(sub) != at:
             continue  # changed since it was scheduled
         known = len(records.subscriptions)
-        transition(account, sub, report)
+        try:
+            transition(account, sub, report)
+        except SandboxError as exc:  # one subscription must not stop the clock for all
+            logger.error("Subscription %s could not start its next period: %s", sub.id, exc)
+            continue
         schedule(sub)
         for new in records.subscriptions.values()[known:]:  # a default plan put back
             schedule(new)

@@ -2,8 +2,8 @@
 
 Sandbox responses are checked against Flowglad's OpenAPI document
 (``../shared/flowglad-openapi.json`` next to the repository). Success responses are validated
-against the OpenAPI; error responses against PROTOCOL §7.4, because the real API's error
-bodies (``{error, code, request_id}``) differ from what the OpenAPI declares
+against the OpenAPI; error responses against ``docs/protocol.md`` §7.4, because the real
+API's error bodies (``{error, code, request_id}``) differ from what the OpenAPI declares
 (``{message, code, issues}``).
 """
 
@@ -23,7 +23,8 @@ from flask_flowglad.sandbox import Sandbox
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "flowglad-openapi.json"
 
-#: The real error body (PROTOCOL §7.4); ``code`` is absent for "Invalid JSON in request body".
+#: The real error body (``docs/protocol.md`` §7.4); ``code`` is absent for "Invalid JSON in
+#: request body".
 ERROR_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error", "request_id"],

@@ -1,4 +1,5 @@
-"""The billing payload (E4) computed from state, with PROTOCOL §7.6's status rules."""
+"""The billing payload (GET /customers/{externalId}/billing) computed from state, with the
+status rules of ``docs/protocol.md`` §7.6."""
 
 from __future__ import annotations
 

@@ -120,6 +120,14 @@ def _deliver_webhooks(sandbox: Sandbox, url: str | None, secret: str | None) -> 
     sandbox.webhooks.deliver_to_url(url, secret)
 
 
+#: What ``advance_time`` reports, as the command says it.
+_HAPPENED = {
+    "renewed": "renewed",
+    "trialsEnded": "trials ended",
+    "canceled": "canceled",
+    "planChanged": "plans changed",
+    "expired": "checkouts expired",
+}
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(?:(\d+)([wdhms]))+")
 
@@ -168,7 +176,7 @@ def advance_command(duration: str, state: str | None, url: str | None, secret_ke
         result = _control(url, secret_key, "POST", "/clock", {"seconds": seconds})
     else:
         result = _local(state).advance_time(seconds=seconds)
-    counts = ", ".join(f"{len(ids)} {name}" for name, ids in result.items() if name != "now")
+    counts = ", ".join(f"{len(result[key])} {label}" for key, label in _HAPPENED.items())
     click.echo(f"Sandbox time moved {duration}: now {_when(result['now'])} ({counts}).")
 
 

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from flask import Flask, request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sandbox_helpers import assert_file_holds_the_same
 from state_file_worker import AMOUNT, CLAIMS_PER_THREAD, EVENTS_PER_THREAD
 
 from flask_flowglad.sandbox import Sandbox
@@ -147,3 +150,65 @@ def test_processes_racing_on_one_file_lose_no_update(tmp_path: Path) -> None:
     assert len(recorded) == events
     [balance] = sandbox.subscription(sub_id)["experimental"]["usageMeterBalances"]
     assert balance["availableBalance"] == 1_000_000 - events * AMOUNT
+
+
+OPERATIONS = st.sampled_from(
+    ["customer", "pro", "report", "usage", "claim", "cancel", "uncancel", "advance", "checkout"]
+)
+
+
+def _apply(sandbox: Sandbox, operation: str, who: str) -> None:
+    """One change a process could make; refusals (a 4xx) are part of the game."""
+    key = {"Authorization": sandbox.secret_key}
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        sandbox.handle("POST", path, body=json.dumps(body).encode(), headers=key)
+
+    if operation == "customer":
+        sandbox.create_customer(who)
+    elif operation in ("pro", "report"):
+        sandbox.put_customer_on_plan(who, "pro_monthly" if operation == "pro" else "report_pack")
+    elif operation == "advance":
+        sandbox.advance_time(days=11)
+    elif sandbox.records.customer_by_external_id(who) is None:
+        return
+    elif operation == "checkout":
+        body = {"type": "product", "customerExternalId": who, "priceSlug": "pro_yearly"}
+        body.update(successUrl="http://a/ok", cancelUrl="http://a/no")
+        post("/api/v1/checkout-sessions", {"checkoutSession": body})
+    else:
+        current = sandbox.billing(who).get("currentSubscription")
+        if current is None:
+            return
+        path = f"/api/v1/subscriptions/{current['id']}"
+        if operation == "usage":
+            sandbox.record_usage(who, "api_calls", 3)
+        elif operation == "claim":
+            post(f"/api/v1/resource-claims/{current['id']}/claim", {"resourceSlug": "seats"})
+        elif operation == "cancel":
+            post(
+                path + "/cancel", {"cancellation": {"timing": "at_end_of_current_billing_period"}}
+            )
+        else:
+            post(path + "/uncancel", {})
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from([0, 1]), OPERATIONS, st.sampled_from(["a", "b"])), max_size=25
+    )
+)
+def test_two_processes_interleaving_changes_agree_with_the_file(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[int, str, str]]
+) -> None:
+    """Any interleaving of changes by two sandboxes on one file: each, and a third opened
+    afresh, hold the same records."""
+    path = tmp_path_factory.mktemp("interleaved") / "s.db"
+    pair = [Sandbox(path=path), Sandbox(path=path)]
+    for who, operation, customer in steps:
+        _apply(pair[who], operation, customer)
+    for sandbox in pair:
+        assert_file_holds_the_same(sandbox)

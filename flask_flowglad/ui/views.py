@@ -366,7 +366,10 @@ def change() -> ResponseReturnValue:
         if request.method == "GET":
             interval_change = customer.preview_interval_change(price_id=price.id)
             return render(
-                "flowglad/change_interval.html", preview=interval_change, plan=plan, product=product
+                "flowglad/change_interval.html",
+                preview=interval_change,
+                plan=plan,
+                product=product,
             )
         answer = customer.start_interval_change(
             price_id=price.id, success_url=_success_url(), cancel_url=_cancel_url()

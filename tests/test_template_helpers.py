@@ -96,7 +96,9 @@ def test_a_page_that_never_asks_costs_no_billing_read(
 HELPERS_ONLY = "{% if has_feature('advanced_analytics') %}pro{% else %}free{% endif %}"
 
 
-@pytest.mark.parametrize(("fail_open", "status", "body"), [(False, 200, "free"), (True, 200, "pro")])
+@pytest.mark.parametrize(
+    ("fail_open", "status", "body"), [(False, 200, "free"), (True, 200, "pro")]
+)
 def test_outage_follows_the_fail_open_policy_of_gated_views_and_never_raises(
     flowglad_sandbox: Sandbox, fail_open: bool, status: int, body: str | None
 ) -> None:

@@ -14,7 +14,8 @@ from flask_flowglad import Flowglad
 from ..conftest import make_app
 
 BASE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{% block title %}{% endblock %} - Shop</title></head>
+<html lang="en"><head><meta charset="utf-8">
+<title>{% block title %}{% endblock %} - Shop</title></head>
 <body><header><a href="/">Shop</a></header>
 {% for category, message in get_flashed_messages(with_categories=true) %}
 <p class="flash flash-{{ category }}" data-testid="flash-{{ category }}">{{ message }}</p>

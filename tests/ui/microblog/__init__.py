@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, redirect, render_template, url_for
-from flask_login import LoginManager, UserMixin, current_user, login_user
+from flask_login import LoginManager, UserMixin, login_user
 from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired

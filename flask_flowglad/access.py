@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, has_request_context, render_template, request
-from jinja2 import TemplateNotFound
 from flask.typing import ResponseReturnValue
+from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
 from . import envelope
@@ -67,12 +67,13 @@ class BillingUnavailable(ServiceUnavailable):
         super().__init__(description)
         self.response = _json_error(self, "billing_unavailable", {})
 
-    def get_response(self, environ: Any = None, scope: Any = None) -> Response:  # type: ignore[override]
+    def get_response(self, environ: Any = None, scope: Any = None) -> Any:
+        """The app's ``flowglad/billing_unavailable.html`` for an HTML request, if any."""
         if self.response is None:
             page = _render_if_present(self.template, self.code or 503)
             if page is not None:
                 return page
-        return super().get_response(environ, scope)  # type: ignore[return-value]
+        return super().get_response(environ, scope)
 
 
 def feature_required(

@@ -125,7 +125,8 @@ def test_has_feature_answers_its_default_in_an_outage(
     @app.get("/menu")
     def menu() -> str:
         return render_template_string(
-            "{{ 'pro' if has_feature('advanced_analytics', default=%s) else 'free' }}" % default
+            "{{ 'pro' if has_feature('advanced_analytics', default=default) else 'free' }}",
+            default=default,
         )
 
     flowglad_sandbox.put_customer_on_plan("u1", "free")

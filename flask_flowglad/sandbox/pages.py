@@ -129,8 +129,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
                 # A second paid plan is not sold: back to the app, as Flowglad's page does.
                 return redirect(session["successUrl"], code=303)
             error = None
-            status = 200
-            if request.method == "POST":
+            # A post to a session that is no longer open pays nothing; the page says why.
+            status = 200 if request.method == "GET" or session["status"] == "open" else 400
+            if request.method == "POST" and session["status"] == "open":
                 try:
                     sandbox.state.complete_checkout(
                         session_id,
@@ -145,7 +146,7 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
                     return redirect(session["successUrl"], code=303)
             price = price_of(session)
             product = sandbox.pricing.products.get(price["productId"] or "") if price else None
-        return _render(
+        page = _render(
             "checkout.html",
             status=status,
             session=session,
@@ -153,6 +154,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             product=product,
             error=error,
         )
+        # The back button after paying asks again, and finds the session paid.
+        page.headers["Cache-Control"] = "no-store"
+        return page
 
     @bp.get("/checkout/<session_id>/cancel")
     def cancel_checkout(session_id: str) -> ResponseReturnValue:
@@ -175,6 +179,8 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
                 billing=sandbox.state.billing(customer, request.url),
                 currency=sandbox.pricing.currency,
                 message=request.args.get("message"),
+                confirm=request.args.get("confirm"),
+                return_to=request.args.get("return_to"),
             )
 
     @bp.post("/portal/<customer_id>/subscriptions/<subscription_id>/<action>")
@@ -198,6 +204,9 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             except SandboxError as exc:
                 message = str(exc.error)
         target = request.base_url.rsplit("/subscriptions/", 1)[0]
-        return redirect(f"{target}?{urlencode({'message': message})}", code=303)
+        query = {"message": message}
+        if request.form.get("return_to"):
+            query["return_to"] = request.form["return_to"]
+        return redirect(f"{target}?{urlencode(query)}", code=303)
 
     return bp

@@ -107,7 +107,8 @@ def test_switching_to_yearly_is_a_new_yearly_plan_priced_before_checkout(
     expect(charge).to_contain_text(str(datetime.now(timezone.utc).year + 1))
     expect(screen.get_by_test_id("switch-ends")).to_contain_text("is not refunded")
     assert not live_app.upstream_calls("POST", f"/api/v1/subscriptions/{sub['id']}/adjust")
-    assert live_app.sandbox.subscription(sub["id"])["status"] == "active", "changed before confirming"
+    before = live_app.sandbox.subscription(sub["id"])["status"]
+    assert before == "active", "changed before confirming"
     shoot(screen, "billing-switch-preview")
 
     screen.get_by_test_id("switch-confirm").click()

@@ -5,7 +5,6 @@ a new plan through checkout, not an adjustment (see ``flask_flowglad.intervals``
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for

@@ -23,7 +23,7 @@ export function Invoices({ invoices }) {
           <tbody>
             {rows.map((row) => (
               <tr key={row.invoice.id} data-testid="invoice-row">
-                <td>{row.invoice.invoiceNumber}</td>
+                <td className="wrap">{row.invoice.invoiceNumber}</td>
                 <td className="nowrap">{formatDate(row.invoice.invoiceDate ?? row.invoice.createdAt)}</td>
                 <td><span className="badge">{row.invoice.status}</span></td>
                 <td className="nowrap">

@@ -141,7 +141,9 @@ def test_the_billing_pages_render_from_the_wheel_without_babel(
     assert result.stdout.split() == ["3", "True", "200", "text/css"]
 
 
-BABEL_MISSING = "import importlib.util; print('no babel' if not importlib.util.find_spec('babel') else 'babel')"
+BABEL_MISSING = (
+    "import importlib.util; print('babel' if importlib.util.find_spec('babel') else 'no babel')"
+)
 
 
 def free_port() -> int:

@@ -12,6 +12,8 @@ from typing import Any
 
 from .errors import InvalidUpstreamAnswer
 from .summary import BillingSummary, Plan, summarize
+from .summary import as_object as _as_object
+from .summary import as_objects as _as_objects
 
 JSONObject = dict[str, Any]
 
@@ -345,13 +347,3 @@ def plain_subscription(details: Mapping[str, Any]) -> JSONObject:
 def _index_by_slug(records: Iterable[JSONObject]) -> dict[Any, JSONObject]:
     """Later duplicates overwrite earlier ones, as in Flowglad's helpers."""
     return {record.get("slug"): record for record in records}
-
-
-def _as_object(value: object) -> JSONObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_objects(value: object) -> list[JSONObject]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]

@@ -400,13 +400,13 @@ class BillingSummary:
 
 def summarize(payload: Mapping[str, Any]) -> BillingSummary:
     """The :class:`BillingSummary` of a billing payload (Flowglad's ``customers/billing``)."""
-    model = _object(payload.get("pricingModel"))
+    model = as_object(payload.get("pricingModel"))
     products = products_of(model)
-    current = _object(payload.get("currentSubscription")) or _latest(
-        _objects(payload.get("currentSubscriptions"))
+    current = as_object(payload.get("currentSubscription")) or _latest(
+        as_objects(payload.get("currentSubscriptions"))
     )
     plan = plan_of(current, products) if current else None
-    purchases = tuple(purchase_of(p, products) for p in _objects(payload.get("purchases")))
+    purchases = tuple(purchase_of(p, products) for p in as_objects(payload.get("purchases")))
     return BillingSummary(
         plan=plan,
         products=products,
@@ -415,7 +415,7 @@ def summarize(payload: Mapping[str, Any]) -> BillingSummary:
         purchases=tuple(sorted(purchases, key=_newest_first)),
         invoices=invoices_of(payload),
         payment_methods=tuple(
-            payment_method_of(m) for m in _objects(payload.get("paymentMethods"))
+            payment_method_of(m) for m in as_objects(payload.get("paymentMethods"))
         ),
         currency=_currency(products),
     )
@@ -423,7 +423,7 @@ def summarize(payload: Mapping[str, Any]) -> BillingSummary:
 
 def products_of(model: Mapping[str, Any]) -> tuple[Product, ...]:
     """The active products of a pricing model: the free default first, then by price."""
-    products = [product_of(p) for p in _objects(model.get("products"))]
+    products = [product_of(p) for p in as_objects(model.get("products"))]
     active = [p for p in products if p.active]
 
     def order(product: Product) -> tuple[bool, int]:
@@ -441,8 +441,8 @@ def product_of(raw: Mapping[str, Any]) -> Product:
         description=_str_or_none(raw.get("description")),
         is_default=raw.get("default") is True,
         active=raw.get("active") is not False,
-        prices=tuple(price_of(p) for p in _objects(raw.get("prices"))),
-        features=tuple(feature_of(f) for f in _objects(raw.get("features"))),
+        prices=tuple(price_of(p) for p in as_objects(raw.get("prices"))),
+        features=tuple(feature_of(f) for f in as_objects(raw.get("features"))),
     )
 
 
@@ -483,7 +483,7 @@ def feature_of(raw: Mapping[str, Any]) -> Feature:
 
 def plan_of(subscription: Mapping[str, Any], products: Iterable[Product]) -> Plan:
     """The plan of a current subscription, its product and price found in the model."""
-    items = _objects(subscription.get("subscriptionItems"))
+    items = as_objects(subscription.get("subscriptionItems"))
     price_ids = [subscription.get("priceId"), *(item.get("priceId") for item in items)]
     price, product = _find_price(price_ids, products)
     if price is None and items and isinstance(items[0].get("price"), dict):
@@ -531,9 +531,10 @@ def usage_of(
                     bought[grant.usage_meter_id] = bought.get(grant.usage_meter_id, 0) + (
                         grant.amount or 0
                     )
-    meters = {m.get("id"): m for m in _objects(model.get("usageMeters"))}
+    meters = {m.get("id"): m for m in as_objects(model.get("usageMeters"))}
     result = []
-    for balance in _objects(_object(subscription.get("experimental")).get("usageMeterBalances")):
+    experimental = as_object(subscription.get("experimental"))
+    for balance in as_objects(experimental.get("usageMeterBalances")):
         meter_id = balance.get("id")
         grants = [
             i
@@ -544,7 +545,7 @@ def usage_of(
         renews = any(i.get("renewalFrequency") == "every_billing_period" for i in grants)
         available = _int(balance.get("availableBalance"), 0)
         granted = max(per_period + bought.get(str(meter_id), 0), available, 0)
-        meter = _object(meters.get(meter_id))
+        meter = as_object(meters.get(meter_id))
         result.append(
             Usage(
                 slug=str(balance.get("slug") or meter.get("slug") or ""),
@@ -605,11 +606,11 @@ def purchase_of(raw: Mapping[str, Any], products: Iterable[Product]) -> Purchase
 def invoices_of(payload: Mapping[str, Any]) -> tuple[Invoice, ...]:
     """The invoices, newest first."""
     result = []
-    for entry in _objects(payload.get("invoices")):
-        invoice = _object(entry.get("invoice"))
+    for entry in as_objects(payload.get("invoices")):
+        invoice = as_object(entry.get("invoice"))
         if not invoice:
             continue
-        lines = _objects(entry.get("invoiceLineItems"))
+        lines = as_objects(entry.get("invoiceLineItems"))
         subtotal = invoice.get("subtotal")
         if not isinstance(subtotal, int):
             subtotal = sum(_int(li.get("price"), 0) * _int(li.get("quantity"), 1) for li in lines)
@@ -634,7 +635,7 @@ def invoices_of(payload: Mapping[str, Any]) -> tuple[Invoice, ...]:
 
 
 def payment_method_of(raw: Mapping[str, Any]) -> PaymentMethod:
-    data = _object(raw.get("paymentMethodData"))
+    data = as_object(raw.get("paymentMethodData"))
     return PaymentMethod(
         id=str(raw.get("id") or ""),
         type=str(raw.get("type") or ""),
@@ -694,8 +695,8 @@ def _plan_name(subscription: Mapping[str, Any], price: Price | None) -> str:
 
 def _feature_items(subscription: Mapping[str, Any]) -> list[JSONObject]:
     if "featureItems" in subscription:
-        return _objects(subscription.get("featureItems"))
-    return _objects(_object(subscription.get("experimental")).get("featureItems"))
+        return as_objects(subscription.get("featureItems"))
+    return as_objects(as_object(subscription.get("experimental")).get("featureItems"))
 
 
 def _latest(subscriptions: list[JSONObject]) -> JSONObject:
@@ -744,11 +745,13 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _object(value: object) -> JSONObject:
+def as_object(value: object) -> JSONObject:
+    """A member that should be an object, or ``{}``."""
     return value if isinstance(value, dict) else {}
 
 
-def _objects(value: object) -> list[JSONObject]:
+def as_objects(value: object) -> list[JSONObject]:
+    """A member that should be a list of objects: its objects, or ``[]``."""
     if not isinstance(value, list):
         return []
     return [item for item in value if isinstance(item, dict)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,138 +148,168 @@ def on_one_line(page: Page, selector: str) -> list[str]:
 # -- the journey ---------------------------------------------------------------------------
 
 
-def journey(
-    app: LiveApp,
-    page: Page,
-    *,
-    keyboard: bool,
-    htmx: bool,
-    check: Callable[[str], None],
-    step: Callable[[str], Any],
-) -> None:
-    """Sign up from the pricing page, pay, switch to yearly, cancel, keep, buy the report
-    pack, use the product: each page checked by ``check`` (an audit, screenshots)."""
-    from playwright.sync_api import expect
+@dataclass
+class Journey:
+    """One customer's journey through the pages: each page checked by ``check`` (an
+    audit, screenshots), each step named by ``step``, every control reached with the
+    keyboard when ``keyboard``, and no full page load inside the pages when ``htmx``."""
 
-    def same_document() -> None:
-        # htmx swapped the page in: the marker set on the first load is still there.
-        if htmx:
-            assert page.evaluate("window.__journey === 1"), "a full page load happened"
+    app: LiveApp
+    page: Page
+    keyboard: bool
+    htmx: bool
+    check: Callable[[str], None]
+    step: Callable[[str], Any]
 
-    def mark() -> None:
-        if htmx:
-            page.wait_for_function("typeof htmx !== 'undefined'")
-            page.evaluate("window.__journey = 1")
+    def act(self, target: Locator) -> None:
+        act(self.page, target, self.keyboard)
 
-    with step("pricing, anonymous"):
-        page.goto(app("/billing/pricing"))
-        expect(page.get_by_test_id("choose-pro_monthly")).to_be_visible()
-        check("pricing-anonymous")
-        act(page, page.get_by_test_id("choose-pro_monthly"), keyboard)
-
-    with step("sign up, the plan kept"):
-        page.wait_for_url(re.compile(r".*/signup\?next=.*"))
-        fields = [("Name", "Ada Lovelace"), ("Email", "ada@example.com")]
-        for label, value in [*fields, ("Password", "correct horse battery")]:
-            if keyboard:
-                type_into(page, page.get_by_label(label), value)
-            else:
-                page.get_by_label(label).fill(value)
-        act(page, page.get_by_test_id("signup-submit"), keyboard)
-        page.wait_for_url(app("/billing/checkout?price=pro_monthly"))
-        expect(page.get_by_test_id("checkout-confirm")).to_contain_text("$20.00")
-        check("checkout-confirm")
-        act(page, page.get_by_test_id("checkout-continue"), keyboard)
-
-    with step("hosted checkout, billing shows Pro at once"):
-        pay(page, keyboard)
-        page.wait_for_url(app("/billing/"))
-        expect(page.get_by_test_id("plan-name")).to_have_text("Pro")
-        expect(page.get_by_test_id("plan-status")).to_have_text("Active")
-        expect(page.get_by_text("Payment received. You are on Pro.")).to_be_visible()
-        expect(page.get_by_test_id("plan-renews")).to_be_visible()
-        check("account-pro-monthly")
-
-    with step("back after paying: the hosted page says it is paid"):
-        page.go_back()
-        page.wait_for_url(re.compile(r".*/flowglad-sandbox/checkout/.*"))
-        expect(page.locator("#status")).to_have_text(
-            "This payment went through: nothing more to pay."
-        )
-        expect(page.locator("#checkout-form")).to_have_count(0)
-        act(page, page.locator("#continue"), keyboard)
-        page.wait_for_url(app("/billing/"))
-        expect(page.get_by_text("Payment received")).to_have_count(0)
-        mark()
-
-    with step("monthly to yearly: a new yearly period"):
-        act(page, page.get_by_test_id("change-plan"), keyboard)
-        expect(page.get_by_test_id("interval-month")).to_be_visible()
-        same_document()
-        act(page, page.get_by_test_id("interval-year"), keyboard)
-        expect(page.get_by_test_id("interval-year")).to_have_attribute("aria-current", "page")
-        check("pricing-pro-yearly-toggle")
-        act(page, page.get_by_test_id("change-pro_yearly"), keyboard)
-        next_year = datetime.now(timezone.utc) + timedelta(days=365)
-        expect(page.get_by_test_id("interval-charge")).to_contain_text("$200.00")
-        expect(page.get_by_test_id("interval-period")).to_contain_text(str(next_year.year))
-        same_document()
-        check("change-interval-preview")
-        act(page, page.get_by_test_id("interval-confirm"), keyboard)
-        pay(page, keyboard)
-        page.wait_for_url(app("/billing/"))
-        expect(page.get_by_test_id("plan-price")).to_contain_text("$200.00")
-        expect(page.get_by_test_id("plan-price")).to_contain_text("a year")
-        renews = page.get_by_test_id("plan-renews").locator("time").get_attribute("datetime")
-        assert renews is not None
-        assert datetime.fromisoformat(renews) - datetime.now(timezone.utc) > timedelta(days=360)
-        mark()
-
-    with step("cancel after a confirmation, at the period's end"):
-        act(page, page.get_by_test_id("cancel-plan"), keyboard)
-        expect(page.get_by_test_id("cancel-confirm")).to_be_visible()
-        assert page.get_by_label(re.compile("At the end of the period")).is_checked()
-        same_document()
-        check("cancel-confirm")
-        act(page, page.get_by_test_id("cancel-yes"), keyboard)
-        expect(page.get_by_test_id("plan-ends")).to_contain_text(str(next_year.year))
-        expect(page.get_by_test_id("plan-status")).to_have_text("Ends at the end of the period")
-        same_document()
-        check("account-canceling")
-
-    with step("uncancel"):
-        act(page, page.get_by_test_id("uncancel"), keyboard)
-        expect(page.get_by_test_id("plan-renews")).to_be_visible()
-        expect(page.get_by_test_id("plan-status")).to_have_text("Active")
-        same_document()
-
-    with step("one-time purchase"):
-        act(page, page.get_by_test_id("buy-report_pack"), keyboard)
-        pay(page, keyboard)
-        page.wait_for_url(app("/billing/"))
-        expect(page.get_by_text("Payment received for Report pack.")).to_be_visible()
-        expect(page.get_by_test_id("purchase")).to_contain_text("10 premium reports")
-        expect(page.get_by_test_id("usage-text-premium_reports")).to_have_text("0 of 10 used")
-        activity = page.get_by_test_id("billing-activity")
-        for news in ("Switched to", "cancellation was withdrawn", "Bought Report pack"):
-            expect(activity).to_contain_text(news)
-        check("account-after-purchase")
-
-    with step("usage bars move after usage"):
-        page.goto(app("/analytics/"))
-        if keyboard:
-            type_into(page, page.get_by_test_id("calls"), "250")
+    def fill(self, target: Locator, text: str) -> None:
+        if self.keyboard:
+            type_into(self.page, target, text)
         else:
-            page.get_by_test_id("calls").fill("250")
-        act(page, page.get_by_test_id("run-analysis"), keyboard)
-        expect(page.get_by_test_id("flash-success")).to_contain_text("250 API calls used")
-        act(page, page.get_by_test_id("export-report"), keyboard)
-        expect(page.get_by_test_id("flash-success")).to_contain_text("Premium report exported")
-        page.goto(app("/billing/"))
-        expect(page.get_by_test_id("usage-text-api_calls")).to_have_text("250 of 10,000 used")
-        expect(page.get_by_test_id("usage-text-premium_reports")).to_have_text("1 of 10 used")
-        width = page.get_by_test_id("usage-api_calls").locator(".fg-bar-fill")
-        assert "width: 2%" in (width.get_attribute("style") or "")
+            target.fill(text)
+
+    def mark(self) -> None:
+        """Mark the document, to tell an htmx swap from a full page load."""
+        if self.htmx:
+            self.page.wait_for_function("typeof htmx !== 'undefined'")
+            self.page.evaluate("window.__journey = 1")
+
+    def same_document(self) -> None:
+        if self.htmx:
+            assert self.page.evaluate("window.__journey === 1"), "a full page load happened"
+
+    def run(self) -> None:
+        self.sign_up_and_pay()
+        next_year = self.switch_to_yearly()
+        self.cancel_and_keep(next_year)
+        self.buy_and_use()
+
+    def sign_up_and_pay(self) -> None:
+        """Pricing, sign-up with the plan kept, the hosted checkout, back after paying."""
+        from playwright.sync_api import expect
+
+        app, page = self.app, self.page
+        with self.step("pricing, anonymous"):
+            page.goto(app("/billing/pricing"))
+            expect(page.get_by_test_id("choose-pro_monthly")).to_be_visible()
+            self.check("pricing-anonymous")
+            self.act(page.get_by_test_id("choose-pro_monthly"))
+        with self.step("sign up, the plan kept"):
+            page.wait_for_url(re.compile(r".*/signup\?next=.*"))
+            self.fill(page.get_by_label("Name"), "Ada Lovelace")
+            self.fill(page.get_by_label("Email"), "ada@example.com")
+            self.fill(page.get_by_label("Password"), "correct horse battery")
+            self.act(page.get_by_test_id("signup-submit"))
+            page.wait_for_url(app("/billing/checkout?price=pro_monthly"))
+            expect(page.get_by_test_id("checkout-confirm")).to_contain_text("$20.00")
+            self.check("checkout-confirm")
+            self.act(page.get_by_test_id("checkout-continue"))
+        with self.step("hosted checkout, billing shows Pro at once"):
+            pay(page, self.keyboard)
+            page.wait_for_url(app("/billing/"))
+            expect(page.get_by_test_id("plan-name")).to_have_text("Pro")
+            expect(page.get_by_test_id("plan-status")).to_have_text("Active")
+            expect(page.get_by_text("Payment received. You are on Pro.")).to_be_visible()
+            expect(page.get_by_test_id("plan-renews")).to_be_visible()
+            self.check("account-pro-monthly")
+        with self.step("back after paying: the hosted page says it is paid"):
+            page.go_back()
+            page.wait_for_url(re.compile(r".*/flowglad-sandbox/checkout/.*"))
+            expect(page.locator("#status")).to_have_text(
+                "This payment went through: nothing more to pay."
+            )
+            expect(page.locator("#checkout-form")).to_have_count(0)
+            self.act(page.locator("#continue"))
+            page.wait_for_url(app("/billing/"))
+            expect(page.get_by_text("Payment received")).to_have_count(0)
+            self.mark()
+
+    def switch_to_yearly(self) -> datetime:
+        """Monthly to yearly: priced first, paid on the hosted page, a yearly period."""
+        from playwright.sync_api import expect
+
+        app, page = self.app, self.page
+        with self.step("monthly to yearly: a new yearly period"):
+            self.act(page.get_by_test_id("change-plan"))
+            expect(page.get_by_test_id("interval-month")).to_be_visible()
+            self.same_document()
+            self.act(page.get_by_test_id("interval-year"))
+            year = page.get_by_test_id("interval-year")
+            expect(year).to_have_attribute("aria-current", "page")
+            self.check("pricing-pro-yearly-toggle")
+            self.act(page.get_by_test_id("change-pro_yearly"))
+            next_year = datetime.now(timezone.utc) + timedelta(days=365)
+            expect(page.get_by_test_id("interval-charge")).to_contain_text("$200.00")
+            period = page.get_by_test_id("interval-period")
+            expect(period).to_contain_text(str(next_year.year))
+            self.same_document()
+            self.check("change-interval-preview")
+            self.act(page.get_by_test_id("interval-confirm"))
+            pay(page, self.keyboard)
+            page.wait_for_url(app("/billing/"))
+            expect(page.get_by_test_id("plan-price")).to_contain_text("$200.00")
+            expect(page.get_by_test_id("plan-price")).to_contain_text("a year")
+            renews = page.get_by_test_id("plan-renews").locator("time")
+            when = datetime.fromisoformat(renews.get_attribute("datetime") or "")
+            assert when - datetime.now(timezone.utc) > timedelta(days=360)
+            self.mark()
+        return next_year
+
+    def cancel_and_keep(self, next_year: datetime) -> None:
+        from playwright.sync_api import expect
+
+        page = self.page
+        with self.step("cancel after a confirmation, at the period's end"):
+            self.act(page.get_by_test_id("cancel-plan"))
+            expect(page.get_by_test_id("cancel-confirm")).to_be_visible()
+            assert page.get_by_label(re.compile("At the end of the period")).is_checked()
+            self.same_document()
+            self.check("cancel-confirm")
+            self.act(page.get_by_test_id("cancel-yes"))
+            expect(page.get_by_test_id("plan-ends")).to_contain_text(str(next_year.year))
+            status = page.get_by_test_id("plan-status")
+            expect(status).to_have_text("Ends at the end of the period")
+            self.same_document()
+            self.check("account-canceling")
+        with self.step("uncancel"):
+            self.act(page.get_by_test_id("uncancel"))
+            expect(page.get_by_test_id("plan-renews")).to_be_visible()
+            expect(page.get_by_test_id("plan-status")).to_have_text("Active")
+            self.same_document()
+
+    def buy_and_use(self) -> None:
+        """The report pack, then usage: the bars move."""
+        from playwright.sync_api import expect
+
+        app, page = self.app, self.page
+        with self.step("one-time purchase"):
+            self.act(page.get_by_test_id("buy-report_pack"))
+            pay(page, self.keyboard)
+            page.wait_for_url(app("/billing/"))
+            expect(page.get_by_text("Payment received for Report pack.")).to_be_visible()
+            expect(page.get_by_test_id("purchase")).to_contain_text("10 premium reports")
+            reports = page.get_by_test_id("usage-text-premium_reports")
+            expect(reports).to_have_text("0 of 10 used")
+            activity = page.get_by_test_id("billing-activity")
+            for news in ("Switched to", "cancellation was withdrawn", "Bought Report pack"):
+                expect(activity).to_contain_text(news)
+            self.check("account-after-purchase")
+        with self.step("usage bars move after usage"):
+            page.goto(app("/analytics/"))
+            self.fill(page.get_by_test_id("calls"), "250")
+            self.act(page.get_by_test_id("run-analysis"))
+            success = page.get_by_test_id("flash-success")
+            expect(success).to_contain_text("250 API calls used")
+            self.act(page.get_by_test_id("export-report"))
+            expect(success).to_contain_text("Premium report exported")
+            page.goto(app("/billing/"))
+            calls = page.get_by_test_id("usage-text-api_calls")
+            expect(calls).to_have_text("250 of 10,000 used")
+            expect(reports).to_have_text("1 of 10 used")
+            bar = page.get_by_test_id("usage-api_calls").locator(".fg-bar-fill")
+            assert "width: 2%" in (bar.get_attribute("style") or "")
 
 
 def test_journey_with_javascript_off_and_the_keyboard_only(
@@ -291,7 +322,7 @@ def test_journey_with_javascript_off_and_the_keyboard_only(
         shots.append(state)
         shoot(page, f"nojs-{state}")
 
-    journey(jinja_app, page, keyboard=True, htmx=False, check=check, step=step)
+    Journey(jinja_app, page, keyboard=True, htmx=False, check=check, step=step).run()
     assert len(shots) == 8
 
 
@@ -305,7 +336,7 @@ def test_journey_with_htmx_swapping_pages_in_place_and_axe_finds_nothing(
         audit(page, state, violations)
         shoot(page, state)
 
-    journey(jinja_app, page, keyboard=False, htmx=True, check=check, step=step)
+    Journey(jinja_app, page, keyboard=False, htmx=True, check=check, step=step).run()
     assert len(violations) == 8
     assert {state: found for state, found in violations.items() if found} == {}
 

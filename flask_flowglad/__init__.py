@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .client import FlowgladClient as FlowgladClient
     from .deadline import request_deadline as request_deadline
     from .errors import BillingActionError as BillingActionError
+    from .errors import BillingActionForbidden as BillingActionForbidden
     from .errors import ConfigurationError as ConfigurationError
     from .errors import ConfigurationWarning as ConfigurationWarning
     from .errors import FlowgladAPIError as FlowgladAPIError
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from .errors import FlowgladRateLimited as FlowgladRateLimited
     from .errors import FlowgladServerError as FlowgladServerError
     from .errors import FlowgladTimeout as FlowgladTimeout
+    from .errors import IntervalChangeRefused as IntervalChangeRefused
+    from .errors import IntervalChangeRequiresCheckout as IntervalChangeRequiresCheckout
     from .errors import InvalidCustomerId as InvalidCustomerId
     from .errors import SandboxWarning as SandboxWarning
     from .errors import WebhookVerificationError as WebhookVerificationError
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AnonymousBilling": "billing",
     "BillingActionError": "errors",
+    "BillingActionForbidden": "errors",
     "BillingSnapshot": "billing",
     "BillingUnavailable": "access",
     "ConfigurationError": "errors",
@@ -75,6 +79,8 @@ _EXPORTS = {
     "FlowgladRateLimited": "errors",
     "FlowgladServerError": "errors",
     "FlowgladTimeout": "errors",
+    "IntervalChangeRefused": "errors",
+    "IntervalChangeRequiresCheckout": "errors",
     "InvalidCustomerId": "errors",
     "PriceQuantity": "service",
     "SandboxWarning": "errors",

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidUpstreamAnswer
+from .summary import BillingSummary, Plan, summarize
+from .summary import as_object as _as_object
+from .summary import as_objects as _as_objects
 
 JSONObject = dict[str, Any]
 
@@ -18,11 +21,12 @@ JSONObject = dict[str, Any]
 class BillingSnapshot:
     """One read of a customer's billing."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("_summary", "raw")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         #: The billing payload exactly as Flowglad returned it.
         self.raw: JSONObject = dict(raw)
+        self._summary: BillingSummary | None = None
 
     @classmethod
     def from_payload(cls, payload: object) -> BillingSnapshot:
@@ -44,6 +48,21 @@ class BillingSnapshot:
     def is_anonymous(self) -> bool:
         """``False``: this is a customer's billing (see :class:`AnonymousBilling`)."""
         return False
+
+    @property
+    def summary(self) -> BillingSummary:
+        """The billing as typed records: the plan, products, usage, purchases, invoices
+        and payment methods, with aware dates and :class:`~flask_flowglad.summary.Money`.
+        Read from :attr:`raw` the first time it is asked for."""
+        if self._summary is None:
+            self._summary = summarize(self.raw)
+        return self._summary
+
+    @property
+    def plan(self) -> Plan | None:
+        """The current plan (``billing.plan.name``, ``.status_text``, ``.renews_at``), or
+        ``None`` without a current subscription."""
+        return self.summary.plan
 
     @property
     def customer(self) -> JSONObject:
@@ -328,13 +347,3 @@ def plain_subscription(details: Mapping[str, Any]) -> JSONObject:
 def _index_by_slug(records: Iterable[JSONObject]) -> dict[Any, JSONObject]:
     """Later duplicates overwrite earlier ones, as in Flowglad's helpers."""
     return {record.get("slug"): record for record in records}
-
-
-def _as_object(value: object) -> JSONObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_objects(value: object) -> list[JSONObject]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]

@@ -204,6 +204,35 @@ def parse_store(value: Any, key: str) -> Any:
     )
 
 
+def parse_template_name(value: Any, key: str) -> str:
+    """A Jinja template name such as ``"base.html"``."""
+    if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
+        raise ConfigurationError(
+            f"{key} must be a template name such as 'base.html', not {value!r}."
+        )
+    return value.strip()
+
+
+def parse_block_name(value: Any, key: str) -> str:
+    """A Jinja block name such as ``"content"``."""
+    if not isinstance(value, str) or not value.isidentifier():
+        raise ConfigurationError(
+            f"{key} must be a Jinja block name such as 'content', not {value!r}."
+        )
+    return value
+
+
+def parse_optional_endpoint(value: Any, key: str) -> str | None:
+    """An endpoint name such as ``"auth.signup"``; empty is none."""
+    if value is None or value is False or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or any(ch.isspace() for ch in value):
+        raise ConfigurationError(
+            f"{key} must be an endpoint name such as 'auth.signup', not {value!r}."
+        )
+    return value
+
+
 def _as_is(value: Any, key: str) -> Any:
     return value
 
@@ -426,6 +455,61 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+#: The server-rendered billing pages (:mod:`flask_flowglad.ui`) and the React SDK's routes.
+OPTIONS += (
+    Option(
+        "react_routes",
+        "FLOWGLAD_REACT_ROUTES",
+        parse_bool,
+        True,
+        "Serve the React SDK's routes at FLOWGLAD_URL_PREFIX; False for an app that renders"
+        " its billing pages on the server only.",
+        "bool",
+    ),
+    Option(
+        "ui",
+        "FLOWGLAD_UI",
+        parse_bool,
+        False,
+        "Serve the server-rendered billing pages (pricing, billing, plan change, cancel,"
+        " checkout) at FLOWGLAD_UI_PREFIX.",
+        "bool",
+    ),
+    Option(
+        "ui_prefix",
+        "FLOWGLAD_UI_PREFIX",
+        parse_url_prefix,
+        "/billing",
+        "Where the billing pages are served.",
+        "str",
+    ),
+    Option(
+        "ui_base_template",
+        "FLOWGLAD_UI_BASE_TEMPLATE",
+        parse_template_name,
+        "base.html",
+        "The app's layout template the billing pages extend.",
+        "str",
+    ),
+    Option(
+        "ui_content_block",
+        "FLOWGLAD_UI_CONTENT_BLOCK",
+        parse_block_name,
+        "content",
+        "The block of the layout template the billing pages fill.",
+        "str",
+    ),
+    Option(
+        "ui_signup_endpoint",
+        "FLOWGLAD_UI_SIGNUP_ENDPOINT",
+        parse_optional_endpoint,
+        None,
+        "Where a visitor who picks a plan signs up (an endpoint such as 'auth.signup'; it"
+        " is sent ?next= back to the plan); else flask-login's login_view.",
+        "str | None",
+    ),
+)
+
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 KNOWN_KEYS: frozenset[str] = frozenset(option.key for option in OPTIONS)
 
@@ -455,6 +539,12 @@ class FlowgladSettings:
     billing_cache_ttl: float
     billing_cache_timeout: float
     billing_cache_checkout_window: float
+    react_routes: bool
+    ui: bool
+    ui_prefix: str
+    ui_base_template: str
+    ui_content_block: str
+    ui_signup_endpoint: str | None
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
@@ -491,11 +581,21 @@ class FlowgladSettings:
                 "FLOWGLAD_SANDBOX_PRICING applies to the sandbox FLOWGLAD_SANDBOX = True (or a"
                 " file) makes; a Sandbox object has its own pricing model: give it there."
             )
+        if self.ui and self.react_routes and _overlaps(self.ui_prefix, self.url_prefix):
+            raise ConfigurationError(
+                f"FLOWGLAD_UI_PREFIX ({self.ui_prefix}) and FLOWGLAD_URL_PREFIX"
+                f" ({self.url_prefix}) overlap: the billing pages and the React SDK's routes"
+                " need paths of their own."
+            )
         if self.webhook_path.startswith(self.url_prefix.rstrip("/") + "/"):
             raise ConfigurationError(
                 f"FLOWGLAD_WEBHOOK_PATH ({self.webhook_path}) must not be under"
                 f" FLOWGLAD_URL_PREFIX ({self.url_prefix}), where the React SDK's routes are."
             )
+
+
+def _overlaps(first: str, second: str) -> bool:
+    return first == second or first.startswith(second + "/") or second.startswith(first + "/")
 
 
 def _shown(name: str, value: Any) -> str:

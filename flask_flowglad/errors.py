@@ -18,6 +18,7 @@ import typing as t
 __all__ = [
     "AmbiguousSubscription",
     "BillingActionError",
+    "BillingActionForbidden",
     "CheckoutRequired",
     "CheckoutSessionNotFound",
     "ConfigurationError",
@@ -34,6 +35,8 @@ __all__ = [
     "FlowgladServerError",
     "FlowgladTimeout",
     "InvalidCustomerId",
+    "IntervalChangeRefused",
+    "IntervalChangeRequiresCheckout",
     "InvalidUpstreamAnswer",
     "MalformedWebhook",
     "NoCurrentSubscription",
@@ -186,6 +189,36 @@ class CheckoutSessionNotFound(BillingActionError):
 
 class NoScheduledAdjustment(BillingActionError):
     """Undoing a plan change when none is scheduled."""
+
+
+class BillingActionForbidden(BillingActionError):
+    """The user may not take this billing action for the customer: the app's billing
+    authorizer said no (**403**)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Your role does not allow this billing action ({action}).")
+        self.action = action
+
+
+class IntervalChangeRequiresCheckout(BillingActionError):
+    """A plan change to a price billed at another interval (monthly to yearly).
+
+    Flowglad adjusts a subscription inside its current billing period and keeps its
+    interval (``subscriptions/adjustSubscription.ts``): adjusting a monthly plan to a
+    yearly price would charge the yearly amount every month. Such a change is a new
+    subscription: :meth:`~flask_flowglad.CustomerBilling.start_interval_change`.
+    """
+
+
+class IntervalChangeRefused(BillingActionError):
+    """The plan cannot move to that interval now (a cancellation or a change is
+    scheduled, the plan is free, the new interval is shorter than a period paid for):
+    the message says why."""
+
+    def __init__(self, message: str, refusal: str) -> None:
+        super().__init__(message)
+        #: A code for the reason, for a page that words it itself.
+        self.refusal = refusal
 
 
 #: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no": the

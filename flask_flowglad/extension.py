@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask
 
+from .authorization import BillingAuthorizer
 from .billing import JSONObject
 from .cache import SharedBillingCache, account_hash
 from .client import FlowgladClient
@@ -25,7 +26,7 @@ from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
 from .storage import Store, open_store
-from .templating import template_context
+from .templating import register_templating
 from .webhooks.endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ CustomerLoader = Callable[[], "CustomerIdentity | str | None"]
 LoaderT = TypeVar("LoaderT", bound=CustomerLoader)
 CustomerSource = Callable[[], "Iterable[CustomerIdentity | str]"]
 SourceT = TypeVar("SourceT", bound=CustomerSource)
+AuthorizerT = TypeVar("AuthorizerT", bound=BillingAuthorizer)
 
 
 class Flowglad:
@@ -82,6 +84,12 @@ class Flowglad:
         billing_cache_ttl: float | None = None,
         billing_cache_timeout: float | None = None,
         billing_cache_checkout_window: float | None = None,
+        react_routes: bool | None = None,
+        ui: bool | None = None,
+        ui_prefix: str | None = None,
+        ui_base_template: str | None = None,
+        ui_content_block: str | None = None,
+        ui_signup_endpoint: str | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -105,9 +113,16 @@ class Flowglad:
             "billing_cache_ttl": billing_cache_ttl,
             "billing_cache_timeout": billing_cache_timeout,
             "billing_cache_checkout_window": billing_cache_checkout_window,
+            "react_routes": react_routes,
+            "ui": ui,
+            "ui_prefix": ui_prefix,
+            "ui_base_template": ui_base_template,
+            "ui_content_block": ui_content_block,
+            "ui_signup_endpoint": ui_signup_endpoint,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         self._customer_source: CustomerSource | None = None
+        self._billing_authorizer: BillingAuthorizer | None = None
         if app is not None:
             self.init_app(app)
 
@@ -144,11 +159,23 @@ class Flowglad:
                 app, settings, str(settings.secret_key), settings.base_url
             )
         app.extensions[EXTENSION_NAME] = FlowgladState(
-            settings, client, sandbox, self.current_identity, self.all_customers, billing_cache
+            settings,
+            client,
+            sandbox,
+            self.current_identity,
+            self.all_customers,
+            billing_cache,
+            authorizer=lambda: self._billing_authorizer,
         )
-        blueprint = create_blueprint()
-        app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
-        exempt.append(blueprint.name)
+        if settings.react_routes:
+            blueprint = create_blueprint()
+            app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+            exempt.append(blueprint.name)
+        if settings.ui:
+            from .ui import register_ui
+
+            # Not exempt from CSRFProtect: its forms carry the token.
+            register_ui(app, settings)
         if settings.openapi_path is not None:
             app.add_url_rule(
                 settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
@@ -157,7 +184,7 @@ class Flowglad:
             shared = billing_cache.store if billing_cache is not None else None
             exempt.append(register_webhook_endpoint(app, settings, sandbox, shared))
         app.teardown_request(drop_request_cache)
-        app.context_processor(template_context)
+        register_templating(app)
         exempt_from_csrf(app, exempt)
 
     def customer_loader(self, loader: LoaderT) -> LoaderT:
@@ -180,6 +207,19 @@ class Flowglad:
         """
         self._customer_source = source
         return source
+
+    def billing_authorizer(self, authorizer: AuthorizerT) -> AuthorizerT:
+        """Register the function that says which billing actions the request's user may
+        take for the customer: ``authorizer(customer)`` gets the
+        :class:`CustomerIdentity` the customer loader returned and returns a collection of
+        :data:`~flask_flowglad.authorization.BILLING_ACTIONS` (``{"read"}`` for a member,
+        ``ALL_BILLING_ACTIONS`` for an admin).
+
+        Enforced on the billing pages and the React SDK's routes (403 before any call to
+        Flowglad). Without one, every logged-in customer may take every action.
+        """
+        self._billing_authorizer = authorizer
+        return authorizer
 
     def all_customers(self) -> Iterable[CustomerIdentity | str]:
         """The accounts of the registered customer source."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from .billing import BillingSnapshot, JSONObject, plain_subscription
@@ -27,6 +29,8 @@ from .errors import (
     FlowgladConflict,
     FlowgladError,
     FlowgladNotFound,
+    IntervalChangeRefused,
+    IntervalChangeRequiresCheckout,
     InvalidUpstreamAnswer,
     NoCurrentSubscription,
     NoScheduledAdjustment,
@@ -37,6 +41,9 @@ from .errors import (
     SubscriptionNotOwned,
 )
 from .identity import CustomerIdentity
+from .intervals import IntervalChange, changes_interval, preview_interval_change
+from .summary import Interval as BillingInterval
+from .summary import price_of
 
 if TYPE_CHECKING:
     from .cache import SharedBillingCache
@@ -290,6 +297,9 @@ class CustomerBilling:
         subscription_id, adjustment = self._adjustment(
             price_id, price_slug, quantity, items, subscription_id, timing, prorate
         )
+        reason = self._interval_change_reason(subscription_id, adjustment)
+        if reason is not None:
+            raise IntervalChangeRequiresCheckout(reason)
         with self._changing():
             return self.client.adjust_subscription(subscription_id, adjustment)
 
@@ -307,11 +317,68 @@ class CustomerBilling:
         """What :meth:`adjust_subscription` with the same arguments would do, changing
         nothing: ``canAdjust`` (with a ``reason`` when false), ``prorationAmount`` charged
         now, both plan totals, ``resolvedTiming`` and ``effectiveDate``. Show it to the
-        customer before they confirm an upgrade."""
+        customer before they confirm an upgrade.
+
+        A price billed at another interval is refused here (``canAdjust`` false, with the
+        reason), as :meth:`adjust_subscription` refuses it: see
+        :meth:`start_interval_change`."""
         subscription_id, adjustment = self._adjustment(
             price_id, price_slug, quantity, items, subscription_id, timing, prorate
         )
+        reason = self._interval_change_reason(subscription_id, adjustment)
+        if reason is not None:
+            return {
+                "canAdjust": False,
+                "previewGeneratedAt": int(time.time() * 1000),
+                "reason": reason,
+            }
         return self.client.preview_adjust_subscription(subscription_id, adjustment)
+
+    def preview_interval_change(
+        self,
+        *,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+        now: datetime | None = None,
+    ) -> IntervalChange:
+        """What :meth:`start_interval_change` would do: the charge, the new period and its
+        renewal date, what is left of the current period, or why it is refused."""
+        price = price_of(self.find_price(price_id=price_id, price_slug=price_slug))
+        return preview_interval_change(
+            self.get_billing().plan, price, now or datetime.now(timezone.utc)
+        )
+
+    def start_interval_change(
+        self,
+        *,
+        success_url: str,
+        cancel_url: str,
+        price_id: str | None = None,
+        price_slug: str | None = None,
+    ) -> JSONObject:
+        """Move the current paid plan to a price billed at another interval (monthly to
+        yearly): a checkout for the new price, whose first period starts when it is paid.
+
+        Flowglad keeps a subscription's interval when it is adjusted, and sells one paid
+        plan at a time, so the checkout is made first (a failure changes nothing), then the
+        current plan ends now (Flowglad puts the customer on the default plan, which the
+        paid checkout then replaces). What was left of the current period is not refunded:
+        show :meth:`preview_interval_change` first. :exc:`IntervalChangeRefused` when the
+        change cannot be made (see :data:`flask_flowglad.intervals.REFUSALS`).
+        """
+        preview = self.preview_interval_change(price_id=price_id, price_slug=price_slug)
+        if preview.refusal is not None or preview.plan is None:
+            raise IntervalChangeRefused(preview.reason or "", preview.refusal or "")
+        replaced = preview.plan.subscription_id
+        session = self.create_product_checkout_session(
+            price_id=preview.price.id,
+            quantity=preview.plan.quantity,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            output_metadata={"replacesSubscriptionId": replaced},
+        )
+        self.cancel_subscription(replaced, timing="immediately")
+        return session
 
     def cancel_scheduled_adjustment(self, subscription_id: str | None = None) -> JSONObject:
         """Undo a plan change scheduled for the end of the period (a downgrade):
@@ -580,7 +647,8 @@ class CustomerBilling:
         return self._cache.setdefault(self.external_id, {})
 
     def _known_to_exist(self) -> bool:
-        return bool(self._cache.get(self.external_id))
+        entry = self._cache.get(self.external_id) or {}
+        return any(key in entry for key in ("customer", "billing", "billing_json"))
 
     # -- procedures ------------------------------------------------------------------
 
@@ -658,6 +726,26 @@ class CustomerBilling:
         if timing != "at_end_of_current_billing_period":
             adjustment["prorateCurrentBillingPeriod"] = True if prorate is None else prorate
         return subscription_id, adjustment
+
+    def _interval_change_reason(self, subscription_id: str, adjustment: JSONObject) -> str | None:
+        """Why an adjustment cannot be made because it changes the billing interval."""
+        subscription = self._owned_subscription(subscription_id)
+        unit = subscription.get("interval")
+        if not isinstance(unit, str):
+            return None
+        current = BillingInterval(unit, int(subscription.get("intervalCount") or 1))
+        billing = self.get_billing()
+        for item in adjustment["newSubscriptionItems"]:
+            raw = billing.find_price(
+                price_id=item.get("priceId"), price_slug=item.get("priceSlug")
+            )
+            if raw is not None and changes_interval(current, price_of(raw)):
+                return (
+                    f"The plan is billed every {current.unit} and this price is not: a change"
+                    " of billing interval starts a new plan through checkout, not a change"
+                    " of the current one."
+                )
+        return None
 
     def _price_item(self, item: PriceQuantity) -> JSONObject:
         price = self.find_price(price_id=item.price_id, price_slug=item.price_slug)

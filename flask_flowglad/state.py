@@ -14,11 +14,12 @@ from typing import Any, Protocol, cast
 from flask import Blueprint, Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
+from .authorization import BillingAuthorizer, allowed_actions
 from .billing import AnonymousBilling, BillingSnapshot, JSONObject, pricing_model_problem
 from .cache import SharedBillingCache
 from .client import FlowgladClient
 from .config import FlowgladSettings
-from .errors import InvalidUpstreamAnswer
+from .errors import BillingActionForbidden, InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
 
@@ -64,6 +65,24 @@ class FlowgladState:
     accounts: Callable[[], Iterable[CustomerIdentity | str]]
     #: The billing cache every worker shares, when ``FLOWGLAD_BILLING_CACHE`` is set.
     billing_cache: SharedBillingCache | None = None
+    #: The app's billing authorizer, when it registered one (asked each time: it may be
+    #: registered after ``init_app``).
+    authorizer: Callable[[], BillingAuthorizer | None] = lambda: None
+
+    def allowed_actions(self, identity: CustomerIdentity) -> frozenset[str]:
+        """The billing actions the request's user may take for ``identity``, asked once
+        per request."""
+        cache = request_cache()
+        entry = cache.setdefault(identity.external_id, {}) if cache is not None else {}
+        allowed = entry.get("allowed_actions")
+        if not isinstance(allowed, frozenset):
+            allowed = entry["allowed_actions"] = allowed_actions(self.authorizer(), identity)
+        return allowed
+
+    def require(self, identity: CustomerIdentity, action: str) -> None:
+        """:exc:`~flask_flowglad.errors.BillingActionForbidden` unless ``action`` is allowed."""
+        if action not in self.allowed_actions(identity):
+            raise BillingActionForbidden(action)
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous."""

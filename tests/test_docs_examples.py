@@ -199,6 +199,8 @@ def load_factory() -> ModuleType:
 
 
 def test_every_example_the_docs_can_include_is_exercised_here() -> None:
-    # webhooks.py is exercised by tests/test_docs_webhooks_example.py.
+    # webhooks.py is exercised by tests/test_docs_webhooks_example.py, billing_pages.py and
+    # team_billing.py by tests/ui/test_docs_billing_pages.py.
     exercised = {"b2b", "gating", "usage", "cross_origin", "factory", "webhooks"}
+    exercised |= {"billing_pages", "team_billing"}
     assert {path.stem for path in EXAMPLES.glob("*.py")} == exercised

@@ -17,6 +17,7 @@ PACKAGE = Path(flask_flowglad.__file__).parent
 CORE_PACKAGES = ("storage", "webhooks")
 CORE = {
     "_version",
+    "authorization",
     "backfill",
     "billing",
     "cache",
@@ -24,11 +25,14 @@ CORE = {
     "config",
     "deadline",
     "errors",
+    "formatting",
     "headers",
     "identity",
+    "intervals",
     "redaction",
     "responses",
     "service",
+    "summary",
     "transport",
 }
 #: Modules of the core packages that are Flask's side of them.

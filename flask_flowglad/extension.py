@@ -79,6 +79,7 @@ class Flowglad:
         billing_cache: str | Store | Any = None,
         billing_cache_ttl: float | None = None,
         billing_cache_timeout: float | None = None,
+        stale_if_error: float | None = None,
         billing_cache_checkout_window: float | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
@@ -101,6 +102,7 @@ class Flowglad:
             "billing_cache": billing_cache,
             "billing_cache_ttl": billing_cache_ttl,
             "billing_cache_timeout": billing_cache_timeout,
+            "stale_if_error": stale_if_error,
             "billing_cache_checkout_window": billing_cache_checkout_window,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
@@ -272,6 +274,7 @@ def _billing_cache(
         account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
         ttl=settings.billing_cache_ttl,
         checkout_window=settings.billing_cache_checkout_window,
+        stale_if_error=settings.stale_if_error,
         per_process=private,
         seal_key=hmac.new(secret_key.encode(), b"flask-flowglad billing seal", "sha256").digest(),
     )

@@ -11,14 +11,15 @@ the call is refused before anything is written.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import wirejson
 from .billing import BillingSnapshot, JSONObject, plain_subscription
+from .cache import Outcome
 from .client import new_transaction_id
 from .errors import (
     AmbiguousSubscription,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 _UNKNOWN = object()
 logger = logging.getLogger(__name__)
 
-#: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
+#: Per-customer cache entries: ``{"read": _BillingRead, "customer": dict}``.
 CustomerCache = MutableMapping[str, dict[str, Any]]
 
 #: When a cancellation takes effect.
@@ -118,11 +119,23 @@ class CustomerBilling:
         """The customer's billing, creating the customer the first time.
 
         One upstream call when the customer exists; cached until the request ends or
-        this service changes something for the customer.
+        this service changes something for the customer. While Flowglad fails, it may be
+        the last billing the shared cache kept (see ``FLOWGLAD_STALE_IF_ERROR`` and
+        :attr:`stale_age`).
         """
-        snapshot = self._read_billing(create_missing=True)
-        assert snapshot is not None
-        return snapshot
+        read = self._billing_read(create_missing=True)
+        assert read is not None
+        return read.snapshot()
+
+    @property
+    def stale_age(self) -> float | None:
+        """Seconds since Flowglad answered the billing this request was served, when it
+        was served stale because Flowglad failed; ``None`` when it is current.
+
+        .. versionadded:: 0.2
+        """
+        read = self._entry().get("read")
+        return read.stale_age if isinstance(read, _BillingRead) else None
 
     def find_or_create(self) -> JSONObject:
         """The Flowglad customer record, created from the loader's details if missing."""
@@ -130,6 +143,9 @@ class CustomerBilling:
         cached = entry.get("customer")
         if isinstance(cached, dict):
             return cached
+        read = entry.get("read")
+        if isinstance(read, _BillingRead):
+            return read.snapshot().customer
         try:
             customer = _member(self.client.get_customer(self.external_id), "customer")
         except FlowgladNotFound as exc:
@@ -152,7 +168,7 @@ class CustomerBilling:
 
     def get_subscription(self, subscription_id: str) -> JSONObject:
         """One of the customer's own subscriptions; :exc:`SubscriptionNotOwned` otherwise."""
-        return self._owned_subscription(subscription_id)
+        return self._owned_subscription(subscription_id, stale_ok=True)
 
     def get_checkout_session(self, session_id: str) -> JSONObject:
         """A checkout session of this customer.
@@ -165,7 +181,7 @@ class CustomerBilling:
         except FlowgladNotFound:
             raise CheckoutSessionNotFound("Checkout session not found") from None
         session = _member(response, "checkoutSession")
-        billing = self._read_billing(create_missing=False)
+        billing = self._existing_plan(stale_ok=True)
         if billing is None or session.get("customerId") != billing.customer.get("id"):
             raise CheckoutSessionNotFound("Checkout session not found")
         return response
@@ -174,8 +190,9 @@ class CustomerBilling:
         self, *, price_id: str | None = None, price_slug: str | None = None
     ) -> JSONObject:
         """A price of the customer's pricing model (a product's or a usage meter's), by id
-        or slug; :exc:`PriceNotFound` when the model has none such."""
-        billing = self.get_billing()
+        or slug; :exc:`PriceNotFound` when the model has none such. Never from a stale
+        billing: prices are looked up to be charged."""
+        billing = self._plan()
         price = billing.find_price(price_id=price_id, price_slug=price_slug)
         if price is None:
             raise PriceNotFound(_price_not_found_message(billing, price_id, price_slug))
@@ -357,7 +374,7 @@ class CustomerBilling:
         methods the customer's own.
         """
         price = self.find_price(price_id=price_id, price_slug=price_slug)
-        billing = self.get_billing()
+        billing = self._plan()
         for method_id in (default_payment_method_id, backup_payment_method_id):
             if method_id is not None and billing.find_payment_method(method_id) is None:
                 raise SubscriptionNotOwned("Payment method is not owned by the current user")
@@ -413,7 +430,7 @@ class CustomerBilling:
             usage_date=usage_date,
         )
         body = self._usage_event_body(event)
-        with self._changing():
+        with self._changing(balances_only=True):
             response = self.client.create_usage_event(body)
         _member(response, "usageEvent")
         return response
@@ -429,15 +446,17 @@ class CustomerBilling:
         if not events:
             raise ValueError("create_usage_events needs at least one event.")
         bodies = [self._usage_event_body(event) for event in events]
-        with self._changing():
+        with self._changing(balances_only=True):
             response = self.client.create_usage_events(bodies)
         if not isinstance(response.get("usageEvents"), list):
             raise InvalidUpstreamAnswer(200, None, "Flowglad's answer has no usageEvents list.")
         return response
 
     def _usage_event_body(self, event: UsageEvent) -> JSONObject:
-        """The wire body of an event whose every id was checked against the billing."""
-        billing = self.get_billing()
+        """The wire body of an event whose every id was checked against the billing (its
+        plan: a usage event's checks use no balance, so an entry earlier events marked
+        still answers them)."""
+        billing = self._plan()
         subscription_id = event.subscription_id
         if subscription_id is None:
             current = billing.current_subscription
@@ -554,12 +573,16 @@ class CustomerBilling:
     # -- cache -----------------------------------------------------------------------
 
     @contextmanager
-    def _changing(self) -> Iterator[None]:
-        """Around a write: whatever happens, what was read before it is stale."""
+    def _changing(self, *, balances_only: bool = False) -> Iterator[None]:
+        """Around a write: whatever happens, what was read before it is stale (only its
+        usage balances, after a usage event)."""
         try:
             yield
         finally:
-            self.invalidate()
+            if balances_only:
+                self.invalidate_balances()
+            else:
+                self.invalidate()
 
     def invalidate(self) -> None:
         """Forget what was read for this customer, so the next read sees a change: in
@@ -567,6 +590,19 @@ class CustomerBilling:
         self._cache.pop(self.external_id, None)
         if self._shared is not None:
             self._shared.invalidate(self.external_id)
+
+    def invalidate_balances(self) -> None:
+        """After usage was recorded: the next read of a usage balance sees it (in this
+        request and in every worker), while feature checks and the checks of the next
+        usage event are still answered from what was read.
+
+        .. versionadded:: 0.2
+        """
+        read = self._entry().get("read")
+        if isinstance(read, _BillingRead):
+            read.balances_current = False
+        if self._shared is not None:
+            self._shared.invalidate_balances(self.external_id)
 
     def _pin_for_checkout(self) -> None:
         """A checkout may change the plan with no request of ours: until the shared cache's
@@ -696,80 +732,90 @@ class CustomerBilling:
     def billing_json(self) -> bytes:
         """The customer's billing as compact JSON, as the shared cache stores it: the React
         SDK's billing read sends these bytes without encoding the payload again."""
-        entry = self._entry()
-        encoded = entry.get("billing_json")
-        if isinstance(encoded, bytes):
-            return encoded
-        if self._shared is not None and not isinstance(entry.get("billing"), BillingSnapshot):
-            # A sealed hit was checked before it was stored: sent as it is, not parsed.
-            encoded = self._shared.read(
-                self.external_id, lambda: self._load_for_shared(create_missing=True)
-            )
-        else:
-            encoded = encode_billing(self.get_billing().raw)
-        entry["billing_json"] = encoded
-        return encoded
+        read = self._billing_read(create_missing=True)
+        assert read is not None
+        return read.payload
 
-    def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+    def _plan(self, *, stale_ok: bool = False) -> BillingSnapshot:
+        """The billing for what a write checks (subscriptions, prices, meters, features):
+        its usage balances may be older than the last usage event. Never stale unless
+        ``stale_ok``."""
+        read = self._billing_read(create_missing=True, balances=False, stale_ok=stale_ok)
+        assert read is not None
+        return read.snapshot()
+
+    def _existing_plan(self, *, stale_ok: bool = False) -> BillingSnapshot | None:
+        """:meth:`_plan` of a customer that exists; ``None`` (and nothing created) else."""
+        read = self._billing_read(create_missing=False, balances=False, stale_ok=stale_ok)
+        return None if read is None else read.snapshot()
+
+    def _billing_read(
+        self, *, create_missing: bool, balances: bool = True, stale_ok: bool = True
+    ) -> _BillingRead | None:
         """Billing from the request's cache, the shared cache or one upstream read;
         ``None`` for a missing customer that is not to be created."""
         entry = self._entry()
-        cached = entry.get("billing")
-        if isinstance(cached, BillingSnapshot):
-            return cached
-        encoded = entry.get("billing_json")
-        if not isinstance(encoded, bytes):
-            if self._shared is None:
-                return self._fetch_billing(create_missing=create_missing)
-            try:
-                encoded = self._shared.read(
-                    self.external_id,
-                    lambda: self._load_for_shared(create_missing=create_missing),
-                )
-            except _NoCustomer:
-                return None
-            entry["billing_json"] = encoded
-        snapshot = entry.get("billing")  # set when this very read went upstream
-        if isinstance(snapshot, BillingSnapshot):
-            return snapshot
+        read = entry.get("read")
+        if isinstance(read, _BillingRead) and read.serves(balances, stale_ok):
+            return read
+        if self._shared is None:
+            read = self._fetch_billing(create_missing=create_missing)
+        else:
+            read = self._shared_read(create_missing, balances, stale_ok)
+        if read is not None:
+            entry["read"] = read
+        return read
+
+    def _shared_read(
+        self, create_missing: bool, balances: bool, stale_ok: bool
+    ) -> _BillingRead | None:
+        fetched: list[_BillingRead] = []
+
+        def load() -> bytes:
+            read = self._fetch_billing(create_missing=create_missing)
+            if read is None:
+                raise _NoCustomer
+            fetched.append(read)
+            return read.payload
+
+        assert self._shared is not None
+        try:
+            lookup = self._shared.read(
+                self.external_id, load, balances=balances, stale_ok=stale_ok
+            )
+        except _NoCustomer:
+            return None
+        if fetched and lookup.outcome is not Outcome.STALE:
+            return fetched[0]  # this very read went upstream: already parsed and checked
+        stale = lookup.age if lookup.outcome is Outcome.STALE else None
         # A sealed entry: this app stored it after checking Flowglad's answer.
-        return self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
+        return _BillingRead(lookup.payload, lookup.balances_current, stale)
 
-    def _load_for_shared(self, *, create_missing: bool) -> bytes:
-        snapshot = self._fetch_billing(create_missing=create_missing)
-        if snapshot is None:
-            raise _NoCustomer
-        return encode_billing(snapshot.raw)
-
-    def _fetch_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+    def _fetch_billing(self, *, create_missing: bool) -> _BillingRead | None:
         """One upstream read, creating a missing customer when asked."""
         try:
-            payload = self.client.get_billing(self.external_id)
+            answer = self.client.get_billing_answer(self.external_id)
         except FlowgladNotFound as exc:
             if not _customer_missing(exc):
                 raise
             if not create_missing:
                 return None
             self._create_or_accept_existing()
-            payload = self.client.get_billing(self.external_id)
-        return self._remember(BillingSnapshot.from_payload(payload))
+            answer = self.client.get_billing_answer(self.external_id)
+        snapshot = BillingSnapshot.from_payload(answer.data)
+        payload = answer.body if answer.body is not None else encode_billing(answer.data)
+        return _BillingRead(payload, True, None, snapshot)
 
-    def _remember(self, snapshot: BillingSnapshot) -> BillingSnapshot:
-        entry = self._entry()
-        entry["billing"] = snapshot
-        entry["customer"] = snapshot.customer
-        return snapshot
-
-    def _owned_subscription(self, subscription_id: str) -> JSONObject:
+    def _owned_subscription(self, subscription_id: str, *, stale_ok: bool = False) -> JSONObject:
         # A customer that does not exist yet owns nothing: no need to create it to say so.
-        billing = self._read_billing(create_missing=False)
+        billing = self._existing_plan(stale_ok=stale_ok)
         subscription = None if billing is None else billing.find_subscription(subscription_id)
         if subscription is None:
             raise SubscriptionNotOwned("Subscription is not owned by the current user")
         return subscription
 
     def _only_current_subscription_id(self, where: str = "") -> str:
-        current = self.get_billing().current_subscriptions
+        current = self._plan().current_subscriptions
         if not current:
             raise NoCurrentSubscription("No active subscription found for this customer")
         if len(current) > 1:
@@ -826,16 +872,46 @@ class _NoCustomer(Exception):
     """The customer does not exist upstream and was not to be created."""
 
 
+class _BillingRead:
+    """One read of the customer's billing in this request: its JSON, parsed when asked."""
+
+    __slots__ = ("payload", "balances_current", "stale_age", "_snapshot")
+
+    def __init__(
+        self,
+        payload: bytes,
+        balances_current: bool,
+        stale_age: float | None,
+        snapshot: BillingSnapshot | None = None,
+    ) -> None:
+        self.payload = payload
+        #: ``False`` once a usage event made its balances out of date.
+        self.balances_current = balances_current
+        #: Seconds old, when it was served stale while Flowglad failed.
+        self.stale_age = stale_age
+        self._snapshot = snapshot
+
+    def serves(self, balances: bool, stale_ok: bool) -> bool:
+        """Whether this read answers a read that needs ``balances``, or may be stale."""
+        return (self.balances_current or not balances) and (stale_ok or self.stale_age is None)
+
+    def snapshot(self) -> BillingSnapshot:
+        if self._snapshot is None:
+            # Sealed by this app after the shape was checked: not checked again.
+            self._snapshot = BillingSnapshot(wirejson.decode(self.payload))
+        return self._snapshot
+
+
 def encode_billing(payload: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a billing payload, as the browser and the shared cache get it."""
+    """Compact ASCII JSON of a billing payload, for an answer whose bytes cannot be sent
+    on as they came (see :mod:`flask_flowglad.wirejson`)."""
     try:
-        text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+        return wirejson.encode(payload)
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         raise InvalidUpstreamAnswer(
             200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
         ) from None
-    return text.encode("ascii")
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:

@@ -30,6 +30,7 @@ CORE = {
     "responses",
     "service",
     "transport",
+    "wirejson",
 }
 #: Modules of the core packages that are Flask's side of them.
 NOT_CORE = {"webhooks.endpoint"}

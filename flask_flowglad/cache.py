@@ -16,8 +16,10 @@ Correctness rules, each for a reason:
   (secret key and Flowglad host), never the key itself, so apps, modes and Flowglad
   accounts sharing one Redis never see each other's entries; the customer's external id is
   hashed so any id makes a valid key for any store.
-* Every entry is sealed (an HMAC of the app's key over the time it was read and the
-  payload): a hit is this app's own checked answer, served as bytes.
+* Every entry is sealed (an HMAC of the app's key over the entry's key, the time it was
+  read and the payload): a hit is this app's own checked answer for this very customer,
+  served as bytes; an entry copied from another customer's key, or made to look younger,
+  is not.
 * A miss takes a short lock, so of several workers missing at once one reads upstream and
   the others wait briefly for its answer (no stampede). Its answer is stored only if the
   lock is still its own: an invalidation in the meantime drops the lock, so a read that
@@ -210,7 +212,7 @@ class SharedBillingCache:
         value, mark = self._get_with_mark(key)
         if isinstance(value, bytes) and value[:1] == PIN_TAG:
             return Lookup(load(), Outcome.BYPASS)
-        entry = self._unsealed(value)
+        entry = self._unsealed(key, value)
         if entry is None and value is not None:
             logger.warning("Dropping an unusable entry of the shared billing cache.")
         usable = entry is not None and (mark is None or not balances)
@@ -249,21 +251,24 @@ class SharedBillingCache:
         logger.info("Billing of %r served stale (%.0f s old): %s.", external_id, age, why)
         return Lookup(entry.payload, Outcome.STALE, age, current, entry.seal)
 
-    def _seal(self, payload: bytes, read_at: float | None = None) -> bytes:
+    def _seal(self, key: str, payload: bytes, read_at: float | None = None) -> bytes:
         stamp = _READ_AT.pack(self._clock() if read_at is None else read_at)
-        tag = hmac.new(self._seal_key, stamp + payload, hashlib.sha256).digest()[:SEAL_BYTES]
-        return BILLING_TAG + tag + stamp + payload
+        return BILLING_TAG + self._tag(key, stamp + payload) + stamp + payload
 
-    def _unsealed(self, value: Any) -> _Entry | None:
-        """The payload of a billing entry this app wrote, or ``None`` (a miss, a pin, or
-        an entry corrupted or written by another program: never trusted)."""
+    def _tag(self, key: str, signed: bytes) -> bytes:
+        message = key.encode() + b"\0" + signed
+        return hmac.digest(self._seal_key, message, "sha256")[:SEAL_BYTES]
+
+    def _unsealed(self, key: str, value: Any) -> _Entry | None:
+        """The payload of a billing entry this app wrote for this key, or ``None`` (a
+        miss, a pin, or an entry corrupted, moved or written by another program: never
+        trusted)."""
         if not isinstance(value, bytes) or value[:1] != BILLING_TAG:
             return None
         if len(value) < HEADER_BYTES:
             return None
         tag, signed = value[1 : 1 + SEAL_BYTES], value[1 + SEAL_BYTES :]
-        expected = hmac.new(self._seal_key, signed, hashlib.sha256).digest()[:SEAL_BYTES]
-        if not hmac.compare_digest(tag, expected):
+        if not hmac.compare_digest(tag, self._tag(key, signed)):
             return None
         (read_at,) = _READ_AT.unpack_from(value, 1 + SEAL_BYTES)
         return _Entry(value[HEADER_BYTES:], read_at, tag)
@@ -284,7 +289,7 @@ class SharedBillingCache:
                 self._call("unlock", self.store.delete, lock)
             raise
         if locked:
-            value = self._seal(payload, read_at)
+            value = self._seal(key, payload, read_at)
             self._call("store", self._store_if_locked, lock, token.encode(), key, value)
         return payload
 
@@ -298,7 +303,7 @@ class SharedBillingCache:
             time.sleep(pause)
             pause = min(pause * 2, 0.025)
             value, mark, lock = self._call("read", self._get_many, keys) or (None, None, None)
-            entry = self._unsealed(value)
+            entry = self._unsealed(key, value)
             fresh = entry is not None and self._clock() - entry.read_at < self.ttl
             if entry is not None and fresh and (mark is None or not balances):
                 return entry.payload

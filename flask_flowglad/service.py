@@ -38,6 +38,7 @@ from .errors import (
     SubscriptionNotOwned,
 )
 from .identity import CustomerIdentity
+from .prepared import prepared_billing
 
 if TYPE_CHECKING:
     from .cache import SharedBillingCache
@@ -127,6 +128,16 @@ class CustomerBilling:
         assert read is not None
         return read.snapshot()
 
+    def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
+        """Whether the customer's plan grants ``feature_slug``, as
+        :meth:`BillingSnapshot.check_feature_access` answers it; what ``@feature_required``
+        and ``has_feature`` ask. Usage balances play no part, so a usage event does not
+        make it read Flowglad again; while Flowglad fails, a stale billing may answer.
+
+        .. versionadded:: 0.2
+        """
+        return self._plan(stale_ok=True).check_feature_access(feature_slug, subscription_id)
+
     @property
     def stale_age(self) -> float | None:
         """Seconds since Flowglad answered the billing this request was served, when it
@@ -205,8 +216,7 @@ class CustomerBilling:
         changes = {k: v for k, v in (("name", name), ("email", email)) if v is not None}
         with self._changing():
             response = self.client.update_customer(self.external_id, changes)
-        _member(response, "customer")
-        return response
+        return _checked(response, "update_customer")
 
     def create_product_checkout_session(
         self,
@@ -276,7 +286,8 @@ class CustomerBilling:
         if subscription.get("status") == "canceled":
             raise SubscriptionAlreadyCanceled("Subscription is already canceled")
         with self._changing():
-            return self.client.cancel_subscription(subscription_id, timing)
+            response = self.client.cancel_subscription(subscription_id, timing)
+        return _checked(response, "cancel_subscription")
 
     def uncancel_subscription(self, subscription_id: str) -> JSONObject:
         """Undo a scheduled cancellation; a no-op for a subscription not scheduled to end."""
@@ -284,7 +295,8 @@ class CustomerBilling:
         if subscription.get("status") != "cancellation_scheduled":
             return {"subscription": plain_subscription(subscription)}
         with self._changing():
-            return self.client.uncancel_subscription(subscription_id)
+            response = self.client.uncancel_subscription(subscription_id)
+        return _checked(response, "uncancel_subscription")
 
     def adjust_subscription(
         self,
@@ -308,7 +320,8 @@ class CustomerBilling:
             price_id, price_slug, quantity, items, subscription_id, timing, prorate
         )
         with self._changing():
-            return self.client.adjust_subscription(subscription_id, adjustment)
+            response = self.client.adjust_subscription(subscription_id, adjustment)
+        return _checked(response, "adjust_subscription")
 
     def preview_adjust_subscription(
         self,
@@ -342,13 +355,15 @@ class CustomerBilling:
                 f"Subscription {subscription_id} does not have a scheduled adjustment to cancel."
             )
         with self._changing():
-            return self.client.cancel_scheduled_adjustment(subscription_id)
+            response = self.client.cancel_scheduled_adjustment(subscription_id)
+        return _checked(response, "cancel_scheduled_adjustment")
 
     def archive(self) -> JSONObject:
         """Archive the customer (e.g. when the app deletes the account): Flowglad cancels
         its subscriptions and frees its external id. ``{"customer": {...}}``."""
         with self._changing():
-            return self.client.archive_customer(self.external_id)
+            response = self.client.archive_customer(self.external_id)
+        return _checked(response, "archive")
 
     def create_subscription(
         self,
@@ -396,7 +411,8 @@ class CustomerBilling:
             **_present(terms),
         }
         with self._changing():
-            return self.client.create_subscription(body)
+            response = self.client.create_subscription(body)
+        return _checked(response, "create_subscription")
 
     def create_usage_event(
         self,
@@ -432,7 +448,9 @@ class CustomerBilling:
         body = self._usage_event_body(event)
         with self._changing(balances_only=True):
             response = self.client.create_usage_event(body)
-        _member(response, "usageEvent")
+        _checked(response, "create_usage_event")
+        if not isinstance(response["usageEvent"].get("id"), str):
+            raise InvalidUpstreamAnswer(200, None, "Flowglad's usage event has no id.")
         return response
 
     def create_usage_events(self, events: Sequence[UsageEvent]) -> JSONObject:
@@ -448,9 +466,7 @@ class CustomerBilling:
         bodies = [self._usage_event_body(event) for event in events]
         with self._changing(balances_only=True):
             response = self.client.create_usage_events(bodies)
-        if not isinstance(response.get("usageEvents"), list):
-            raise InvalidUpstreamAnswer(200, None, "Flowglad's answer has no usageEvents list.")
-        return response
+        return _checked(response, "create_usage_events")
 
     def _usage_event_body(self, event: UsageEvent) -> JSONObject:
         """The wire body of an event whose every id was checked against the billing (its
@@ -544,7 +560,8 @@ class CustomerBilling:
             "metadata": dict(metadata) if metadata is not None else None,
         }
         with self._changing():
-            return self.client.claim_resource(sid, _present(body))
+            response = self.client.claim_resource(sid, _present(body))
+        return _checked(response, "claim_resource")
 
     def release_resource(
         self,
@@ -568,7 +585,8 @@ class CustomerBilling:
             "claimIds": list(claim_ids) if claim_ids is not None else None,
         }
         with self._changing():
-            return self.client.release_resource(sid, _present(body))
+            response = self.client.release_resource(sid, _present(body))
+        return _checked(response, "release_resource")
 
     # -- cache -----------------------------------------------------------------------
 
@@ -789,7 +807,7 @@ class CustomerBilling:
             return fetched[0]  # this very read went upstream: already parsed and checked
         stale = lookup.age if lookup.outcome is Outcome.STALE else None
         # A sealed entry: this app stored it after checking Flowglad's answer.
-        return _BillingRead(lookup.payload, lookup.balances_current, stale)
+        return _BillingRead(lookup.payload, lookup.balances_current, stale, seal=lookup.seal)
 
     def _fetch_billing(self, *, create_missing: bool) -> _BillingRead | None:
         """One upstream read, creating a missing customer when asked."""
@@ -875,7 +893,7 @@ class _NoCustomer(Exception):
 class _BillingRead:
     """One read of the customer's billing in this request: its JSON, parsed when asked."""
 
-    __slots__ = ("payload", "balances_current", "stale_age", "_snapshot")
+    __slots__ = ("payload", "balances_current", "stale_age", "seal", "_snapshot")
 
     def __init__(
         self,
@@ -883,12 +901,15 @@ class _BillingRead:
         balances_current: bool,
         stale_age: float | None,
         snapshot: BillingSnapshot | None = None,
+        seal: bytes = b"",
     ) -> None:
         self.payload = payload
         #: ``False`` once a usage event made its balances out of date.
         self.balances_current = balances_current
         #: Seconds old, when it was served stale while Flowglad failed.
         self.stale_age = stale_age
+        #: The shared cache entry's seal, when it came from one.
+        self.seal = seal
         self._snapshot = snapshot
 
     def serves(self, balances: bool, stale_ok: bool) -> bool:
@@ -897,8 +918,12 @@ class _BillingRead:
 
     def snapshot(self) -> BillingSnapshot:
         if self._snapshot is None:
-            # Sealed by this app after the shape was checked: not checked again.
-            self._snapshot = BillingSnapshot(wirejson.decode(self.payload))
+            # Sealed by this app after the shape was checked: not checked again, and
+            # parsed only when a question needs more than the prepared answers.
+            if self.seal:
+                self._snapshot = prepared_billing(self.payload, self.seal)
+            else:
+                self._snapshot = BillingSnapshot(wirejson.decode(self.payload))
         return self._snapshot
 
 
@@ -917,6 +942,39 @@ def encode_billing(payload: Mapping[str, Any]) -> bytes:
 def _customer_missing(exc: FlowgladNotFound) -> bool:
     """A JSON ``NOT_FOUND`` means no such customer; a bare 404 means a wrong URL."""
     return exc.code == "NOT_FOUND"
+
+
+#: What is read of each write's answer (by the React SDK, and by apps): the members it
+#: must have and their JSON kinds. Anything else (``{}`` from a proxy, an error page
+#: answered 200) is :exc:`InvalidUpstreamAnswer`, a 502, as for the billing read.
+WRITE_ANSWERS: dict[str, dict[str, type]] = {
+    "update_customer": {"customer": dict},
+    "archive": {"customer": dict},
+    "cancel_subscription": {"subscription": dict},
+    "uncancel_subscription": {"subscription": dict},
+    "adjust_subscription": {"subscription": dict},
+    "cancel_scheduled_adjustment": {"subscription": dict},
+    "create_subscription": {"subscription": dict},
+    "claim_resource": {"claims": list, "usage": dict},
+    "release_resource": {"releasedClaims": list, "usage": dict},
+    "create_usage_event": {"usageEvent": dict},
+    "create_usage_events": {"usageEvents": list},
+}
+
+
+def _checked(response: object, operation: str) -> JSONObject:
+    """``response`` when it has every member :data:`WRITE_ANSWERS` names for
+    ``operation``; the write may have happened, but its answer cannot be used."""
+    for name, kind in WRITE_ANSWERS[operation].items():
+        value = response.get(name) if isinstance(response, dict) else None
+        if not isinstance(value, kind):
+            shape = "object" if kind is dict else "list"
+            # Not the answer itself: an echo of the request may hold the secret key.
+            raise InvalidUpstreamAnswer(
+                200, None, f"Flowglad's answer has no {name!r} {shape}.", None, None
+            )
+    assert isinstance(response, dict)
+    return response
 
 
 def _member(response: object, name: str) -> JSONObject:

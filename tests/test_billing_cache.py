@@ -200,7 +200,7 @@ def test_a_cached_entry_this_app_did_not_seal_is_replaced_from_upstream(
         other = SharedBillingCache(
             ObjectStore(DictBackend()), mode="test", account="x", ttl=60, checkout_window=600
         )
-        entry = other._seal(b'{"customer": {}}')[1:]
+        entry = other._seal(key, b'{"customer": {}}')[1:]
     backend.values[key] = b"B" + entry
     status, data = post(app, action)
     assert status == 200

@@ -26,6 +26,7 @@ CORE = {
     "errors",
     "headers",
     "identity",
+    "prepared",
     "redaction",
     "responses",
     "service",

@@ -133,8 +133,6 @@ class CustomerBilling:
         :meth:`BillingSnapshot.check_feature_access` answers it; what ``@feature_required``
         and ``has_feature`` ask. Usage balances play no part, so a usage event does not
         make it read Flowglad again; while Flowglad fails, a stale billing may answer.
-
-        .. versionadded:: 0.2
         """
         return self._plan(stale_ok=True).check_feature_access(feature_slug, subscription_id)
 
@@ -142,8 +140,6 @@ class CustomerBilling:
     def stale_age(self) -> float | None:
         """Seconds since Flowglad answered the billing this request was served, when it
         was served stale because Flowglad failed; ``None`` when it is current.
-
-        .. versionadded:: 0.2
         """
         read = self._entry().get("read")
         return read.stale_age if isinstance(read, _BillingRead) else None
@@ -613,8 +609,6 @@ class CustomerBilling:
         """After usage was recorded: the next read of a usage balance sees it (in this
         request and in every worker), while feature checks and the checks of the next
         usage event are still answered from what was read.
-
-        .. versionadded:: 0.2
         """
         read = self._entry().get("read")
         if isinstance(read, _BillingRead):

@@ -2,8 +2,8 @@
 
 Ours with the shared cache in Redis (``FLOWGLAD_STALE_IF_ERROR`` at its default) serves a
 view gated by ``@feature_required``, for the scale benchmark's 50 customers, all of whom
-have the feature. Its TTL is cut to 10 s, so that the entries of every customer expire
-early in the outage and most of it is served from stale entries. In turn:
+have the feature. Its TTL is cut to 10 s (a third of a shorter outage), so that every
+customer's entry expires early in the outage and most of it is served stale. In turn:
 
 1. every customer is seen (a warm-up), then the gated view is measured: the baseline;
 2. the upstream fails every call (503) for ``outage_seconds``, while the gated view is
@@ -27,8 +27,15 @@ if TYPE_CHECKING:
     from .scale import Run, _Probe
 
 GATE = "/bench/gate"
-#: The TTL of the outage's server: short, so the outage is mostly served stale.
+#: The TTL of the outage's server (at most): short, so the outage is mostly served stale.
 TTL_SECONDS = 10
+
+
+def ttl_for(seconds: int) -> int:
+    """The TTL for an outage of ``seconds``: entries expire in its first third."""
+    return max(1, min(TTL_SECONDS, seconds // 3))
+
+
 STALE_HEADER = "X-Flowglad-Stale"
 P99_TARGET_MS = 50.0
 

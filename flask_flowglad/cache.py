@@ -295,20 +295,23 @@ class SharedBillingCache:
 
     def _wait_for_reader(self, key: str, balances: bool) -> bytes | None:
         """The billing another worker is reading right now, if it arrives soon; ``None``
-        when it does not (pinned, invalidated, failed, slow): then read it yourself."""
+        when it does not (pinned, invalidated, failed, slow): then read it yourself.
+
+        Only the small lock is polled; the entry, which may be a megabyte, is read once,
+        when the lock is gone."""
         deadline = time.monotonic() + WAIT_FOR_READER_SECONDS
         pause = 0.002
-        keys = (key, key + ":usage", key + ":lock")
         while time.monotonic() < deadline:
             time.sleep(pause)
             pause = min(pause * 2, 0.025)
-            value, mark, lock = self._call("read", self._get_many, keys) or (None, None, None)
+            if self._call("read", self.store.get, key + ":lock") is not None:
+                continue
+            value, mark = self._get_with_mark(key)
             entry = self._unsealed(key, value)
             fresh = entry is not None and self._clock() - entry.read_at < self.ttl
             if entry is not None and fresh and (mark is None or not balances):
                 return entry.payload
-            if lock is None:
-                return None
+            return None
         return None
 
     def _get_many(self, keys: tuple[str, ...]) -> list[Any]:

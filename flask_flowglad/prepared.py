@@ -25,8 +25,10 @@ from .billing import BillingSnapshot, JSONObject
 
 __all__ = ["Prepared", "PreparedBilling", "prepared_billing"]
 
-#: Entries kept per process: a few hundred bytes each.
-MAX_ENTRIES = 4096
+#: Entries kept per process (a few hundred bytes to a few KiB each): one per customer
+#: seen lately, since a new read of Flowglad has a new seal and the old one is not asked
+#: again.
+MAX_ENTRIES = 1024
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def main() -> None:
             _trace(server, args.tracemalloc)
             results[mix] = []
             for index in range(rounds):
-                run = probe.measure("ours", mix, server, paths, "bench-", 50)
+                run = probe.measure_for("ours", mix, server, paths, args.round_seconds)
                 row = {
                     "round": index + 1,
                     "req_per_s": run.req_per_s,

@@ -66,17 +66,14 @@ def parse_seconds_or_off(value: Any, key: str) -> float:
     """A number of seconds >= 0; ``0``, ``False`` or ``"off"`` turn the feature off."""
     if value is False or (isinstance(value, str) and value.strip().lower() in _FALSE | {""}):
         return 0.0
-    if not isinstance(value, bool):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            pass
-        else:
-            if 0 <= number < float("inf"):
-                return number
-    raise ConfigurationError(
-        f"{key} must be a number of seconds >= 0 (0 or 'off' turns it off), not {value!r}."
-    )
+    if type(value) in (int, float) and value == 0:
+        return 0.0
+    try:
+        return parse_seconds(value, key)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{key} must be a number of seconds >= 0 (0 or 'off' turns it off), not {value!r}."
+        ) from None
 
 
 def parse_count(value: Any, key: str) -> int:

@@ -161,6 +161,16 @@ class HTTPUpstream:
         self._server.server_close()
 
 
+class Clock:
+    """A wall clock the test moves: put in place of a cache's to age its entries."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def billing_app(upstream: HTTPUpstream, cache: Any, **config: Any) -> tuple[Flask, Flowglad]:
     """An app of its own (its own client and connections) on ``upstream`` and ``cache``."""
     app = make_app(

@@ -18,28 +18,15 @@ from flask_login import FlaskLoginClient
 from flask_flowglad import cache as cache_module
 from flask_flowglad.protocol.actions import STALE_HEADER
 
-from ..cache_support import HTTPUpstream, RedisServer, running_redis
+from ..cache_support import Clock, HTTPUpstream, RedisServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "saas"
 TTL = 60.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with running_redis(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def upstream() -> Iterator[HTTPUpstream]:
+def bare_upstream() -> Iterator[HTTPUpstream]:
+    """Flowglad on 127.0.0.1 with no customer: the example signs its users up."""
     upstream = HTTPUpstream()
     yield upstream
     upstream.close()
@@ -94,13 +81,14 @@ def sign_up(app: Flask, email: str) -> Any:
 
 def test_a_customer_seen_lately_uses_the_example_through_an_outage(
     tmp_path: Path,
-    upstream: HTTPUpstream,
+    bare_upstream: HTTPUpstream,
     redis_server: RedisServer,
+    clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    upstream = bare_upstream
     monkeypatch.setattr(cache_module, "RETRY_SECONDS", 0.0)
     app = example_app(tmp_path, upstream, redis_server)
-    clock = Clock()
     app.extensions["flowglad"].billing_cache._clock = clock
     pro = sign_up(app, "pro@example.com")
     upstream.sandbox.put_customer_on_plan(str(pro.id), "pro_monthly")

@@ -7,8 +7,6 @@ and nothing else is (not after a change, not for a write, not past the window)."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from flask_flowglad import cache as cache_module
 from flask_flowglad import feature_required
 from flask_flowglad.protocol.actions import STALE_HEADER
 
-from ..cache_support import HTTPUpstream, RedisServer, billing_app, running_redis
+from ..cache_support import Clock, HTTPUpstream, RedisServer, billing_app
 from ..conftest import User
 
 PREFIX = "/api/flowglad"
@@ -26,36 +24,6 @@ TTL = 60.0
 STALE = 600.0
 USAGE = {"usageMeterSlug": "api_calls", "amount": 3}
 NAV = "{% if has_feature('advanced_analytics') %}Pro{% else %}Free{% endif %}"
-
-
-class Clock:
-    """The cache's wall clock, moved by the test (entries' ages, not the test's time)."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with running_redis(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def upstream() -> Iterator[HTTPUpstream]:
-    upstream = HTTPUpstream()
-    upstream.sandbox.put_customer_on_plan("u1", "pro_monthly")
-    upstream.sandbox.put_customer_on_plan("u2", "free")
-    yield upstream
-    upstream.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture(autouse=True)

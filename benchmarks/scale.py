@@ -159,40 +159,10 @@ def run(report: Report, settings: Settings) -> tuple[list[Run], dict[str, Any]]:
             runs += probe.compare(mix, contenders, paths)
 
         memory = {"after the mixes": _memory(servers, bare)}
-        for size in PAYLOAD_SIZES:
-            print(f"  billing with {size} more invoices ...", flush=True)
-            runs += probe.compare(
-                f"billing, +{size} invoices",
-                list(servers.items()),
-                [f"{PREFIX}/customers/billing"],
-                user=f"big-{size}-",
-                customers=1,
-                rounds=1,
-            )
-        for checks in FEATURE_CHECKS:
-            print(f"  {checks} feature checks: {CACHED} ...", flush=True)
-            runs += probe.compare(
-                f"{checks} feature checks",
-                [(CACHED, servers[CACHED])],
-                [f"/bench/features/{checks}"],
-                rounds=1,
-            )
+        runs += _growth(probe, servers)
         memory["after every run"] = _memory(servers, bare)
         if settings.outage_seconds:
-            print(f"  Flowglad down for {settings.outage_seconds} s: {CACHED} ...", flush=True)
-            outage_server = stack.enter_context(
-                gunicorn_server(
-                    "flask-flowglad + Redis, short TTL",
-                    "ours",
-                    upstream.url,
-                    SECRET_KEY,
-                    redis_url,
-                    env={
-                        "FLOWGLAD_BILLING_CACHE_TTL": str(outage.ttl_for(settings.outage_seconds))
-                    },
-                )
-            )
-            outages.append(outage.run(probe, outage_server, upstream.url, settings.outage_seconds))
+            outages.append(_outage(stack, probe, upstream.url, redis_url))
             runs += [outages[0].before, outages[0].during, outages[0].after]
         # Each is a time the cache was skipped for a few seconds (a timeout under load).
         failures = servers[CACHED].stderr_text().count("shared billing cache failed")
@@ -212,6 +182,47 @@ def run(report: Report, settings: Settings) -> tuple[list[Run], dict[str, Any]]:
         }
     report.results += _results(runs, memory)
     return runs, memory
+
+
+def _growth(probe: _Probe, servers: dict[str, ServerProcess]) -> list[Run]:
+    """Billing as the payload grows, and a view as its feature checks grow."""
+    runs: list[Run] = []
+    for size in PAYLOAD_SIZES:
+        print(f"  billing with {size} more invoices ...", flush=True)
+        runs += probe.compare(
+            f"billing, +{size} invoices",
+            list(servers.items()),
+            [f"{PREFIX}/customers/billing"],
+            user=f"big-{size}-",
+            customers=1,
+            rounds=1,
+        )
+    for checks in FEATURE_CHECKS:
+        print(f"  {checks} feature checks: {CACHED} ...", flush=True)
+        runs += probe.compare(
+            f"{checks} feature checks",
+            [(CACHED, servers[CACHED])],
+            [f"/bench/features/{checks}"],
+            rounds=1,
+        )
+    return runs
+
+
+def _outage(stack: ExitStack, probe: _Probe, upstream_url: str, redis_url: str) -> outage.Outage:
+    """The outage run, on a deployment of its own whose TTL is short."""
+    seconds = probe.settings.outage_seconds
+    print(f"  Flowglad down for {seconds} s: {CACHED} ...", flush=True)
+    server = stack.enter_context(
+        gunicorn_server(
+            "flask-flowglad + Redis, short TTL",
+            "ours",
+            upstream_url,
+            SECRET_KEY,
+            redis_url,
+            env={"FLOWGLAD_BILLING_CACHE_TTL": str(outage.ttl_for(seconds))},
+        )
+    )
+    return outage.run(probe, server, upstream_url, seconds)
 
 
 def _memory(servers: dict[str, ServerProcess], bare: ServerProcess) -> dict[str, Any]:

@@ -193,13 +193,14 @@ class SharedBillingCache:
     def read(
         self,
         external_id: str,
-        load: Callable[[], bytes],
+        load: Callable[[bool], bytes],
         *,
         balances: bool = True,
         stale_ok: bool = False,
     ) -> Lookup:
         """The customer's billing JSON: from the cache, or from ``load`` (stored for the
-        other workers unless the customer is pinned or the cache failed).
+        other workers unless the customer is pinned or the cache failed). ``load`` is
+        told whether a stale entry would answer if it failed: it then need not retry.
 
         ``balances=False`` for a read that uses no usage balance (feature checks, a
         write's checks of its ids): an entry a usage event marked still answers it.
@@ -207,11 +208,11 @@ class SharedBillingCache:
         outage, an entry within ``stale_if_error`` answers instead.
         """
         if self._skipping():
-            return Lookup(load(), Outcome.SKIPPED)
+            return Lookup(load(False), Outcome.SKIPPED)
         key = self.key(external_id)
         value, mark = self._get_with_mark(key)
         if isinstance(value, bytes) and value[:1] == PIN_TAG:
-            return Lookup(load(), Outcome.BYPASS)
+            return Lookup(load(False), Outcome.BYPASS)
         entry = self._unsealed(key, value)
         if entry is None and value is not None:
             logger.warning("Dropping an unusable entry of the shared billing cache.")
@@ -226,7 +227,7 @@ class SharedBillingCache:
         if stale is not None and self._flowglad_failing():
             return self._serve_stale(external_id, stale, mark is None, "Flowglad is failing")
         try:
-            payload = self._fill(key, load, balances)
+            payload = self._fill(key, lambda: load(stale is not None), balances)
         except FlowgladError as exc:
             if stale is None or not is_outage(exc):
                 raise

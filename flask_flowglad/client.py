@@ -330,13 +330,14 @@ class FlowgladClient:
         *,
         exc: requests.RequestException | None = None,
         response: requests.Response | None = None,
+        max_retries: int | None = None,
     ) -> bool:
         """Whether a failed attempt may be made again (time allowing).
 
         A read may be retried after any transient failure; a write only when the
         request provably never left, so that no retry can double its effect.
         """
-        if retry >= self.max_retries:
+        if retry >= (self.max_retries if max_retries is None else max_retries):
             return False
         if exc is not None:
             return idempotent and isinstance(exc, _TRANSIENT) or _failed_before_sending(exc)
@@ -375,6 +376,7 @@ class FlowgladClient:
         body: t.Any = None,
         idempotent: bool,
         keep_body: bool = False,
+        max_retries: int | None = None,
     ) -> t.Any:
         """Send a request, retrying as the rules allow; return its JSON (a
         :class:`JSONAnswer` with ``keep_body``).
@@ -408,7 +410,7 @@ class FlowgladClient:
                     ) from None
                 except requests.RequestException as exc:
                     error = self._transport_error(exc)
-                    if not self._should_retry(retry, idempotent, exc=exc):
+                    if not self._should_retry(retry, idempotent, exc=exc, max_retries=max_retries):
                         # Not chained: requests' own message may quote the request's
                         # headers, the secret key among them; ours is redacted.
                         raise error from None
@@ -422,7 +424,9 @@ class FlowgladClient:
                             return JSONAnswer(parsed, content if verbatim else None)
                         return parsed
                     error = self._api_error(method, path, response, content)
-                    if not self._should_retry(retry, idempotent, response=response):
+                    if not self._should_retry(
+                        retry, idempotent, response=response, max_retries=max_retries
+                    ):
                         raise error
                     wait = self._sleep_time_seconds(retry, response)
                     reason = str(status)
@@ -604,11 +608,19 @@ class FlowgladClient:
         """Everything the React SDK shows about a customer's billing."""
         return self.get_billing_answer(external_id).data
 
-    def get_billing_answer(self, external_id: str) -> JSONAnswer:
+    def get_billing_answer(self, external_id: str, *, retry: bool = True) -> JSONAnswer:
         """:meth:`get_billing` with the answer's bytes, which the React SDK can be sent
-        as they are."""
+        as they are. ``retry=False`` makes one attempt: for a caller that has a stale
+        billing to fall back on, and would rather use it than wait for retries."""
         path = f"/api/v1/customers/{_segment(external_id)}/billing"
-        answer = self._request("GET", path, expect=dict, idempotent=True, keep_body=True)
+        answer = self._request(
+            "GET",
+            path,
+            expect=dict,
+            idempotent=True,
+            keep_body=True,
+            max_retries=None if retry else 0,
+        )
         return t.cast(JSONAnswer, answer)
 
     def get_usage_balances(

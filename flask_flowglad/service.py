@@ -785,8 +785,9 @@ class CustomerBilling:
     ) -> _BillingRead | None:
         fetched: list[_BillingRead] = []
 
-        def load() -> bytes:
-            read = self._fetch_billing(create_missing=create_missing)
+        def load(stale_available: bool) -> bytes:
+            # With a stale billing to fall back on, one attempt: no retries to wait for.
+            read = self._fetch_billing(create_missing=create_missing, retry=not stale_available)
             if read is None:
                 raise _NoCustomer
             fetched.append(read)
@@ -805,10 +806,10 @@ class CustomerBilling:
         # A sealed entry: this app stored it after checking Flowglad's answer.
         return _BillingRead(lookup.payload, lookup.balances_current, stale, seal=lookup.seal)
 
-    def _fetch_billing(self, *, create_missing: bool) -> _BillingRead | None:
+    def _fetch_billing(self, *, create_missing: bool, retry: bool = True) -> _BillingRead | None:
         """One upstream read, creating a missing customer when asked."""
         try:
-            answer = self.client.get_billing_answer(self.external_id)
+            answer = self.client.get_billing_answer(self.external_id, retry=retry)
         except FlowgladNotFound as exc:
             if not _customer_missing(exc):
                 raise

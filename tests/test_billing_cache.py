@@ -231,7 +231,7 @@ def test_a_checkout_pin_survives_invalidations_until_it_expires() -> None:
     )
     reads: list[int] = []
 
-    def load() -> bytes:
+    def load(stale_available: bool) -> bytes:
         reads.append(1)
         return b"{}"
 

@@ -268,3 +268,17 @@ def test_while_failing_one_read_per_retry_interval_asks_flowglad(
         assert get(app, "/reports").status_code == 200
     # The first read found Flowglad failing; the others did not wait for it to fail again.
     assert len(upstream.failed_calls) == 1
+
+
+def test_with_a_stale_entry_to_fall_back_on_a_read_is_not_retried(
+    upstream: HTTPUpstream, redis_server: RedisServer, clock: Clock
+) -> None:
+    app = make(upstream, redis_server, clock, FLOWGLAD_MAX_RETRIES=2, FLOWGLAD_MAX_RETRY_WAIT=0.1)
+    assert post(app, "customers/billing").status_code == 200
+    clock.now += TTL + 1
+    upstream.failing = 503
+    assert post(app, "customers/billing").status_code == 200  # stale, after one attempt
+    assert upstream.failed_calls == ["GET /api/v1/customers/u1/billing"]
+    # A customer with nothing to fall back on gets every attempt the settings allow.
+    assert post(app, "customers/billing", "u2").status_code == 502
+    assert upstream.failed_calls.count("GET /api/v1/customers/u2/billing") == 3

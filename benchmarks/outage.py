@@ -14,16 +14,21 @@ customer's entry expires early in the outage and most of it is served stale. In 
 
 from __future__ import annotations
 
+import argparse
+import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
 
-from .servers import PREFIX
+from .processes import ServerProcess, free_port
+from .servers import PREFIX, ROOT, gunicorn_server, redis_server
 
 if TYPE_CHECKING:
-    from .processes import ServerProcess
     from .scale import Run, _Probe
 
 GATE = "/bench/gate"
@@ -84,6 +89,42 @@ def _seconds_to_fresh(server: ServerProcess, since: float, limit: float = 60.0) 
     return None
 
 
+def main() -> None:
+    """``python -m benchmarks.outage``: the outage run alone, as the scale benchmark runs it."""
+    from .scale import SECRET_KEY, Settings, _Probe
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.outage", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=60, help="how long Flowglad fails")
+    args = parser.parse_args()
+    settings = Settings(outage_seconds=args.seconds)
+    with ExitStack() as stack:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        port = free_port()
+        argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), "30", "50"]
+        upstream = stack.enter_context(
+            ServerProcess("sandbox upstream", argv, port, cwd=ROOT, env={})
+        )
+        redis = stack.enter_context(redis_server(directory))
+        server = stack.enter_context(
+            gunicorn_server(
+                "flask-flowglad + Redis, short TTL",
+                "ours",
+                upstream.url,
+                SECRET_KEY,
+                f"redis://127.0.0.1:{redis.port}/0",
+                env={"FLOWGLAD_BILLING_CACHE_TTL": str(ttl_for(args.seconds))},
+            )
+        )
+        found = run(_Probe(upstream.url, settings), server, upstream.url, args.seconds)
+    for run_ in (found.before, found.during, found.after):
+        print(
+            f"{run_.mix:<22} {run_.req_per_s:6.0f} req/s  p50 {run_.p50_ms:6.1f} ms"
+            f"  p99 {run_.p99_ms:7.1f} ms  errors {run_.errors}"
+        )
+    for goal, measured, met in verdicts(found):
+        print(f"{'met    ' if met else 'NOT met'}  {goal}: {measured}")
+
+
 def verdicts(outage: Outage) -> list[tuple[str, str, bool]]:
     """The outage targets: what each asks, what was measured, whether it was met."""
     during = outage.during
@@ -107,3 +148,7 @@ def verdicts(outage: Outage) -> list[tuple[str, str, bool]]:
             recovered is not None,
         ),
     ]
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..cache_support import Clock, HTTPUpstream, RedisServer, running_redis
+from ..support.cache_support import Clock, HTTPUpstream, RedisServer, running_redis
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from flask_login import FlaskLoginClient
 from flask_flowglad import cache as cache_module
 from flask_flowglad.protocol.actions import STALE_HEADER
 
-from ..cache_support import Clock, HTTPUpstream, RedisServer
+from ..support.cache_support import Clock, HTTPUpstream, RedisServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "saas"
 TTL = 60.0

@@ -16,8 +16,8 @@ from flask_flowglad import cache as cache_module
 from flask_flowglad import feature_required
 from flask_flowglad.protocol.actions import STALE_HEADER
 
-from ..cache_support import Clock, HTTPUpstream, RedisServer, billing_app
-from ..conftest import User
+from ..support.apps import User
+from ..support.cache_support import Clock, HTTPUpstream, RedisServer, billing_app
 
 PREFIX = "/api/flowglad"
 TTL = 60.0

@@ -13,7 +13,7 @@ from cachelib import SimpleCache
 
 from flask_flowglad.storage import ObjectStore, open_store
 
-from ..cache_support import running_redis
+from ..support.cache_support import running_redis
 
 
 @pytest.mark.parametrize("kind", ["redis", "sqlite", "object"])

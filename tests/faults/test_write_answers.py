@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from .. import payloads
-from .conftest import BILLING, CHECKOUT_SESSION, CLAIM_RESULT, Answer, assert_failure
+from ..support import payloads
+from .harness import BILLING, CHECKOUT_SESSION, CLAIM_RESULT, Answer, assert_failure
 from .server import FaultServer, reply
 
 SUBSCRIPTION = payloads.subscription()

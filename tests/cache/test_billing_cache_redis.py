@@ -10,8 +10,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -19,31 +17,15 @@ import redis
 from flask_flowglad import Flowglad
 from flask_flowglad.cache import KEY_PREFIX
 
-from .cache_support import (
+from ..support.apps import make_app
+from ..support.cache_support import (
     HTTPUpstream,
     RedisServer,
     billing_app,
     free_port,
     plan_of,
     post,
-    running_redis,
 )
-from .conftest import make_app
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with running_redis(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def upstream() -> Iterator[HTTPUpstream]:
-    upstream = HTTPUpstream()
-    upstream.sandbox.put_customer_on_plan("u1", "pro_monthly")
-    upstream.sandbox.put_customer_on_plan("u2", "free")
-    yield upstream
-    upstream.close()
 
 
 def test_two_apps_sharing_redis_read_a_customers_billing_upstream_once(
@@ -295,8 +277,8 @@ def test_webhook_ids_are_kept_in_the_shared_cache_so_two_machines_run_a_receiver
     # No FLOWGLAD_WEBHOOK_STORE: the handled ids go where the billing cache lives.
     from flask_flowglad.signals import webhook_received
 
-    from .webhook_helpers import SECRET, body_of, recording, signed
-    from .webhook_helpers import post as deliver
+    from ..support.webhook_helpers import SECRET, body_of, recording, signed
+    from ..support.webhook_helpers import post as deliver
 
     apps = [
         billing_app(upstream, redis_server.url, FLOWGLAD_WEBHOOK_SECRET=SECRET)[0]

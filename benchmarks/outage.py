@@ -15,7 +15,6 @@ customer's entry expires early in the outage and most of it is served stale. In 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -25,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from .processes import ServerProcess, free_port
-from .servers import PREFIX, ROOT, gunicorn_server, redis_server
+from .servers import PREFIX, gunicorn_server, redis_server, upstream_server
 
 if TYPE_CHECKING:
+    from .processes import ServerProcess
     from .scale import Run, _Probe
 
 GATE = "/bench/gate"
@@ -99,11 +98,7 @@ def main() -> None:
     settings = Settings(outage_seconds=args.seconds)
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        port = free_port()
-        argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), "30", "50"]
-        upstream = stack.enter_context(
-            ServerProcess("sandbox upstream", argv, port, cwd=ROOT, env={})
-        )
+        upstream = stack.enter_context(upstream_server(30, 50))
         redis = stack.enter_context(redis_server(directory))
         server = stack.enter_context(
             gunicorn_server(

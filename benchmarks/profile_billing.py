@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,9 +33,8 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 
 from .app import create_app
-from .processes import ServerProcess, free_port
 from .serve_upstream import PAYLOAD_SIZES
-from .servers import PREFIX, ROOT
+from .servers import PREFIX, upstream_server
 
 SECRET_KEY = "sk_test_sandbox"
 #: Each part of a request: the module and the attribute of the function that does it.
@@ -50,9 +48,7 @@ PARTS: dict[str, tuple[str, str, str]] = {
 
 @contextmanager
 def upstream() -> Iterator[str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), "0", "2"]
-    with ServerProcess("sandbox upstream", argv, port, cwd=ROOT, env={}) as server:
+    with upstream_server(0, 2) as server:
         yield server.url
 
 

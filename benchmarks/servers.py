@@ -123,6 +123,14 @@ def gunicorn_server(
     )
 
 
+def upstream_server(latency_ms: float, customers: int) -> ServerProcess:
+    """The scale benchmark's Flowglad (:mod:`benchmarks.serve_upstream`) in a process of
+    its own: every answer delayed ``latency_ms``, ``customers`` customers on the paid plan."""
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), f"{latency_ms:g}"]
+    return ServerProcess("sandbox upstream", [*argv, str(customers)], port, cwd=ROOT, env={})
+
+
 def redis_server(directory: Path) -> ServerProcess:
     """Debian's ``redis-server`` on a free port, persisting nothing."""
     port = free_port()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,9 +27,9 @@ from typing import Any
 
 import requests
 
-from .processes import ServerProcess, free_port
+from .processes import ServerProcess
 from .scale import MIXES, SECRET_KEY, Settings, _Probe
-from .servers import PREFIX, ROOT, gunicorn_server, redis_server
+from .servers import PREFIX, gunicorn_server, redis_server, upstream_server
 
 #: Allowed growth of a worker's RSS from the first measured round to the last.
 FLAT_MIB = 4.0
@@ -53,11 +52,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        port = free_port()
-        argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), "30", "50"]
-        upstream = stack.enter_context(
-            ServerProcess("sandbox upstream", argv, port, cwd=ROOT, env={})
-        )
+        upstream = stack.enter_context(upstream_server(30, 50))
         cache = "" if args.no_cache else _redis_url(stack, directory)
         server = stack.enter_context(_server(upstream.url, cache, args.tracemalloc))
         probe = _Probe(

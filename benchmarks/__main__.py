@@ -69,7 +69,7 @@ def main() -> None:
         scale_settings = scale.Settings(latency_ms=args.scale_latency_ms)
         if args.quick:
             scale_settings = dataclasses.replace(
-                scale_settings, seconds=1, warmup_seconds=1, rounds=1
+                scale_settings, seconds=1, warmup_seconds=1, rounds=1, outage_seconds=6
             )
         scale_runs, scale_memory = scale.run(report, scale_settings)
     report.environment["duration_s"] = round(time.monotonic() - started, 1)
@@ -79,7 +79,8 @@ def main() -> None:
     print(report.table())
     if scale_runs:
         print(f"\nscale out: {scale.NAME}, {args.scale_latency_ms:g} ms per upstream answer")
-        print(scale.table(scale_runs, scale_memory))
+        found = report.environment.get("scale", {}).get("outage", {})
+        print(scale.table(scale_runs, scale_memory, found.get("verdicts")))
         if scale.plot(scale_runs, args.plot):
             print(f"saved {args.plot.name}")
     print("\nratio = ours / baseline: below 1 means flask-flowglad used less time or memory.")

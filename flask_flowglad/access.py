@@ -127,8 +127,9 @@ def _require_async_support(feature_slug: str, view: Callable[..., Any]) -> None:
 def feature_allowed(feature_slug: str) -> bool | None:
     """Whether the request's customer has ``feature_slug``; ``None`` for anonymous.
 
-    An outage decides by the fail-open policy; any other failure is
-    :exc:`BillingUnavailable`.
+    While Flowglad fails, a customer seen in the last ``FLOWGLAD_STALE_IF_ERROR`` seconds
+    is decided from the billing the shared cache kept (logged). Without one, an outage
+    decides by the fail-open policy; any other failure is :exc:`BillingUnavailable`.
     """
     state = get_state()
     customer = state.current_customer()
@@ -136,7 +137,7 @@ def feature_allowed(feature_slug: str) -> bool | None:
         return None
     try:
         with request_deadline(state.settings.request_deadline):
-            return customer.get_billing().check_feature_access(feature_slug)
+            return customer.check_feature_access(feature_slug)
     except FlowgladError as exc:
         if not is_outage(exc):
             # Not an outage (a refused key, a wrong base URL): never opened by the policy.

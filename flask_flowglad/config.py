@@ -62,6 +62,20 @@ def parse_seconds(value: Any, key: str) -> float:
     raise ConfigurationError(f"{key} must be a number of seconds greater than 0, not {value!r}.")
 
 
+def parse_seconds_or_off(value: Any, key: str) -> float:
+    """A number of seconds >= 0; ``0``, ``False`` or ``"off"`` turn the feature off."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in _FALSE | {""}):
+        return 0.0
+    if type(value) in (int, float) and value == 0:
+        return 0.0
+    try:
+        return parse_seconds(value, key)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{key} must be a number of seconds >= 0 (0 or 'off' turns it off), not {value!r}."
+        ) from None
+
+
 def parse_count(value: Any, key: str) -> int:
     """A whole number >= 0; a string of digits is accepted."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
@@ -445,6 +459,17 @@ OPTIONS: tuple[Option, ...] = (
         "float",
     ),
     Option(
+        "stale_if_error",
+        "FLOWGLAD_STALE_IF_ERROR",
+        parse_seconds_or_off,
+        900.0,
+        "Seconds past its TTL a shared billing entry may still answer reads, feature checks"
+        " and templates while Flowglad fails, times out or rate-limits (never writes, never"
+        " after a change dropped it); 0 turns it off. Entries stay this much longer in the"
+        " store.",
+        "float",
+    ),
+    Option(
         "billing_cache_checkout_window",
         "FLOWGLAD_BILLING_CACHE_CHECKOUT_WINDOW",
         parse_seconds,
@@ -538,6 +563,7 @@ class FlowgladSettings:
     billing_cache: Any
     billing_cache_ttl: float
     billing_cache_timeout: float
+    stale_if_error: float
     billing_cache_checkout_window: float
     react_routes: bool
     ui: bool

@@ -83,6 +83,7 @@ class Flowglad:
         billing_cache: str | Store | Any = None,
         billing_cache_ttl: float | None = None,
         billing_cache_timeout: float | None = None,
+        stale_if_error: float | None = None,
         billing_cache_checkout_window: float | None = None,
         react_routes: bool | None = None,
         ui: bool | None = None,
@@ -112,6 +113,7 @@ class Flowglad:
             "billing_cache": billing_cache,
             "billing_cache_ttl": billing_cache_ttl,
             "billing_cache_timeout": billing_cache_timeout,
+            "stale_if_error": stale_if_error,
             "billing_cache_checkout_window": billing_cache_checkout_window,
             "react_routes": react_routes,
             "ui": ui,
@@ -317,6 +319,7 @@ def _billing_cache(
         account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
         ttl=settings.billing_cache_ttl,
         checkout_window=settings.billing_cache_checkout_window,
+        stale_if_error=settings.stale_if_error,
         per_process=private,
         seal_key=hmac.new(secret_key.encode(), b"flask-flowglad billing seal", "sha256").digest(),
     )

@@ -11,7 +11,6 @@ the call is refused before anything is written.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
@@ -20,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import wirejson
 from .billing import BillingSnapshot, JSONObject, plain_subscription
+from .cache import Outcome
 from .client import new_transaction_id
 from .errors import (
     AmbiguousSubscription,
@@ -42,6 +43,7 @@ from .errors import (
 )
 from .identity import CustomerIdentity
 from .intervals import IntervalChange, changes_interval, preview_interval_change
+from .prepared import prepared_billing
 from .summary import Interval as BillingInterval
 from .summary import price_of
 
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 _UNKNOWN = object()
 logger = logging.getLogger(__name__)
 
-#: Per-customer cache entries: ``{"billing": BillingSnapshot, "customer": dict}``.
+#: Per-customer cache entries: ``{"read": _BillingRead, "customer": dict}``.
 CustomerCache = MutableMapping[str, dict[str, Any]]
 
 #: When a cancellation takes effect.
@@ -125,11 +127,29 @@ class CustomerBilling:
         """The customer's billing, creating the customer the first time.
 
         One upstream call when the customer exists; cached until the request ends or
-        this service changes something for the customer.
+        this service changes something for the customer. While Flowglad fails, it may be
+        the last billing the shared cache kept (see ``FLOWGLAD_STALE_IF_ERROR`` and
+        :attr:`stale_age`).
         """
-        snapshot = self._read_billing(create_missing=True)
-        assert snapshot is not None
-        return snapshot
+        read = self._billing_read(create_missing=True)
+        assert read is not None
+        return read.snapshot()
+
+    def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
+        """Whether the customer's plan grants ``feature_slug``, as
+        :meth:`BillingSnapshot.check_feature_access` answers it; what ``@feature_required``
+        and ``has_feature`` ask. Usage balances play no part, so a usage event does not
+        make it read Flowglad again; while Flowglad fails, a stale billing may answer.
+        """
+        return self._plan(stale_ok=True).check_feature_access(feature_slug, subscription_id)
+
+    @property
+    def stale_age(self) -> float | None:
+        """Seconds since Flowglad answered the billing this request was served, when it
+        was served stale because Flowglad failed; ``None`` when it is current.
+        """
+        read = self._entry().get("read")
+        return read.stale_age if isinstance(read, _BillingRead) else None
 
     def find_or_create(self) -> JSONObject:
         """The Flowglad customer record, created from the loader's details if missing."""
@@ -137,6 +157,9 @@ class CustomerBilling:
         cached = entry.get("customer")
         if isinstance(cached, dict):
             return cached
+        read = entry.get("read")
+        if isinstance(read, _BillingRead):
+            return read.snapshot().customer
         try:
             customer = _member(self.client.get_customer(self.external_id), "customer")
         except FlowgladNotFound as exc:
@@ -159,7 +182,7 @@ class CustomerBilling:
 
     def get_subscription(self, subscription_id: str) -> JSONObject:
         """One of the customer's own subscriptions; :exc:`SubscriptionNotOwned` otherwise."""
-        return self._owned_subscription(subscription_id)
+        return self._owned_subscription(subscription_id, stale_ok=True)
 
     def get_checkout_session(self, session_id: str) -> JSONObject:
         """A checkout session of this customer.
@@ -172,7 +195,7 @@ class CustomerBilling:
         except FlowgladNotFound:
             raise CheckoutSessionNotFound("Checkout session not found") from None
         session = _member(response, "checkoutSession")
-        billing = self._read_billing(create_missing=False)
+        billing = self._existing_plan(stale_ok=True)
         if billing is None or session.get("customerId") != billing.customer.get("id"):
             raise CheckoutSessionNotFound("Checkout session not found")
         return response
@@ -181,8 +204,9 @@ class CustomerBilling:
         self, *, price_id: str | None = None, price_slug: str | None = None
     ) -> JSONObject:
         """A price of the customer's pricing model (a product's or a usage meter's), by id
-        or slug; :exc:`PriceNotFound` when the model has none such."""
-        billing = self.get_billing()
+        or slug; :exc:`PriceNotFound` when the model has none such. Never from a stale
+        billing: prices are looked up to be charged."""
+        billing = self._plan()
         price = billing.find_price(price_id=price_id, price_slug=price_slug)
         if price is None:
             raise PriceNotFound(_price_not_found_message(billing, price_id, price_slug))
@@ -195,8 +219,7 @@ class CustomerBilling:
         changes = {k: v for k, v in (("name", name), ("email", email)) if v is not None}
         with self._changing():
             response = self.client.update_customer(self.external_id, changes)
-        _member(response, "customer")
-        return response
+        return _checked(response, "update_customer")
 
     def create_product_checkout_session(
         self,
@@ -266,7 +289,8 @@ class CustomerBilling:
         if subscription.get("status") == "canceled":
             raise SubscriptionAlreadyCanceled("Subscription is already canceled")
         with self._changing():
-            return self.client.cancel_subscription(subscription_id, timing)
+            response = self.client.cancel_subscription(subscription_id, timing)
+        return _checked(response, "cancel_subscription")
 
     def uncancel_subscription(self, subscription_id: str) -> JSONObject:
         """Undo a scheduled cancellation; a no-op for a subscription not scheduled to end."""
@@ -274,7 +298,8 @@ class CustomerBilling:
         if subscription.get("status") != "cancellation_scheduled":
             return {"subscription": plain_subscription(subscription)}
         with self._changing():
-            return self.client.uncancel_subscription(subscription_id)
+            response = self.client.uncancel_subscription(subscription_id)
+        return _checked(response, "uncancel_subscription")
 
     def adjust_subscription(
         self,
@@ -301,7 +326,8 @@ class CustomerBilling:
         if reason is not None:
             raise IntervalChangeRequiresCheckout(reason)
         with self._changing():
-            return self.client.adjust_subscription(subscription_id, adjustment)
+            response = self.client.adjust_subscription(subscription_id, adjustment)
+        return _checked(response, "adjust_subscription")
 
     def preview_adjust_subscription(
         self,
@@ -392,13 +418,15 @@ class CustomerBilling:
                 f"Subscription {subscription_id} does not have a scheduled adjustment to cancel."
             )
         with self._changing():
-            return self.client.cancel_scheduled_adjustment(subscription_id)
+            response = self.client.cancel_scheduled_adjustment(subscription_id)
+        return _checked(response, "cancel_scheduled_adjustment")
 
     def archive(self) -> JSONObject:
         """Archive the customer (e.g. when the app deletes the account): Flowglad cancels
         its subscriptions and frees its external id. ``{"customer": {...}}``."""
         with self._changing():
-            return self.client.archive_customer(self.external_id)
+            response = self.client.archive_customer(self.external_id)
+        return _checked(response, "archive")
 
     def create_subscription(
         self,
@@ -424,7 +452,7 @@ class CustomerBilling:
         methods the customer's own.
         """
         price = self.find_price(price_id=price_id, price_slug=price_slug)
-        billing = self.get_billing()
+        billing = self._plan()
         for method_id in (default_payment_method_id, backup_payment_method_id):
             if method_id is not None and billing.find_payment_method(method_id) is None:
                 raise SubscriptionNotOwned("Payment method is not owned by the current user")
@@ -446,7 +474,8 @@ class CustomerBilling:
             **_present(terms),
         }
         with self._changing():
-            return self.client.create_subscription(body)
+            response = self.client.create_subscription(body)
+        return _checked(response, "create_subscription")
 
     def create_usage_event(
         self,
@@ -480,9 +509,11 @@ class CustomerBilling:
             usage_date=usage_date,
         )
         body = self._usage_event_body(event)
-        with self._changing():
+        with self._changing(balances_only=True):
             response = self.client.create_usage_event(body)
-        _member(response, "usageEvent")
+        _checked(response, "create_usage_event")
+        if not isinstance(response["usageEvent"].get("id"), str):
+            raise InvalidUpstreamAnswer(200, None, "Flowglad's usage event has no id.")
         return response
 
     def create_usage_events(self, events: Sequence[UsageEvent]) -> JSONObject:
@@ -496,15 +527,15 @@ class CustomerBilling:
         if not events:
             raise ValueError("create_usage_events needs at least one event.")
         bodies = [self._usage_event_body(event) for event in events]
-        with self._changing():
+        with self._changing(balances_only=True):
             response = self.client.create_usage_events(bodies)
-        if not isinstance(response.get("usageEvents"), list):
-            raise InvalidUpstreamAnswer(200, None, "Flowglad's answer has no usageEvents list.")
-        return response
+        return _checked(response, "create_usage_events")
 
     def _usage_event_body(self, event: UsageEvent) -> JSONObject:
-        """The wire body of an event whose every id was checked against the billing."""
-        billing = self.get_billing()
+        """The wire body of an event whose every id was checked against the billing (its
+        plan: a usage event's checks use no balance, so an entry earlier events marked
+        still answers them)."""
+        billing = self._plan()
         subscription_id = event.subscription_id
         if subscription_id is None:
             current = billing.current_subscription
@@ -594,7 +625,8 @@ class CustomerBilling:
             "metadata": dict(metadata) if metadata is not None else None,
         }
         with self._changing():
-            return self.client.claim_resource(sid, _present(body))
+            response = self.client.claim_resource(sid, _present(body))
+        return _checked(response, "claim_resource")
 
     def release_resource(
         self,
@@ -618,17 +650,22 @@ class CustomerBilling:
             "claimIds": list(claim_ids) if claim_ids is not None else None,
         }
         with self._changing():
-            return self.client.release_resource(sid, _present(body))
+            response = self.client.release_resource(sid, _present(body))
+        return _checked(response, "release_resource")
 
     # -- cache -----------------------------------------------------------------------
 
     @contextmanager
-    def _changing(self) -> Iterator[None]:
-        """Around a write: whatever happens, what was read before it is stale."""
+    def _changing(self, *, balances_only: bool = False) -> Iterator[None]:
+        """Around a write: whatever happens, what was read before it is stale (only its
+        usage balances, after a usage event)."""
         try:
             yield
         finally:
-            self.invalidate()
+            if balances_only:
+                self.invalidate_balances()
+            else:
+                self.invalidate()
 
     def invalidate(self) -> None:
         """Forget what was read for this customer, so the next read sees a change: in
@@ -636,6 +673,17 @@ class CustomerBilling:
         self._cache.pop(self.external_id, None)
         if self._shared is not None:
             self._shared.invalidate(self.external_id)
+
+    def invalidate_balances(self) -> None:
+        """After usage was recorded: the next read of a usage balance sees it (in this
+        request and in every worker), while feature checks and the checks of the next
+        usage event are still answered from what was read.
+        """
+        read = self._entry().get("read")
+        if isinstance(read, _BillingRead):
+            read.balances_current = False
+        if self._shared is not None:
+            self._shared.invalidate_balances(self.external_id)
 
     def _pin_for_checkout(self) -> None:
         """A checkout may change the plan with no request of ours: until the shared cache's
@@ -786,80 +834,91 @@ class CustomerBilling:
     def billing_json(self) -> bytes:
         """The customer's billing as compact JSON, as the shared cache stores it: the React
         SDK's billing read sends these bytes without encoding the payload again."""
-        entry = self._entry()
-        encoded = entry.get("billing_json")
-        if isinstance(encoded, bytes):
-            return encoded
-        if self._shared is not None and not isinstance(entry.get("billing"), BillingSnapshot):
-            # A sealed hit was checked before it was stored: sent as it is, not parsed.
-            encoded = self._shared.read(
-                self.external_id, lambda: self._load_for_shared(create_missing=True)
-            )
-        else:
-            encoded = encode_billing(self.get_billing().raw)
-        entry["billing_json"] = encoded
-        return encoded
+        read = self._billing_read(create_missing=True)
+        assert read is not None
+        return read.payload
 
-    def _read_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+    def _plan(self, *, stale_ok: bool = False) -> BillingSnapshot:
+        """The billing for what a write checks (subscriptions, prices, meters, features):
+        its usage balances may be older than the last usage event. Never stale unless
+        ``stale_ok``."""
+        read = self._billing_read(create_missing=True, balances=False, stale_ok=stale_ok)
+        assert read is not None
+        return read.snapshot()
+
+    def _existing_plan(self, *, stale_ok: bool = False) -> BillingSnapshot | None:
+        """:meth:`_plan` of a customer that exists; ``None`` (and nothing created) else."""
+        read = self._billing_read(create_missing=False, balances=False, stale_ok=stale_ok)
+        return None if read is None else read.snapshot()
+
+    def _billing_read(
+        self, *, create_missing: bool, balances: bool = True, stale_ok: bool = True
+    ) -> _BillingRead | None:
         """Billing from the request's cache, the shared cache or one upstream read;
         ``None`` for a missing customer that is not to be created."""
         entry = self._entry()
-        cached = entry.get("billing")
-        if isinstance(cached, BillingSnapshot):
-            return cached
-        encoded = entry.get("billing_json")
-        if not isinstance(encoded, bytes):
-            if self._shared is None:
-                return self._fetch_billing(create_missing=create_missing)
-            try:
-                encoded = self._shared.read(
-                    self.external_id,
-                    lambda: self._load_for_shared(create_missing=create_missing),
-                )
-            except _NoCustomer:
-                return None
-            entry["billing_json"] = encoded
-        snapshot = entry.get("billing")  # set when this very read went upstream
-        if isinstance(snapshot, BillingSnapshot):
-            return snapshot
+        read = entry.get("read")
+        if isinstance(read, _BillingRead) and read.serves(balances, stale_ok):
+            return read
+        if self._shared is None:
+            read = self._fetch_billing(create_missing=create_missing)
+        else:
+            read = self._shared_read(create_missing, balances, stale_ok)
+        if read is not None:
+            entry["read"] = read
+        return read
+
+    def _shared_read(
+        self, create_missing: bool, balances: bool, stale_ok: bool
+    ) -> _BillingRead | None:
+        fetched: list[_BillingRead] = []
+
+        def load(stale_available: bool) -> bytes:
+            # With a stale billing to fall back on, one attempt: no retries to wait for.
+            read = self._fetch_billing(create_missing=create_missing, retry=not stale_available)
+            if read is None:
+                raise _NoCustomer
+            fetched.append(read)
+            return read.payload
+
+        assert self._shared is not None
+        try:
+            lookup = self._shared.read(
+                self.external_id, load, balances=balances, stale_ok=stale_ok
+            )
+        except _NoCustomer:
+            return None
+        if fetched and lookup.outcome is not Outcome.STALE:
+            return fetched[0]  # this very read went upstream: already parsed and checked
+        stale = lookup.age if lookup.outcome is Outcome.STALE else None
         # A sealed entry: this app stored it after checking Flowglad's answer.
-        return self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
+        return _BillingRead(lookup.payload, lookup.balances_current, stale, seal=lookup.seal)
 
-    def _load_for_shared(self, *, create_missing: bool) -> bytes:
-        snapshot = self._fetch_billing(create_missing=create_missing)
-        if snapshot is None:
-            raise _NoCustomer
-        return encode_billing(snapshot.raw)
-
-    def _fetch_billing(self, *, create_missing: bool) -> BillingSnapshot | None:
+    def _fetch_billing(self, *, create_missing: bool, retry: bool = True) -> _BillingRead | None:
         """One upstream read, creating a missing customer when asked."""
         try:
-            payload = self.client.get_billing(self.external_id)
+            answer = self.client.get_billing_answer(self.external_id, retry=retry)
         except FlowgladNotFound as exc:
             if not _customer_missing(exc):
                 raise
             if not create_missing:
                 return None
             self._create_or_accept_existing()
-            payload = self.client.get_billing(self.external_id)
-        return self._remember(BillingSnapshot.from_payload(payload))
+            answer = self.client.get_billing_answer(self.external_id)
+        snapshot = BillingSnapshot.from_payload(answer.data)
+        payload = answer.body if answer.body is not None else encode_billing(answer.data)
+        return _BillingRead(payload, True, None, snapshot)
 
-    def _remember(self, snapshot: BillingSnapshot) -> BillingSnapshot:
-        entry = self._entry()
-        entry["billing"] = snapshot
-        entry["customer"] = snapshot.customer
-        return snapshot
-
-    def _owned_subscription(self, subscription_id: str) -> JSONObject:
+    def _owned_subscription(self, subscription_id: str, *, stale_ok: bool = False) -> JSONObject:
         # A customer that does not exist yet owns nothing: no need to create it to say so.
-        billing = self._read_billing(create_missing=False)
+        billing = self._existing_plan(stale_ok=stale_ok)
         subscription = None if billing is None else billing.find_subscription(subscription_id)
         if subscription is None:
             raise SubscriptionNotOwned("Subscription is not owned by the current user")
         return subscription
 
     def _only_current_subscription_id(self, where: str = "") -> str:
-        current = self.get_billing().current_subscriptions
+        current = self._plan().current_subscriptions
         if not current:
             raise NoCurrentSubscription("No active subscription found for this customer")
         if len(current) > 1:
@@ -916,21 +975,91 @@ class _NoCustomer(Exception):
     """The customer does not exist upstream and was not to be created."""
 
 
+class _BillingRead:
+    """One read of the customer's billing in this request: its JSON, parsed when asked."""
+
+    __slots__ = ("payload", "balances_current", "stale_age", "seal", "_snapshot")
+
+    def __init__(
+        self,
+        payload: bytes,
+        balances_current: bool,
+        stale_age: float | None,
+        snapshot: BillingSnapshot | None = None,
+        seal: bytes = b"",
+    ) -> None:
+        self.payload = payload
+        #: ``False`` once a usage event made its balances out of date.
+        self.balances_current = balances_current
+        #: Seconds old, when it was served stale while Flowglad failed.
+        self.stale_age = stale_age
+        #: The shared cache entry's seal, when it came from one.
+        self.seal = seal
+        self._snapshot = snapshot
+
+    def serves(self, balances: bool, stale_ok: bool) -> bool:
+        """Whether this read answers a read that needs ``balances``, or may be stale."""
+        return (self.balances_current or not balances) and (stale_ok or self.stale_age is None)
+
+    def snapshot(self) -> BillingSnapshot:
+        if self._snapshot is None:
+            # Sealed by this app after the shape was checked: not checked again, and
+            # parsed only when a question needs more than the prepared answers.
+            if self.seal:
+                self._snapshot = prepared_billing(self.payload, self.seal)
+            else:
+                self._snapshot = BillingSnapshot(wirejson.decode(self.payload))
+        return self._snapshot
+
+
 def encode_billing(payload: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a billing payload, as the browser and the shared cache get it."""
+    """Compact ASCII JSON of a billing payload, for an answer whose bytes cannot be sent
+    on as they came (see :mod:`flask_flowglad.wirejson`)."""
     try:
-        text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+        return wirejson.encode(payload)
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         raise InvalidUpstreamAnswer(
             200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
         ) from None
-    return text.encode("ascii")
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:
     """A JSON ``NOT_FOUND`` means no such customer; a bare 404 means a wrong URL."""
     return exc.code == "NOT_FOUND"
+
+
+#: What is read of each write's answer (by the React SDK, and by apps): the members it
+#: must have and their JSON kinds. Anything else (``{}`` from a proxy, an error page
+#: answered 200) is :exc:`InvalidUpstreamAnswer`, a 502, as for the billing read.
+WRITE_ANSWERS: dict[str, dict[str, type]] = {
+    "update_customer": {"customer": dict},
+    "archive": {"customer": dict},
+    "cancel_subscription": {"subscription": dict},
+    "uncancel_subscription": {"subscription": dict},
+    "adjust_subscription": {"subscription": dict},
+    "cancel_scheduled_adjustment": {"subscription": dict},
+    "create_subscription": {"subscription": dict},
+    "claim_resource": {"claims": list, "usage": dict},
+    "release_resource": {"releasedClaims": list, "usage": dict},
+    "create_usage_event": {"usageEvent": dict},
+    "create_usage_events": {"usageEvents": list},
+}
+
+
+def _checked(response: object, operation: str) -> JSONObject:
+    """``response`` when it has every member :data:`WRITE_ANSWERS` names for
+    ``operation``; the write may have happened, but its answer cannot be used."""
+    for name, kind in WRITE_ANSWERS[operation].items():
+        value = response.get(name) if isinstance(response, dict) else None
+        if not isinstance(value, kind):
+            shape = "object" if kind is dict else "list"
+            # Not the answer itself: an echo of the request may hold the secret key.
+            raise InvalidUpstreamAnswer(
+                200, None, f"Flowglad's answer has no {name!r} {shape}.", None, None
+            )
+    assert isinstance(response, dict)
+    return response
 
 
 def _member(response: object, name: str) -> JSONObject:

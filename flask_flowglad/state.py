@@ -27,6 +27,8 @@ from .service import CustomerBilling, CustomerCache
 EXTENSION_NAME = "flowglad"
 #: The one attribute of ``flask.g`` the extension uses: ``{external_id: cache entry}``.
 G_CACHE_ATTRIBUTE = "_flowglad_customers"
+#: The request's customer and its service, reused while the loader names the same one.
+G_CURRENT_ATTRIBUTE = "_flowglad_current"
 
 
 class SandboxLike(Protocol):
@@ -85,9 +87,23 @@ class FlowgladState:
             raise BillingActionForbidden(action)
 
     def current_customer(self) -> CustomerBilling | None:
-        """The billing service of the request's customer, or ``None`` when anonymous."""
+        """The billing service of the request's customer, or ``None`` when anonymous.
+
+        The loader is asked every time (a view may log someone in or out); while it names
+        the same customer, the request keeps one service, so a page of feature checks
+        pays for one.
+        """
         identity = self.identify()
-        return None if identity is None else self.for_identity(identity)
+        if identity is None:
+            return None
+        if not has_request_context():
+            return self.for_identity(identity)
+        current: tuple[CustomerIdentity, CustomerBilling] | None = g.get(G_CURRENT_ATTRIBUTE)
+        if current is not None and current[0] == identity:
+            return current[1]
+        service = self.for_identity(identity)
+        setattr(g, G_CURRENT_ATTRIBUTE, (identity, service))
+        return service
 
     def for_customer(
         self, external_id: str, name: str | None = None, email: str | None = None
@@ -158,3 +174,4 @@ def drop_request_cache(exc: BaseException | None = None) -> None:
     """Forget what the request read: a pushed app context (and so ``g``) can outlive a
     request before Flask 3.2."""
     g.pop(G_CACHE_ATTRIBUTE, None)
+    g.pop(G_CURRENT_ATTRIBUTE, None)

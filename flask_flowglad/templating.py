@@ -40,7 +40,9 @@ def has_feature(feature_slug: str, default: Any = _POLICY) -> bool:
         if customer is None:
             return False
         with request_deadline(state.settings.request_deadline):
-            return customer.get_billing().check_feature_access(feature_slug)
+            # The plan read: a usage event since does not send it to Flowglad, and a
+            # stale billing may answer while Flowglad fails.
+            return customer.check_feature_access(feature_slug)
     except FlowgladError as exc:
         if default is not _POLICY:
             answer = bool(default)

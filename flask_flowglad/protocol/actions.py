@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 Params = dict[str, Any]
 
+#: On an answer made from a billing the shared cache kept while Flowglad failed
+#: (``FLOWGLAD_STALE_IF_ERROR``): how many seconds old that billing is.
+STALE_HEADER = "X-Flowglad-Stale"
+
 
 @dataclass(frozen=True)
 class ActionContext:
@@ -85,8 +89,15 @@ class Action:
 
 
 def customer_billing(context: ActionContext, params: Params) -> EncodedJSON:
-    # The payload as the shared cache keeps it: checked bytes, sent without a new encode.
+    # The payload as the shared cache keeps it (or as Flowglad sent it): checked bytes,
+    # sent without a new encode. Served stale, it says so in ``STALE_HEADER``.
     return EncodedJSON(context.signed_in.billing_json())
+
+
+def stale_headers(context: ActionContext) -> dict[str, str]:
+    """:data:`STALE_HEADER` when the answer was made from a stale billing."""
+    age = None if context.customer is None else context.customer.stale_age
+    return {} if age is None else {STALE_HEADER: str(int(age))}
 
 
 def find_or_create_customer(context: ActionContext, params: Params) -> JSONObject:

@@ -24,7 +24,7 @@ from ..errors import ConfigurationError, FlowgladError, InvalidCustomerId
 from ..identity import CustomerIdentity
 from ..state import FlowgladState, get_state
 from . import answers
-from .actions import ACTIONS, Action, ActionContext
+from .actions import ACTIONS, Action, ActionContext, stale_headers
 from .schemas import validation_issues
 
 logger = logging.getLogger("flask_flowglad")
@@ -132,11 +132,13 @@ def _dispatch(subroute: str) -> Response:
     except FlowgladError as exc:
         return answers.failure_for(exc, action.failure_code(context))
     try:
-        return envelope.success(data)
+        response = envelope.success(data)
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         logger.error("Flowglad's answer to %r could not be written as JSON", key)
         return envelope.failure(502, action.failure_code(context), "Billing's answer was invalid.")
+    response.headers.update(stale_headers(context))
+    return response
 
 
 def options(action: Action) -> Response:

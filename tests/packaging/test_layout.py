@@ -29,11 +29,13 @@ CORE = {
     "headers",
     "identity",
     "intervals",
+    "prepared",
     "redaction",
     "responses",
     "service",
     "summary",
     "transport",
+    "wirejson",
 }
 #: Modules of the core packages that are Flask's side of them.
 NOT_CORE = {"webhooks.endpoint"}

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from cachelib import SimpleCache
 from flask import Flask
 from jinja2 import DictLoader
 
@@ -221,6 +222,21 @@ def test_usage_bar_moves_after_usage(ui: Flask, sandbox: Sandbox) -> None:
     sandbox.record_usage("u1", "api_calls", 2500)
     page = text(client(ui).get("/billing/"))
     assert "2,500 of 10,000 used" in page and "width: 25%" in page and "resets on" in page
+
+
+def test_pages_served_from_the_shared_cache_read_the_same(sandbox: Sandbox) -> None:
+    # The second read of each page is a sealed cache entry (answered without parsing the
+    # whole payload for feature checks): the summary must be read from it all the same.
+    app, _ = make_ui_app(sandbox, FLOWGLAD_BILLING_CACHE=SimpleCache())
+    sandbox.put_customer_on_plan("u1", "pro_monthly")
+    pages = [
+        re.sub(r'name="csrf_token" value="[^"]+"', "", text(client(app).get("/billing/")))
+        for _ in range(2)
+    ]
+    assert pages[0] == pages[1]
+    assert "Renews on" in pages[1] and "0 of 10,000 used" in pages[1]
+    reads = [c for c in sandbox.calls if c.path.endswith("/customers/u1/billing")]
+    assert len(reads) == 1
 
 
 # -- CSRF ----------------------------------------------------------------------------------

@@ -122,6 +122,12 @@ class SharedBillingCache:
             logger.warning("Dropping an unusable entry of the shared billing cache.")
         return self._fill(key, load)
 
+    def peek(self, external_id: str) -> bytes | None:
+        """The customer's billing JSON if the cache holds it; never a read upstream."""
+        if self._skipping():
+            return None
+        return self._unsealed(self._call("read", self.store.get, self.key(external_id)))
+
     def _seal(self, payload: bytes) -> bytes:
         tag = hmac.new(self._seal_key, payload, hashlib.sha256).digest()[:SEAL_BYTES]
         return BILLING_TAG + tag + payload

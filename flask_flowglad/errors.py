@@ -35,6 +35,7 @@ __all__ = [
     "FlowgladTimeout",
     "InvalidCustomerId",
     "InvalidUpstreamAnswer",
+    "InvalidUsageEvent",
     "MalformedWebhook",
     "NoCurrentSubscription",
     "NoScheduledAdjustment",
@@ -45,6 +46,8 @@ __all__ = [
     "SandboxWarning",
     "SubscriptionAlreadyCanceled",
     "SubscriptionNotOwned",
+    "UnknownUsageMeter",
+    "UsageNotRecorded",
     "WebhookVerificationError",
     "is_outage",
 ]
@@ -174,6 +177,20 @@ class PriceNotFound(BillingActionError):
 
 class NotInPricingModel(BillingActionError):
     """A usage meter or resource the customer's pricing model does not have."""
+
+
+class InvalidUsageEvent(ValueError):
+    """A usage event that can never be billed (an amount out of range, properties that are
+    not JSON): refused by ``record_usage`` before anything is stored."""
+
+
+class UnknownUsageMeter(NotInPricingModel, InvalidUsageEvent):
+    """A usage event on a meter or usage price the customer's pricing model does not have."""
+
+
+class UsageNotRecorded(RuntimeError):
+    """The usage outbox could not store an event (its database or Redis failed): nothing
+    was recorded, and the caller decides whether to retry with the same transaction id."""
 
 
 class ResourceClaimNotFound(BillingActionError):

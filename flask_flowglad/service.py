@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from .billing import BillingSnapshot, JSONObject, plain_subscription
@@ -23,6 +24,7 @@ from .client import new_transaction_id
 from .errors import (
     AmbiguousSubscription,
     CheckoutSessionNotFound,
+    ConfigurationError,
     FlowgladAPIError,
     FlowgladConflict,
     FlowgladError,
@@ -35,12 +37,15 @@ from .errors import (
     ResourceClaimNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
+    UnknownUsageMeter,
 )
 from .identity import CustomerIdentity
+from .usage.record import PendingUsage, new_pending_usage
 
 if TYPE_CHECKING:
     from .cache import SharedBillingCache
     from .client import FlowgladClient
+    from .usage.outbox import UsageOutbox
 
 #: A member the billing payload did not carry: unknown, so Flowglad decides.
 _UNKNOWN = object()
@@ -97,12 +102,15 @@ class CustomerBilling:
         identity: CustomerIdentity,
         cache: CustomerCache | None = None,
         shared: SharedBillingCache | None = None,
+        outbox: UsageOutbox | None = None,
     ) -> None:
         self.client = client
         self.identity = identity
         self._cache: CustomerCache = cache if cache is not None else {}
         #: The billing cache all workers share, when ``FLOWGLAD_BILLING_CACHE`` is set.
         self._shared = shared
+        #: Where :meth:`record_usage` stores events, when ``FLOWGLAD_USAGE_OUTBOX`` is set.
+        self._outbox = outbox
 
     def __repr__(self) -> str:
         return f"<CustomerBilling {self.external_id!r}>"
@@ -123,6 +131,11 @@ class CustomerBilling:
         snapshot = self._read_billing(create_missing=True)
         assert snapshot is not None
         return snapshot
+
+    def find_billing(self) -> BillingSnapshot | None:
+        """The customer's billing, or ``None`` when Flowglad has no such customer (it is
+        not created: for workers acting on customers the app named earlier)."""
+        return self._read_billing(create_missing=False)
 
     def find_or_create(self) -> JSONObject:
         """The Flowglad customer record, created from the loader's details if missing."""
@@ -434,6 +447,71 @@ class CustomerBilling:
         if not isinstance(response.get("usageEvents"), list):
             raise InvalidUpstreamAnswer(200, None, "Flowglad's answer has no usageEvents list.")
         return response
+
+    def record_usage(
+        self,
+        meter_slug: str | None = None,
+        *,
+        price_slug: str | None = None,
+        amount: int = 1,
+        transaction_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        usage_date: int | datetime | None = None,
+        subscription_id: str | None = None,
+        own_transaction: bool = False,
+    ) -> PendingUsage:
+        """Record usage in the outbox (``FLOWGLAD_USAGE_OUTBOX``) and return at once: a
+        worker sends it to Flowglad in a batch. Nothing here calls Flowglad.
+
+        Bad input is refused before anything is stored
+        (:exc:`~flask_flowglad.errors.InvalidUsageEvent`): an amount outside 1 to 2^31-1,
+        properties that are not JSON, and a meter or usage price the customer's pricing
+        model lacks, when the customer's billing is at hand (read in this request, or in
+        the shared billing cache); otherwise the worker refuses it into the dead letters.
+
+        ``transaction_id`` defaults to a new one, fixed now; derive your own from your data
+        (a job id) to make retries of your code idempotent. ``usage_date`` (epoch
+        milliseconds or an aware datetime) defaults to now. With Flask-SQLAlchemy's ``db``
+        as the outbox, the event joins ``db.session``'s transaction (it is committed or
+        rolled back with your change), unless ``own_transaction``.
+
+        .. versionadded:: 0.2
+        """
+        if self._outbox is None:
+            raise ConfigurationError(
+                "record_usage needs FLOWGLAD_USAGE_OUTBOX (Flask-SQLAlchemy's db, a"
+                " postgresql:// or redis:// URL, or sqlite:///path)."
+            )
+        event = new_pending_usage(
+            self.external_id,
+            usage_meter_slug=meter_slug,
+            price_slug=price_slug,
+            amount=amount,
+            transaction_id=transaction_id,
+            properties=properties,
+            usage_date=usage_date,
+            subscription_id=subscription_id,
+        )
+        billing = self._billing_at_hand()
+        if billing is not None:
+            _check_usage_target(billing, event)
+        self._outbox.add([event], own_transaction=own_transaction)
+        if billing is not None:
+            billing.add_pending_usage(event.meter_key, event.amount)
+        return event
+
+    def _billing_at_hand(self) -> BillingSnapshot | None:
+        """The billing this request read, or the shared cache holds: never a Flowglad call."""
+        cached = self._entry().get("billing")
+        if isinstance(cached, BillingSnapshot):
+            return cached
+        if self._shared is None:
+            return None
+        encoded = self._shared.peek(self.external_id)
+        if encoded is None:
+            return None
+        self._entry()["billing_json"] = encoded
+        return self._remember(BillingSnapshot.from_payload(json.loads(encoded)))
 
     def _usage_event_body(self, event: UsageEvent) -> JSONObject:
         """The wire body of an event whose every id was checked against the billing."""
@@ -758,7 +836,14 @@ class CustomerBilling:
         entry = self._entry()
         entry["billing"] = snapshot
         entry["customer"] = snapshot.customer
+        if self._outbox is not None:
+            # Read when a balance is asked: recorded usage not yet sent counts against it.
+            snapshot.count_pending_usage(self._pending_amounts)
         return snapshot
+
+    def _pending_amounts(self) -> dict[str, int]:
+        assert self._outbox is not None
+        return self._outbox.pending_amounts(self.external_id)
 
     def _owned_subscription(self, subscription_id: str) -> JSONObject:
         # A customer that does not exist yet owns nothing: no need to create it to say so.
@@ -836,6 +921,24 @@ def encode_billing(payload: Mapping[str, Any]) -> bytes:
             200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
         ) from None
     return text.encode("ascii")
+
+
+def _check_usage_target(billing: BillingSnapshot, event: PendingUsage) -> None:
+    """A meter (or usage price) of the customer's pricing model, or
+    :exc:`~flask_flowglad.errors.UnknownUsageMeter` naming what there is."""
+    if event.usage_meter_slug is not None:
+        if billing.find_usage_meter(slug=event.usage_meter_slug) is not None:
+            return
+        slugs = sorted({str(m.get("slug")) for m in billing.usage_meters if m.get("slug")})
+        raise UnknownUsageMeter(
+            f"No usage meter {event.usage_meter_slug!r} in the customer's pricing model."
+            f" Its meters: {', '.join(slugs) or 'none'}."
+        )
+    price = billing.find_price(price_slug=event.price_slug)
+    if price is None or price.get("type") != "usage":
+        raise UnknownUsageMeter(
+            f"No usage price {event.price_slug!r} in the customer's pricing model."
+        )
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:

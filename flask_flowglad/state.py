@@ -21,6 +21,7 @@ from .config import FlowgladSettings
 from .errors import InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
+from .usage.outbox import UsageOutbox
 
 #: The key of ``app.extensions``.
 EXTENSION_NAME = "flowglad"
@@ -60,6 +61,8 @@ class FlowgladState:
     accounts: Callable[[], Iterable[CustomerIdentity | str]]
     #: The billing cache every worker shares, when ``FLOWGLAD_BILLING_CACHE`` is set.
     billing_cache: SharedBillingCache | None = None
+    #: Where usage events wait for a worker, when ``FLOWGLAD_USAGE_OUTBOX`` is set.
+    usage_outbox: UsageOutbox | None = None
 
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous."""
@@ -74,7 +77,9 @@ class FlowgladState:
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
-        return CustomerBilling(self.client, identity, request_cache(), self.billing_cache)
+        return CustomerBilling(
+            self.client, identity, request_cache(), self.billing_cache, self.usage_outbox
+        )
 
     def default_pricing_model(self) -> JSONObject:
         """The organization's default pricing model, for pages shown to anonymous visitors."""

@@ -48,6 +48,7 @@ __all__ = [
     "SubscriptionNotOwned",
     "UnknownUsageMeter",
     "UsageNotRecorded",
+    "UsageOutboxUnavailable",
     "WebhookVerificationError",
     "is_outage",
 ]
@@ -188,9 +189,13 @@ class UnknownUsageMeter(NotInPricingModel, InvalidUsageEvent):
     """A usage event on a meter or usage price the customer's pricing model does not have."""
 
 
-class UsageNotRecorded(RuntimeError):
-    """The usage outbox could not store an event (its database or Redis failed): nothing
-    was recorded, and the caller decides whether to retry with the same transaction id."""
+class UsageOutboxUnavailable(RuntimeError):
+    """The usage outbox's database or Redis failed (the cause says how)."""
+
+
+class UsageNotRecorded(UsageOutboxUnavailable):
+    """The usage outbox could not store an event: nothing was recorded, and the caller
+    decides whether to retry with the same transaction id."""
 
 
 class ResourceClaimNotFound(BillingActionError):

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import UsageNotRecorded
+from ..errors import UsageNotRecorded, UsageOutboxUnavailable
 from .outbox import Claim, Refusal
 from .record import DeadLetter, PendingUsage, UsageStatus
 
@@ -172,14 +172,13 @@ class RedisOutbox:
 
     def claim(self, limit: int, lease: float) -> Claim:
         self._ensure_group()
-        lease_ms = max(1, round(lease * 1000))
-        taken = self._autoclaim(limit, lease_ms)
-        if len(taken) < limit:
-            answer = self.client.xreadgroup(
-                GROUP, self.consumer, {self.stream: ">"}, count=limit - len(taken)
-            )
-            for _stream, entries in answer or ():
-                taken.extend(entries)
+        try:
+            taken = self._take(limit, max(1, round(lease * 1000)))
+        except self._errors as exc:
+            if "NOGROUP" in str(exc):
+                # Redis lost its data (no append-only file?): the group is made again.
+                self._group_ready = False
+            raise
         attempts = self._attempts(taken)
         events = []
         for entry_id, fields in taken:
@@ -189,6 +188,17 @@ class RedisOutbox:
                     PendingUsage.decode(fields[b"e"], id=key, attempts=attempts.get(key, 1))
                 )
         return Claim(self.consumer, tuple(events), lease)
+
+    def _take(self, limit: int, lease_ms: int) -> list[Any]:
+        """Entries held past their lease first, then new ones."""
+        taken = self._autoclaim(limit, lease_ms)
+        if len(taken) < limit:
+            answer = self.client.xreadgroup(
+                GROUP, self.consumer, {self.stream: ">"}, count=limit - len(taken)
+            )
+            for _stream, entries in answer or ():
+                taken.extend(entries)
+        return taken
 
     def _autoclaim(self, limit: int, lease_ms: int) -> list[Any]:
         answer = self.client.xautoclaim(
@@ -263,7 +273,10 @@ class RedisOutbox:
     # -- reading ---------------------------------------------------------------------
 
     def pending_amounts(self, customer_external_id: str) -> dict[str, int]:
-        values = self.client.hgetall(self._pending_key(customer_external_id))
+        try:
+            values = self.client.hgetall(self._pending_key(customer_external_id))
+        except self._errors as exc:
+            raise UsageOutboxUnavailable(f"The usage outbox cannot be read: {exc}") from exc
         return {_text(k): int(v) for k, v in values.items() if int(v) > 0}
 
     def status(self) -> UsageStatus:

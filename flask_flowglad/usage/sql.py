@@ -52,7 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ..errors import ConfigurationError, UsageNotRecorded
+from ..errors import ConfigurationError, UsageNotRecorded, UsageOutboxUnavailable
 from .outbox import Claim, Refusal
 from .record import MAX_ID_LENGTH, DeadLetter, PendingUsage, UsageStatus
 
@@ -301,8 +301,11 @@ class SQLOutbox:
             .where(outbox.c.customer_external_id == customer_external_id)
             .group_by(outbox.c.usage_meter_slug, outbox.c.price_slug)
         )
-        with self.engine().connect() as connection:
-            rows = connection.execute(query).all()
+        try:
+            with self.engine().connect() as connection:
+                rows = connection.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise UsageOutboxUnavailable(f"The usage outbox cannot be read: {exc}") from exc
         amounts: dict[str, int] = {}
         for meter, price, total in rows:
             key = f"meter:{meter}" if meter is not None else f"price:{price}"

@@ -25,7 +25,11 @@ __all__ = ["Claim", "Refusal", "UsageOutbox"]
 @dataclass(frozen=True)
 class Claim:
     """Events one worker holds for ``lease`` seconds: nobody else takes them until the
-    lease ends, and if the worker dies, they are taken again after it."""
+    lease ends, and if the worker dies, they are taken again after it.
+
+    Workers of one outbox share one lease (``FLOWGLAD_USAGE_LEASE``): in SQL the holder's
+    lease is written in its rows, in Redis each worker takes over entries idle for longer
+    than its own."""
 
     #: Who holds them (a row's ``claimed_by``, a Redis consumer).
     token: str

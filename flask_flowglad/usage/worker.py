@@ -65,6 +65,8 @@ logger = logging.getLogger("flask_flowglad.usage")
 REFUSED = frozenset({400, 404, 409, 413, 422})
 #: A batch that failed this many times is split to find an event that makes Flowglad fail.
 ISOLATE_AFTER = 3
+#: Flowglad counts as up for this long after it accepted a batch.
+UP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ class UsageWorker:
         self._random = random
         #: Consecutive flushes that failed to reach Flowglad or the outbox.
         self._failures = 0
+        #: When Flowglad last accepted a batch of this worker (monotonic seconds).
+        self._last_success = -UP_SECONDS
 
     def __repr__(self) -> str:
         return f"<UsageWorker {self.outbox!r} batch={self.settings.batch_size}>"
@@ -213,7 +217,9 @@ class UsageWorker:
         if error is None:
             return
         attempts = max(r.event.attempts for r in ready)
-        if len(ready) > 1 and attempts >= ISOLATE_AFTER and settlement.stop_delay is None:
+        if len(ready) == 1:
+            self._failed_alone(ready[0], settlement, error)
+        elif attempts >= ISOLATE_AFTER and settlement.stop_delay is None:
             self._isolate(ready, settlement)
         else:
             self._wait(ready, settlement, error)
@@ -226,7 +232,7 @@ class UsageWorker:
             settlement.wait([r.event for r in batch], settlement.stop_delay)
             return None
         remaining = time_remaining()
-        if remaining is not None and remaining < 1.0:
+        if remaining is not None and remaining < min(1.0, self.settings.lease / 8):
             settlement.stop_delay = 0.0
             settlement.wait([r.event for r in batch], 0.0)
             return None
@@ -258,20 +264,14 @@ class UsageWorker:
             return exc
         else:
             settlement.sent.extend(r.event for r in batch)
+            self._last_success = time.monotonic()
         return None
 
     def _isolate(self, batch: list[_Ready], settlement: _Settlement) -> None:
         """A batch keeps failing: send its halves apart. When one passes and the other
         fails, the failure is in the events: split that half again."""
         if len(batch) == 1:
-            event = batch[0].event
-            if event.attempts >= self.settings.max_attempts:
-                reason = (
-                    f"Flowglad failed this event {event.attempts} times while accepting others."
-                )
-                settlement.refused.append(Refusal(event, reason, None))
-            else:
-                settlement.wait([event], self._delay(batch))
+            settlement.wait([batch[0].event], self._delay(batch))
             return
         middle = len(batch) // 2
         halves = (batch[:middle], batch[middle:])
@@ -279,10 +279,29 @@ class UsageWorker:
         for half, error, other in zip(halves, errors, reversed(errors), strict=True):
             if error is None:
                 continue
-            if other is None and settlement.stop_delay is None:
-                self._isolate(half, settlement)
-            else:
+            if other is not None or settlement.stop_delay is not None:
                 self._wait(half, settlement, error)
+            elif len(half) == 1:
+                self._failed_alone(half[0], settlement, error)
+            else:
+                self._isolate(half, settlement)
+
+    def _failed_alone(self, ready: _Ready, settlement: _Settlement, error: FlowgladError) -> None:
+        """One event failed on its own. While Flowglad accepts other batches, the failure
+        is the event's: after ``max_attempts`` it goes to the dead letters."""
+        event = ready.event
+        if event.attempts >= self.settings.max_attempts and self._flowglad_is_up():
+            reason = (
+                f"Flowglad failed this event {event.attempts} times while accepting others"
+                f" (last: {error})."
+            )
+            settlement.refused.append(Refusal(event, reason, None))
+        else:
+            self._wait([ready], settlement, error)
+
+    def _flowglad_is_up(self) -> bool:
+        """Whether Flowglad accepted a batch of this worker lately."""
+        return time.monotonic() - self._last_success < UP_SECONDS
 
     def _wait(self, batch: list[_Ready], settlement: _Settlement, error: FlowgladError) -> None:
         delay = self._delay(batch)

@@ -59,16 +59,36 @@ class PostgresServer:
             os.chmod(self.directory, 0o755)
         data = self.directory / "data"
         self._run(
-            [str(self.bin / "initdb"), "-D", str(data), "-U", "flowglad", "--auth=trust",
-             "-E", "UTF8", "--no-sync"]
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "flowglad",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
         )
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
             " -c fsync=off -c max_connections=200"
         )
         self._run(
-            [str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-             str(self.directory / "log"), "-w", "-t", "30", "start"]
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.directory / "log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ]
         )
         self.pid = int((data / "postmaster.pid").read_text().split()[0])
         self.url = f"postgresql+psycopg://flowglad@127.0.0.1:{self.port}/postgres"

@@ -17,9 +17,13 @@ from flask_flowglad.usage import PendingUsage, Refusal, UsageOutbox, new_pending
 from .conftest import OutboxFactory
 
 
-def events(n: int, customer: str = "c1", meter: str = "api_calls", amount: int = 1) -> list[PendingUsage]:
+def events(
+    n: int, customer: str = "c1", meter: str = "api_calls", amount: int = 1
+) -> list[PendingUsage]:
     return [
-        new_pending_usage(customer, usage_meter_slug=meter, amount=amount, transaction_id=f"t-{customer}-{i}")
+        new_pending_usage(
+            customer, usage_meter_slug=meter, amount=amount, transaction_id=f"t-{customer}-{i}"
+        )
         for i in range(n)
     ]
 
@@ -30,7 +34,11 @@ def test_claimed_events_are_the_recorded_ones_in_order(outbox: UsageOutbox) -> N
     claim = outbox.claim(100, lease=30)
     assert [e.transaction_id for e in claim.events] == [e.transaction_id for e in recorded]
     first = claim.events[0]
-    assert (first.customer_external_id, first.amount, first.usage_meter_slug) == ("c1", 1, "api_calls")
+    assert (first.customer_external_id, first.amount, first.usage_meter_slug) == (
+        "c1",
+        1,
+        "api_calls",
+    )
     assert first.usage_date == recorded[0].usage_date
     assert all(e.id and e.attempts == 1 for e in claim.events)
 
@@ -41,7 +49,9 @@ def test_a_claim_is_exclusive_until_its_lease_ends(make_outbox: OutboxFactory) -
     held = one.claim(6, lease=1.0)
     assert len(held.events) == 6
     rest = other.claim(100, lease=1.0)
-    assert {e.transaction_id for e in rest.events}.isdisjoint(e.transaction_id for e in held.events)
+    assert {e.transaction_id for e in rest.events}.isdisjoint(
+        e.transaction_id for e in held.events
+    )
     assert len(rest.events) == 4
     assert other.claim(100, lease=1.0).events == ()
     time.sleep(1.2)
@@ -101,7 +111,9 @@ def test_retried_events_come_back_after_their_delay_only(outbox: UsageOutbox) ->
 
 
 def test_dead_letters_keep_the_reason_and_can_be_requeued(outbox: UsageOutbox) -> None:
-    outbox.add(events(3, amount=2) + [new_pending_usage("c1", price_slug="api_call_overage", amount=7)])
+    outbox.add(
+        events(3, amount=2) + [new_pending_usage("c1", price_slug="api_call_overage", amount=7)]
+    )
     claim = outbox.claim(100, lease=30)
     outbox.dead_letter(
         claim,
@@ -131,7 +143,9 @@ def test_dead_letters_keep_the_reason_and_can_be_requeued(outbox: UsageOutbox) -
     assert outbox.requeue() == 0
 
 
-def test_dead_lettering_an_event_someone_else_holds_does_nothing(make_outbox: OutboxFactory) -> None:
+def test_dead_lettering_an_event_someone_else_holds_does_nothing(
+    make_outbox: OutboxFactory,
+) -> None:
     one, other = make_outbox(), make_outbox()
     one.add(events(1))
     stale = one.claim(10, lease=0.5)

@@ -153,6 +153,8 @@ class SQLOutbox:
         self.tables = tables or usage_tables(MetaData())
         self._checked: set[int] = set()
         self._completions = 0
+        # Built once: coercing a table into a statement costs more than the insert.
+        self._insert = insert(self.tables.outbox)
 
     def __repr__(self) -> str:
         engine = self._engine
@@ -209,10 +211,10 @@ class SQLOutbox:
         try:
             if self._session is not None and not own_transaction:
                 # The app's transaction: committed or rolled back with the app's change.
-                self._session().execute(insert(self.tables.outbox), rows)
+                self._session().execute(self._insert, rows)
                 return
             with self._transaction() as connection:
-                connection.execute(insert(self.tables.outbox), rows)
+                connection.execute(self._insert, rows)
         except SQLAlchemyError as exc:
             raise UsageNotRecorded(f"The usage outbox could not store the event: {exc}") from exc
 

@@ -65,6 +65,11 @@ logger = logging.getLogger("flask_flowglad.usage")
 REFUSED = frozenset({400, 404, 409, 413, 422})
 #: A batch that failed this many times is split to find an event that makes Flowglad fail.
 ISOLATE_AFTER = 3
+#: Seconds a worker keeps using a customer's billing it read to resolve subscriptions; a
+#: refusal makes it read again sooner.
+RESOLVED_SECONDS = 30.0
+#: Customers whose billing a worker keeps.
+MAX_RESOLVED = 10_000
 #: Flowglad counts as up for this long after it accepted a batch.
 UP_SECONDS = 60.0
 
@@ -159,6 +164,8 @@ class UsageWorker:
         self._random = random
         #: Consecutive flushes that failed to reach Flowglad or the outbox.
         self._failures = 0
+        #: Each customer's billing as last read, with when (monotonic seconds).
+        self._billings: dict[str, tuple[float, BillingSnapshot | None]] = {}
         #: When Flowglad last accepted a batch of this worker (monotonic seconds).
         self._last_success = -UP_SECONDS
 
@@ -253,7 +260,7 @@ class UsageWorker:
             if exc.status not in REFUSED or isinstance(exc, InvalidUpstreamAnswer):
                 return exc
             if len(batch) == 1:
-                settlement.refused.append(Refusal(batch[0].event, _reason(exc), exc.status))
+                self._refused_alone(batch[0].event, settlement, exc)
                 return None
             middle = len(batch) // 2
             for half in (batch[:middle], batch[middle:]):
@@ -266,6 +273,18 @@ class UsageWorker:
             settlement.sent.extend(r.event for r in batch)
             self._last_success = time.monotonic()
         return None
+
+    def _refused_alone(
+        self, event: PendingUsage, settlement: _Settlement, exc: FlowgladAPIError
+    ) -> None:
+        """Flowglad refused one event. Sent against a subscription this worker resolved
+        earlier, it is tried once more after a fresh read (the customer may have changed
+        plans); otherwise it goes to the dead letters."""
+        known = self._billings.pop(event.customer_external_id, None)
+        if event.subscription_id is None and event.attempts < 2 and known is not None:
+            settlement.wait([event], 0.0)
+        else:
+            settlement.refused.append(Refusal(event, _reason(exc), exc.status))
 
     def _isolate(self, batch: list[_Ready], settlement: _Settlement) -> None:
         """A batch keeps failing: send its halves apart. When one passes and the other
@@ -352,12 +371,12 @@ class UsageWorker:
         service = CustomerBilling(
             self.client, CustomerIdentity(external_id), cache={}, shared=self.billing_cache
         )
-        billing = service.find_billing()
+        billing = self._billing(external_id, service)
         problems = _problems(billing, events)
         if any(problems.values()):
             # Refuse only what a fresh read still refuses: the cache may be behind.
             service.invalidate()
-            billing = service.find_billing()
+            billing = self._billing(external_id, service, fresh=True)
             problems = _problems(billing, events)
         ready = []
         for event in events:
@@ -369,6 +388,22 @@ class UsageWorker:
             subscription = event.subscription_id or str(billing.current_subscription["id"])  # type: ignore[index]
             ready.append(_Ready(event, subscription))
         return ready
+
+    def _billing(
+        self, external_id: str, service: CustomerBilling, *, fresh: bool = False
+    ) -> BillingSnapshot | None:
+        """The customer's billing as this worker read it lately, or read now (through the
+        shared cache). The cache forgets a customer after each delivered batch, for the
+        app's balances; the subscription an event goes to changes far less often."""
+        now = time.monotonic()
+        known = None if fresh else self._billings.get(external_id)
+        if known is not None and now - known[0] < RESOLVED_SECONDS:
+            return known[1]
+        billing = service.find_billing()
+        if len(self._billings) >= MAX_RESOLVED:
+            self._billings.clear()
+        self._billings[external_id] = (now, billing)
+        return billing
 
     # -- settling --------------------------------------------------------------------
 
@@ -396,6 +431,13 @@ class UsageWorker:
             logger.error("Could not settle %d usage events (%s).", len(claim.events), exc)
             result.wait = self._backoff_after_failure()
             return result
+        logger.debug(
+            "Settled %d usage events: %d sent, %d refused, %d waiting.",
+            result.claimed,
+            result.sent,
+            result.dead,
+            result.retried,
+        )
         for refusal in settlement.refused:
             logger.error(
                 "Usage event %s of %r refused for good: %s",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -36,6 +37,8 @@ MAX_AMOUNT = 2**31 - 1
 MAX_ID_LENGTH = 255
 #: Bytes of a usage event's properties as compact JSON: a row, not a document.
 MAX_PROPERTIES_BYTES = 8 * 1024
+#: Control characters and lone surrogates: no id Flowglad stores has them.
+_UNPRINTABLE = re.compile("[\x00-\x1f\ud800-\udfff]")
 #: Epoch milliseconds before the year 10000 (what Flowglad's date columns hold).
 MAX_EPOCH_MS = 253_402_300_799_999
 
@@ -197,7 +200,7 @@ def _check_id(name: str, value: object) -> None:
         raise InvalidUsageEvent(f"{name} must be a non-empty string: {value!r}")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidUsageEvent(f"{name} is longer than {MAX_ID_LENGTH} characters.")
-    if any(ord(ch) < 32 or 0xD800 <= ord(ch) < 0xE000 for ch in value):
+    if _UNPRINTABLE.search(value):
         raise InvalidUsageEvent(f"{name} holds a control character or a lone surrogate.")
 
 

@@ -199,6 +199,7 @@ class UsageWorker:
     def flush(self) -> FlushResult:
         """Claim one batch, send it, settle every event of it."""
         settings = self.settings
+        asked = time.monotonic()
         try:
             claim = self.outbox.claim(settings.batch_size, settings.lease)
         except Exception as exc:  # noqa: BLE001 - a store's own errors (SQL, Redis)
@@ -210,9 +211,11 @@ class UsageWorker:
             return FlushResult(wait=settings.linger)
         logger.debug("Sending %d usage events.", len(claim.events))
         settlement = _Settlement()
-        # Every call of this flush ends well within the lease, so nobody else can take
-        # the batch while it is still being sent.
-        with request_deadline(settings.lease / 2):
+        # Every call of this flush ends within half of what is left of the lease (the claim
+        # may have waited for a lock while the lease ran), so nobody else can take the
+        # batch while it is still being sent.
+        budget = settings.lease / 2 - (time.monotonic() - asked)
+        with request_deadline(max(budget, 0.0)):
             ready = self._resolve(claim.events, settlement)
             self._send_batch(ready, settlement)
         return self._settle(claim, settlement)

@@ -55,6 +55,8 @@ class Front:
         self.hold = 0.0
         self.accepted: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
+        #: Statuses of the bulk answers the sandbox itself gave.
+        self.statuses: Counter[int] = Counter()
         self.overlaps = 0
         self._in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -150,6 +152,7 @@ class Front:
             handler.close_connection = True
         else:
             status = self._forward(handler, body, send=mode != "reset")
+            self.statuses[status] += 1
             if status == 200:
                 with self._lock:
                     self.accepted.update(ids)

@@ -87,7 +87,7 @@ def record(process: int, threads: int, events: int, customers: int, out: str) ->
         share = events // threads + (1 if thread < events % threads else 0)
         done = transaction = 0
         while done < share:
-            size = min(share - done, rng.randint(1, 6) if transactional else 1)
+            size = min(share - done, rng.randint(1, 15) if transactional else 1)
             batch = []
             with app.app_context():
                 if transactional:

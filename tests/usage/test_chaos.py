@@ -118,27 +118,32 @@ class Schedule:
         except BaseException as exc:  # noqa: BLE001 - reported by join()
             self.errors.append(exc)
 
-    def _window(self, mode: str, seconds: float) -> None:
-        self.front.mode = mode
-        time.sleep(seconds)
-        self.front.mode = "ok"
+    def _window(self, mode: str, hits: int) -> None:
+        """Fail the way ``mode`` says until ``hits`` batches met it (and at least 1 s)."""
+        front = self.front
+        first = front.outcomes[mode]
+        front.mode = mode
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            if front.outcomes[mode] - first >= hits and time.monotonic() - started >= 1.0:
+                break
+            time.sleep(0.02)
+        front.mode = "ok"
 
     def _faults(self) -> None:
         front = self.front
-        time.sleep(1.0)
-        self._window("500", 1.5)
+        while front.statuses[200] < 5:
+            time.sleep(0.05)
+        self._window("500", 3)
         # The sandbox's own fault control fails the next bulk requests too.
         control(front, "/faults", {"status": 500, "times": 3, "path": "/usage-events/bulk"})
-        time.sleep(0.5)
-        self._window("429", 1.5)
+        self._window("429", 3)
         if self.redis is not None:
             self.redis.kill()
             time.sleep(1.0)
             self.redis.start()
             self.redis_restarts += 1
-        time.sleep(0.5)
-        self._window("reset", 1.5)
-        time.sleep(0.5)
+        self._window("reset", 6)
         started = time.monotonic()
         front.down()
         time.sleep(3.0)
@@ -255,7 +260,9 @@ def check(
         "kills (mid-batch)": f"{sum(w.kills for w in workers)} ({sum(w.mid_batch_kills for w in workers)})",
         "redis restarts": schedule.redis_restarts,
         "record retries": sum(r["retries"] for r in recorded),
-        "upstream faults": dict(front.outcomes),
+        "front": dict(front.outcomes),
+        "bulk answers": dict(front.statuses),
+        "down s": round(schedule.down_seconds, 1),
         "recording s": round(max(r["seconds"] for r in recorded), 1),
         "drained after recording s": round(drained - recorded_at, 1),
         "total s": round(time.monotonic() - started, 1),
@@ -266,6 +273,8 @@ def check(
     assert used == expected_used
     assert dead == poison
     assert front.overlaps == 0
+    assert min(front.outcomes[mode] for mode in ("500", "429", "reset")) >= 3
+    assert front.statuses[500] >= 3 and schedule.down_seconds >= 3
     assert all(w.mid_batch_kills >= KILLS_PER_WORKER for w in workers)
     if kind.startswith("sql-"):
         assert rolled_back

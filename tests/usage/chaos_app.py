@@ -95,7 +95,7 @@ def record(process: int, threads: int, events: int, customers: int, out: str) ->
                 for j in range(size):
                     customer = f"chaos-{rng.randrange(customers)}"
                     txn = f"{process}-{thread}-{transaction}-{j}"
-                    poison = rng.random() < 1 / 5000
+                    poison = rng.random() < 1 / 10_000
                     amount = 1 + (done + j) % 3
                     while True:
                         try:

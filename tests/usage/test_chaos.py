@@ -207,7 +207,7 @@ def test_chaos(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Non
             assert process.wait(600) == 0
         recorded_at = time.monotonic()
         schedule.join()
-        drained = wait_for_drain(outbox, timeout=240)
+        drained = wait_for_drain(outbox, timeout=420)
     finally:
         for worker in workers:
             worker.stop()

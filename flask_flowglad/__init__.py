@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from .extension import Flowglad as Flowglad
     from .extension import init_app as init_app
     from .identity import CustomerIdentity as CustomerIdentity
-    from .metered import UsageLimitReached as UsageLimitReached
-    from .metered import metered as metered
+    from .metering import UsageLimitReached as UsageLimitReached
+    from .metering import metered as metered
     from .service import CustomerBilling as CustomerBilling
     from .service import PriceQuantity as PriceQuantity
     from .service import UsageEvent as UsageEvent
@@ -90,7 +90,7 @@ _EXPORTS = {
     "SandboxWarning": "errors",
     "UnknownUsageMeter": "errors",
     "UsageEvent": "service",
-    "UsageLimitReached": "metered",
+    "UsageLimitReached": "metering",
     "UsageNotRecorded": "errors",
     "UsageOutboxUnavailable": "errors",
     "UsageStatus": "usage",
@@ -99,7 +99,7 @@ _EXPORTS = {
     "current_billing": "state",
     "feature_required": "access",
     "init_app": "extension",
-    "metered": "metered",
+    "metered": "metering",
     "request_deadline": "deadline",
     "verify_webhook": "webhooks",
 }

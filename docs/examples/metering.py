@@ -43,7 +43,7 @@ def search():
 
 
 @app.post("/api/reports")
-@metered("api_calls", amount=5, overage=False)
+@metered("api_calls", amount=5)
 def create_report():
     title = (request.get_json(silent=True) or {}).get("title")
     if not title:

@@ -137,7 +137,9 @@ class Front:
             with self._lock:
                 self._in_flight.subtract(ids)
 
-    def _bulk(self, handler: http.server.BaseHTTPRequestHandler, body: bytes, ids: list[str]) -> None:
+    def _bulk(
+        self, handler: http.server.BaseHTTPRequestHandler, body: bytes, ids: list[str]
+    ) -> None:
         if self.hold:
             time.sleep(self.hold)
         mode = self.mode
@@ -161,16 +163,28 @@ class Front:
                 _reset(handler.connection)
                 handler.close_connection = True
 
-    def _forward(self, handler: http.server.BaseHTTPRequestHandler, body: bytes, send: bool = True) -> int:
+    def _forward(
+        self, handler: http.server.BaseHTTPRequestHandler, body: bytes, send: bool = True
+    ) -> int:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        headers = {
+            k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")
+        }
         response = session.request(
-            handler.command, self.upstream_url + handler.path, data=body, headers=headers, timeout=30
+            handler.command,
+            self.upstream_url + handler.path,
+            data=body,
+            headers=headers,
+            timeout=30,
         )
         if send:
-            extra = {"Retry-After": response.headers["Retry-After"]} if "Retry-After" in response.headers else {}
+            extra = (
+                {"Retry-After": response.headers["Retry-After"]}
+                if "Retry-After" in response.headers
+                else {}
+            )
             _answer(handler, response.status_code, response.content, extra)
         return response.status_code
 
@@ -264,7 +278,9 @@ class WorkerProcess:
                 self.process.wait(10)
 
 
-def recorder(process: int, threads: int, events: int, customers: int, out: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def recorder(
+    process: int, threads: int, events: int, customers: int, out: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """One app process recording ``events`` from ``threads`` threads."""
     argv = [sys.executable, "-m", "tests.usage.chaos_app", "record"]
     argv += [str(process), str(threads), str(events), str(customers), str(out)]

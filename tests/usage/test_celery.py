@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,15 +55,24 @@ def test_a_celery_worker_drains_the_outbox_on_the_beat_schedule(tmp_path: Path) 
     }
     argv = celery_executable() + ["-A", "tests.usage.celery_app:celery_app", "worker", "-B"]
     argv += ["--pool", "solo", "--loglevel", "warning", "-s", str(tmp_path / "beat")]
-    worker = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         assert wait_until(lambda: available(sandbox, "celery-user") == 93, 60)
         # Sent as a task too, by the app's own code.
         outbox.add([new_pending_usage("celery-user", usage_meter_slug="api_calls", amount=3)])
         sent = subprocess.run(
-            [sys.executable, "-c", "from tests.usage.celery_app import celery_app;"
-             " celery_app.send_task('flask_flowglad.drain_usage_outbox')"],
-            cwd=ROOT, env=env, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-c",
+                "from tests.usage.celery_app import celery_app;"
+                " celery_app.send_task('flask_flowglad.drain_usage_outbox')",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         assert sent.returncode == 0
         assert wait_until(lambda: available(sandbox, "celery-user") == 90, 60)
@@ -79,10 +89,10 @@ def test_a_celery_worker_drains_the_outbox_on_the_beat_schedule(tmp_path: Path) 
         server.server_close()
 
 
-def wait_until(condition: "object", timeout: float) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.2)
     return False

@@ -32,7 +32,9 @@ class ApiUser(UserMixin):
 TOKENS = {"tok-alice": "alice", "tok-bob": "bob"}
 
 
-def microblog_app(sandbox: Sandbox, outbox: str, auth: str, **config: Any) -> tuple[Flask, Flowglad, list[str]]:
+def microblog_app(
+    sandbox: Sandbox, outbox: str, auth: str, **config: Any
+) -> tuple[Flask, Flowglad, list[str]]:
     """A token API shaped as microblog's ``app/api``: ``POST /api/posts`` creates a post,
     errors are ``{"error", "message"}`` JSON. ``auth`` picks what authenticates it."""
     app = Flask(__name__)
@@ -111,7 +113,9 @@ def sandbox() -> Sandbox:
 
 
 @pytest.fixture(params=["flask-login", "httpauth", "customer-loader"])
-def api(request: pytest.FixtureRequest, sandbox: Sandbox, tmp_path: Path) -> tuple[Flask, Flowglad, list[str]]:
+def api(
+    request: pytest.FixtureRequest, sandbox: Sandbox, tmp_path: Path
+) -> tuple[Flask, Flowglad, list[str]]:
     return microblog_app(sandbox, f"sqlite:///{tmp_path / 'outbox.db'}", request.param)
 
 
@@ -142,14 +146,18 @@ def test_a_failed_call_records_nothing(api: tuple[Flask, Flowglad, list[str]]) -
     assert posts == [] and pending(app, flowglad) == {}
 
 
-def test_nobody_authenticated_is_refused_before_the_view(api: tuple[Flask, Flowglad, list[str]]) -> None:
+def test_nobody_authenticated_is_refused_before_the_view(
+    api: tuple[Flask, Flowglad, list[str]],
+) -> None:
     app, flowglad, posts = api
     response = post(app, "hello", token="stolen")
     assert response.status_code == 401
     assert posts == []
 
 
-def test_an_exhausted_balance_is_a_402_in_the_apps_error_format(api: tuple[Flask, Flowglad, list[str]]) -> None:
+def test_an_exhausted_balance_is_a_402_in_the_apps_error_format(
+    api: tuple[Flask, Flowglad, list[str]],
+) -> None:
     app, flowglad, posts = api
     with app.app_context():
         customer = flowglad.for_customer("alice")
@@ -169,9 +177,13 @@ def test_an_exhausted_balance_is_a_402_in_the_apps_error_format(api: tuple[Flask
     assert post(app, "bob's", token="tok-bob").status_code == 201
 
 
-def test_without_an_error_handler_the_402_is_the_envelope(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_without_an_error_handler_the_402_is_the_envelope(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     app = Flask(__name__)
-    app.config.update(FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}")
+    app.config.update(
+        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
+    )
     flowglad = Flowglad(customer_loader=lambda: "carol")
     with pytest.warns(UserWarning):
         flowglad.init_app(app)
@@ -200,7 +212,9 @@ def test_without_an_error_handler_the_402_is_the_envelope(sandbox: Sandbox, tmp_
 
 def test_overage_never_refuses(sandbox: Sandbox, tmp_path: Path) -> None:
     app = Flask(__name__)
-    app.config.update(FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}")
+    app.config.update(
+        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
+    )
     flowglad = Flowglad(customer_loader=lambda: "dave")
     with pytest.warns(UserWarning):
         flowglad.init_app(app)
@@ -216,13 +230,17 @@ def test_overage_never_refuses(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_an_outbox_that_cannot_be_asked_refuses_before_the_view(sandbox: Sandbox) -> None:
-    app, flowglad, posts = microblog_app(sandbox, f"redis://127.0.0.1:{free_port()}/0", "customer-loader")
+    app, flowglad, posts = microblog_app(
+        sandbox, f"redis://127.0.0.1:{free_port()}/0", "customer-loader"
+    )
     response = post(app, "hello")
     assert response.status_code == 503
     assert posts == []
 
 
-def test_fail_open_lets_the_call_run_when_the_balance_is_unknown(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_fail_open_lets_the_call_run_when_the_balance_is_unknown(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     app, flowglad, posts = microblog_app(
         sandbox, f"sqlite:///{tmp_path / 'o.db'}", "customer-loader", FLOWGLAD_FAIL_OPEN=True
     )
@@ -231,9 +249,13 @@ def test_fail_open_lets_the_call_run_when_the_balance_is_unknown(sandbox: Sandbo
     assert pending(app, flowglad) == {"meter:api_calls": 1}
 
 
-def test_a_client_retry_with_the_same_idempotency_key_is_billed_once(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_a_client_retry_with_the_same_idempotency_key_is_billed_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     app = Flask(__name__)
-    app.config.update(FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}")
+    app.config.update(
+        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
+    )
     flowglad = Flowglad(customer_loader=lambda: "erin")
     with pytest.warns(UserWarning):
         flowglad.init_app(app)
@@ -252,7 +274,9 @@ def test_a_client_retry_with_the_same_idempotency_key_is_billed_once(sandbox: Sa
     assert balance["availableBalance"] == 99
 
 
-def test_the_react_sdks_balances_stay_flowglads(api: tuple[Flask, Flowglad, list[str]], sandbox: Sandbox) -> None:
+def test_the_react_sdks_balances_stay_flowglads(
+    api: tuple[Flask, Flowglad, list[str]], sandbox: Sandbox
+) -> None:
     app, flowglad, posts = api
     assert post(app, "hello").status_code == 201
     with app.app_context():

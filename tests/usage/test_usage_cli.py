@@ -55,7 +55,9 @@ def test_dead_letters_are_listed_requeued_and_discarded(app: Flask) -> None:
     record(app, "u1", 2, subscription_id="sub_gone")
     record(app, "u1", 1)
     assert run(app, "usage-worker", "--once").output.startswith("sent 1, dead letters 2")
-    listed = [json.loads(line) for line in run(app, "usage-dead-letters", "--json").output.splitlines()]
+    listed = [
+        json.loads(line) for line in run(app, "usage-dead-letters", "--json").output.splitlines()
+    ]
     assert len(listed) == 2 and all(item["status"] == 404 for item in listed)
     assert "Subscription" in listed[0]["reason"]
     table = run(app, "usage-dead-letters").output
@@ -93,7 +95,15 @@ def test_the_worker_stops_on_sigterm_after_its_batch(tmp_path: Path) -> None:
         "CHAOS_OUTBOX": f"sqlite:///{tmp_path / 'o.db'}",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "tests.usage.chaos_app", "flowglad", "usage-worker"],
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "tests.usage.chaos_app",
+            "flowglad",
+            "usage-worker",
+        ],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,

@@ -198,7 +198,6 @@ def test_a_batch_of_a_worker_that_died_is_sent_again_and_recorded_once(app: Flas
 
 def test_balances_count_pending_usage_until_flowglad_has_it(app: Flask) -> None:
     record(app, "u1", 3, amount=10)
-    template = "{{ usage_balance('api_calls') }}"
     with app.test_request_context():
         flowglad = flowglad_of(app)
         billing = flowglad.for_customer("u1").get_billing()

@@ -495,8 +495,8 @@ class CustomerBilling:
         billing = self._billing_at_hand()
         if billing is not None:
             _check_usage_target(billing, event)
-        self._outbox.add([event], own_transaction=own_transaction)
-        if billing is not None:
+        stored = self._outbox.add([event], own_transaction=own_transaction)
+        if billing is not None and stored:
             billing.add_pending_usage(event.meter_key, event.amount)
         return event
 

@@ -51,9 +51,11 @@ class Refusal:
 class UsageOutbox(Protocol):
     """Usage events between the app that records them and the workers that send them."""
 
-    def add(self, events: Sequence[PendingUsage], *, own_transaction: bool = False) -> None:
-        """Store events durably. A store that can join the caller's transaction (the app's
-        own SQL database) does, unless ``own_transaction``."""
+    def add(self, events: Sequence[PendingUsage], *, own_transaction: bool = False) -> int:
+        """Store events durably; how many were new. An event the outbox already holds
+        (same transaction id and meter) is not stored twice. A store that can join the
+        caller's transaction (the app's own SQL database) does, unless
+        ``own_transaction``."""
         ...
 
     def claim(self, limit: int, lease: float) -> Claim:

@@ -44,16 +44,31 @@ SENT_BUCKETS = 60 // SENT_BUCKET_SECONDS
 #: Consumers gone this long with nothing pending are removed from the group.
 IDLE_CONSUMER_MS = 3_600_000
 
+_ADD = """
+local stream, held = KEYS[1], KEYS[2]
+local stored = 0
+for i = 0, tonumber(ARGV[1]) - 1 do
+  local base = 2 + i * 4
+  if redis.call('HSETNX', held, ARGV[base], '1') == 1 then
+    redis.call('XADD', stream, '*', 'e', ARGV[base + 1])
+    redis.call('HINCRBY', KEYS[3 + i], ARGV[base + 2], tonumber(ARGV[base + 3]))
+    stored = stored + 1
+  end
+end
+return stored
+"""
+
 _COMPLETE = """
 local stream, group, sent_key = KEYS[1], ARGV[1], KEYS[2]
 local n = tonumber(ARGV[2])
 for i = 0, n - 1 do
-  local id, pending, field, amount = ARGV[3 + i * 4], KEYS[3 + i], ARGV[4 + i * 4], ARGV[5 + i * 4]
+  local id, pending, field, amount = ARGV[3 + i * 4], KEYS[4 + i], ARGV[4 + i * 4], ARGV[5 + i * 4]
   redis.call('XACK', stream, group, id)
   if redis.call('XDEL', stream, id) == 1 then
     if redis.call('HINCRBY', pending, field, -tonumber(amount)) <= 0 then
       redis.call('HDEL', pending, field)
     end
+    redis.call('HDEL', KEYS[3], ARGV[6 + i * 4])
   end
 end
 redis.call('INCRBY', sent_key, n)
@@ -66,8 +81,8 @@ local stream, group, dead = KEYS[1], ARGV[1], KEYS[2]
 local n = tonumber(ARGV[2])
 local moved = 0
 for i = 0, n - 1 do
-  local base = 3 + i * 6
-  local id, pending = ARGV[base], KEYS[3 + i]
+  local base = 3 + i * 7
+  local id, pending = ARGV[base], KEYS[4 + i]
   redis.call('XACK', stream, group, id)
   if redis.call('XDEL', stream, id) == 1 then
     redis.call('XADD', dead, '*', 'e', ARGV[base + 1], 'reason', ARGV[base + 2],
@@ -76,6 +91,7 @@ for i = 0, n - 1 do
     if redis.call('HINCRBY', pending, ARGV[base + 5], -amount) <= 0 then
       redis.call('HDEL', pending, ARGV[base + 5])
     end
+    redis.call('HDEL', KEYS[3], ARGV[base + 6])
     moved = moved + 1
   end
 end
@@ -92,12 +108,14 @@ for i = 1, #ARGV do
     for j = 1, #fields, 2 do
       if fields[j] == 'e' then
         local event = cjson.decode(fields[j + 1])
-        redis.call('XADD', stream, '*', 'e', fields[j + 1])
-        local field = 'price:' .. tostring(event.price_slug)
-        if type(event.usage_meter_slug) == 'string' then
-          field = 'meter:' .. event.usage_meter_slug
+        if redis.call('HSETNX', KEYS[4], event.held_key, '1') == 1 then
+          redis.call('XADD', stream, '*', 'e', fields[j + 1])
+          local field = 'price:' .. tostring(event.price_slug)
+          if type(event.usage_meter_slug) == 'string' then
+            field = 'meter:' .. event.usage_meter_slug
+          end
+          redis.call('HINCRBY', KEYS[3] .. event.customer_key, field, event.amount)
         end
-        redis.call('HINCRBY', KEYS[3] .. event.customer_key, field, event.amount)
       end
     end
     moved = moved + 1
@@ -138,8 +156,11 @@ class RedisOutbox:
         prefix = f"flowglad:usage:{{{namespace}}}"
         self.stream = f"{prefix}:events"
         self.dead = f"{prefix}:dead"
+        #: The events the stream holds, by transaction id and meter: each is stored once.
+        self.held = f"{prefix}:held"
         self._pending_prefix = f"{prefix}:pending:"
         self._sent_prefix = f"{prefix}:sent:"
+        self._add = self.client.register_script(_ADD)
         self._complete = self.client.register_script(_COMPLETE)
         self._dead_letter = self.client.register_script(_DEAD_LETTER)
         self._requeue = self.client.register_script(_REQUEUE)
@@ -156,15 +177,14 @@ class RedisOutbox:
 
     # -- recording -------------------------------------------------------------------
 
-    def add(self, events: Sequence[PendingUsage], *, own_transaction: bool = False) -> None:
-        pipe = self.client.pipeline(transaction=True)
+    def add(self, events: Sequence[PendingUsage], *, own_transaction: bool = False) -> int:
+        keys = [self.stream, self.held]
+        args: list[Any] = [len(events)]
         for event in events:
-            pipe.xadd(self.stream, {"e": _encode(event)})
-            pipe.hincrby(
-                self._pending_key(event.customer_external_id), event.meter_key, event.amount
-            )
+            keys.append(self._pending_key(event.customer_external_id))
+            args += [_held_key(event), _encode(event), event.meter_key, event.amount]
         try:
-            pipe.execute()
+            return int(self._add(keys=keys, args=args))
         except self._errors as exc:
             raise UsageNotRecorded(f"The usage outbox could not store the event: {exc}") from exc
 
@@ -241,11 +261,12 @@ class RedisOutbox:
     def complete(self, claim: Claim, events: Sequence[PendingUsage]) -> None:
         if not events:
             return
-        keys = [self.stream, self._sent_prefix + str(int(time.time()) // SENT_BUCKET_SECONDS)]
+        bucket = self._sent_prefix + str(int(time.time()) // SENT_BUCKET_SECONDS)
+        keys = [self.stream, bucket, self.held]
         args: list[Any] = [GROUP, len(events)]
         for event in events:
             keys.append(self._pending_key(event.customer_external_id))
-            args += [event.id, event.meter_key, event.amount, 0]
+            args += [event.id, event.meter_key, event.amount, _held_key(event)]
         self._complete(keys=keys, args=args)
 
     def retry(self, claim: Claim, events: Sequence[PendingUsage], delay: float) -> None:
@@ -260,7 +281,7 @@ class RedisOutbox:
     def dead_letter(self, claim: Claim, refusals: Sequence[Refusal]) -> None:
         if not refusals:
             return
-        keys = [self.stream, self.dead]
+        keys = [self.stream, self.dead, self.held]
         args: list[Any] = [GROUP, len(refusals)]
         now = str(time.time())
         for refusal in refusals:
@@ -268,6 +289,7 @@ class RedisOutbox:
             keys.append(self._pending_key(event.customer_external_id))
             status = "" if refusal.status is None else str(refusal.status)
             args += [event.id, _encode(event), refusal.reason[:2000], status, now, event.meter_key]
+            args.append(_held_key(event))
         self._dead_letter(keys=keys, args=args)
 
     # -- reading ---------------------------------------------------------------------
@@ -320,7 +342,7 @@ class RedisOutbox:
             while letters := self.dead_letters(500):
                 moved += self.requeue([letter.id for letter in letters])
             return moved
-        keys = [self.dead, self.stream, self._pending_prefix]
+        keys = [self.dead, self.stream, self._pending_prefix, self.held]
         return int(self._requeue(keys=keys, args=list(ids)) or 0)
 
     def discard(self, ids: Sequence[str]) -> int:
@@ -332,10 +354,15 @@ def _customer_key(customer_external_id: str) -> str:
     return hashlib.sha256(customer_external_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def _held_key(event: PendingUsage) -> str:
+    return f"{event.transaction_id}\0{event.meter_key}"
+
+
 def _encode(event: PendingUsage) -> bytes:
-    """The entry: the event, with its customer's key for the requeue script."""
+    """The entry: the event, with the keys the requeue script needs."""
     fields = json.loads(event.encode())
     fields["customer_key"] = _customer_key(event.customer_external_id)
+    fields["held_key"] = _held_key(event)
     return json.dumps(fields, separators=(",", ":")).encode()
 
 

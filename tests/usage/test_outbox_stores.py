@@ -191,3 +191,19 @@ def test_a_sqlite_outbox_is_a_file_every_process_shares(make_outbox: OutboxFacto
     first = make_outbox()
     first.add(events(2))
     assert make_outbox().status().pending == 2
+
+
+def test_an_event_already_pending_is_not_stored_twice(outbox: UsageOutbox) -> None:
+    """A job run twice with its own transaction id: the balance counts it once."""
+    event = new_pending_usage("c1", usage_meter_slug="api_calls", amount=4, transaction_id="job-1")
+    assert outbox.add([event]) == 1
+    assert outbox.add([event]) == 0
+    on_price = new_pending_usage(
+        "c1", price_slug="api_call_overage", amount=1, transaction_id="job-1"
+    )
+    assert outbox.add([on_price]) == 1
+    assert outbox.pending_amounts("c1") == {"meter:api_calls": 4, "price:api_call_overage": 1}
+    claim = outbox.claim(10, lease=30)
+    outbox.complete(claim, claim.events)
+    # Sent: recording it again is a new event for the outbox (Flowglad keeps one).
+    assert outbox.add([event]) == 1

@@ -250,7 +250,7 @@ class Flowglad:
         """The current app's usage outbox at a glance: pending events, the oldest one's
         age, events sent in the last minute, dead letters. For health checks and metrics.
 
-        .. versionadded:: 0.2
+        .. versionadded:: 0.1
         """
         return usage_outbox().status()
 
@@ -259,7 +259,7 @@ class Flowglad:
         (``batch_size``, ``linger``, ``lease``, ...) win over the app's config. Run it with
         :meth:`~flask_flowglad.usage.UsageWorker.run` or ``drain``.
 
-        .. versionadded:: 0.2
+        .. versionadded:: 0.1
         """
         return usage_worker(**settings)
 

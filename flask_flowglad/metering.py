@@ -37,7 +37,7 @@ class UsageLimitReached(HTTPException):
     and nothing handles it, the body is the ``{data, error}`` envelope with the code
     ``usage_limit_reached``.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
 
     code = 402
@@ -78,7 +78,7 @@ def metered(
     ``Idempotency-Key`` header), so a client's retry is billed once; by default each call
     gets a new one.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
 
     def decorator(view: ViewT) -> ViewT:

@@ -475,7 +475,7 @@ class CustomerBilling:
         as the outbox, the event joins ``db.session``'s transaction (it is committed or
         rolled back with your change), unless ``own_transaction``.
 
-        .. versionadded:: 0.2
+        .. versionadded:: 0.1
         """
         if self._outbox is None:
             raise ConfigurationError(

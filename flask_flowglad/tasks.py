@@ -30,7 +30,7 @@ DRAIN_TASK = "flask_flowglad.drain_usage_outbox"
 def drain_usage_outbox(max_seconds: float = 50.0) -> dict[str, int]:
     """Send what the outbox holds, for at most ``max_seconds``; the counts.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     if not has_app_context():
         raise RuntimeError(
@@ -51,7 +51,7 @@ def usage_beat_schedule(every: float = 10.0, max_seconds: float | None = None) -
     stops after ``max_seconds`` (by default a little less than ``every``), so runs
     rarely overlap (and do no harm when they do).
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
     limit = max_seconds if max_seconds is not None else max(1.0, every * 0.9)
     return {

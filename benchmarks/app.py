@@ -14,11 +14,15 @@ from flask_flowglad import CustomerIdentity, Flowglad
 
 
 def create_app(
-    upstream_url: str, secret_key: str, *, billing_cache: Any = None
+    upstream_url: str, secret_key: str, *, billing_cache: Any = None, usage_outbox: Any = None
 ) -> tuple[Flask, Flowglad]:
     app = Flask("flask_flowglad_bench")
     flowglad = Flowglad(
-        app, secret_key=secret_key, base_url=upstream_url, billing_cache=billing_cache
+        app,
+        secret_key=secret_key,
+        base_url=upstream_url,
+        billing_cache=billing_cache,
+        usage_outbox=usage_outbox,
     )
 
     @flowglad.customer_loader

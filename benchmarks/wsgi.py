@@ -3,7 +3,8 @@
 Factories for gunicorn's ``benchmarks.wsgi:ours()`` and ``benchmarks.wsgi:bare()``.
 
 ``ours``: the benchmark app (:mod:`benchmarks.app`), with the shared billing
-cache when ``FLOWGLAD_BILLING_CACHE`` is set, and a view doing ``n`` feature checks.
+cache when ``FLOWGLAD_BILLING_CACHE`` is set, a view doing ``n`` feature checks, and a
+``@metered`` view (the usage outbox when ``FLOWGLAD_USAGE_OUTBOX`` is set).
 
 ``bare``: the baseline of the CPU row, a bare Flask view answering the
 React SDK's billing route with the same JSON, from memory: what serving that answer costs
@@ -17,7 +18,7 @@ import os
 import requests
 from flask import Flask
 
-from flask_flowglad import current_billing
+from flask_flowglad import current_billing, metered
 
 from .app import create_app
 from .servers import PREFIX
@@ -31,7 +32,14 @@ def ours() -> Flask:
         os.environ["FLOWGLAD_BASE_URL"],
         os.environ["FLOWGLAD_SECRET_KEY"],
         billing_cache=os.environ.get("FLOWGLAD_BILLING_CACHE") or None,
+        usage_outbox=os.environ.get("FLOWGLAD_USAGE_OUTBOX") or None,
     )
+
+    @app.post("/bench/metered")
+    @metered("api_calls")
+    def metered_call() -> dict[str, bool]:
+        """A metered API call: the usage goes to the outbox (FLOWGLAD_USAGE_OUTBOX)."""
+        return {"ok": True}
 
     @app.post("/bench/features/<int:n>")
     def features(n: int) -> dict[str, int]:

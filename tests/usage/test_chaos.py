@@ -171,6 +171,7 @@ class Schedule:
                 worker.start()
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("kind", ["sql-sqlite", "sql-postgresql", "redis", "sqlite-file"])
 def test_chaos(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     started = time.monotonic()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -177,6 +178,8 @@ class SQLOutbox:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         outbox = cls(engine)
+        # Its own engine: the pooled connections are closed with the outbox.
+        weakref.finalize(outbox, engine.dispose)
         outbox.create_tables()
         return outbox
 

@@ -62,6 +62,7 @@ class Front:
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
         self._server: _Server | None = None
         self.port = 0
         self.up()
@@ -117,6 +118,8 @@ class Front:
         self.down()
         self._upstream.shutdown()
         self._upstream.server_close()
+        for session in self._sessions:
+            session.close()
 
     # -- requests --------------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class Front:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
         headers = {
             k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")
         }
@@ -245,8 +250,9 @@ class WorkerProcess:
 
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stderr is not None
-        for line in process.stderr:
-            self.lines.append(line.rstrip())
+        with process.stderr:
+            for line in process.stderr:
+                self.lines.append(line.rstrip())
 
     def kill_mid_batch(self, timeout: float = 15.0) -> bool:
         """SIGKILL the worker as soon as it starts sending a batch; whether it died

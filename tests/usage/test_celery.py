@@ -55,9 +55,8 @@ def test_a_celery_worker_drains_the_outbox_on_the_beat_schedule(tmp_path: Path) 
     }
     argv = celery_executable() + ["-A", "tests.usage.celery_app:celery_app", "worker", "-B"]
     argv += ["--pool", "solo", "--loglevel", "warning", "-s", str(tmp_path / "beat")]
-    worker = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = (tmp_path / "celery.log").open("wb")
+    worker = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         assert wait_until(lambda: available(sandbox, "celery-user") == 93, 60)
         # Sent as a task too, by the app's own code.
@@ -84,6 +83,7 @@ def test_a_celery_worker_drains_the_outbox_on_the_beat_schedule(tmp_path: Path) 
         except subprocess.TimeoutExpired:
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(10)
+        log.close()
         broker.stop()
         server.shutdown()
         server.server_close()

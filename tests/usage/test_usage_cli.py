@@ -115,3 +115,4 @@ def test_the_worker_stops_on_sigterm_after_its_batch(tmp_path: Path) -> None:
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(20) == 0
     assert "usage worker stopped" in process.stderr.read()
+    process.stderr.close()

@@ -20,7 +20,6 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import uuid
 from contextlib import ExitStack
@@ -31,17 +30,17 @@ from typing import Any
 
 import requests
 
-from .processes import ServerProcess, free_port
+from .processes import ServerProcess
 from .report import Report, Result
 from .serve_upstream import PAYLOAD_SIZES
 from .servers import (
     PREFIX,
-    ROOT,
     gunicorn_server,
     redis_server,
     reference_missing,
     reference_server,
     reference_versions,
+    scale_upstream,
 )
 
 NAME = "scale out (gunicorn, Redis, wrk)"
@@ -110,23 +109,7 @@ def run(report: Report, settings: Settings) -> tuple[list[Run], dict[str, Any]]:
     runs: list[Run] = []
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        port = free_port()
-        upstream = stack.enter_context(
-            ServerProcess(
-                "sandbox upstream",
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.serve_upstream",
-                    str(port),
-                    str(settings.latency_ms),
-                    str(settings.customers),
-                ],
-                port,
-                cwd=ROOT,
-                env={},
-            )
-        )
+        upstream = stack.enter_context(scale_upstream(settings.latency_ms, settings.customers))
         cache = stack.enter_context(redis_server(directory))
         redis_url = f"redis://127.0.0.1:{cache.port}/0"
         servers = {

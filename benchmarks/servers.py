@@ -123,6 +123,15 @@ def gunicorn_server(
     )
 
 
+def scale_upstream(latency_ms: float, customers: int) -> ServerProcess:
+    """The scale benchmark's sandbox (:mod:`benchmarks.serve_upstream`) in a process of its
+    own, every answer delayed ``latency_ms``, with ``customers`` on the paid plan."""
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port)]
+    argv += [str(latency_ms), str(customers)]
+    return ServerProcess("sandbox upstream", argv, port, cwd=ROOT, env={})
+
+
 def redis_server(directory: Path) -> ServerProcess:
     """Debian's ``redis-server`` on a free port, persisting nothing."""
     port = free_port()

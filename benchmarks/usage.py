@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -39,7 +38,7 @@ from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.usage import new_pending_usage
 
 from .app import create_app
-from .processes import ServerProcess, free_port
+from .processes import free_port
 from .report import Report, Result
 from .servers import redis_server
 from .stats import percentile_ms
@@ -224,7 +223,7 @@ def _delivery(upstream: UsageUpstream, outbox: str, settings: Settings) -> Resul
 def _metered_endpoint(report: Report, settings: Settings) -> None:
     """A @metered view under gunicorn and wrk, against Node's usage-events/create."""
     from . import scale
-    from .servers import PREFIX, ROOT, gunicorn_server, reference_server
+    from .servers import PREFIX, gunicorn_server, reference_server, scale_upstream
 
     reason = scale.missing()
     if reason is not None:
@@ -234,22 +233,8 @@ def _metered_endpoint(report: Report, settings: Settings) -> None:
     scale_settings = scale.Settings(latency_ms=settings.latency_ms)
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        port = free_port()
         upstream = stack.enter_context(
-            ServerProcess(
-                "sandbox upstream",
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.serve_upstream",
-                    str(port),
-                    str(settings.latency_ms),
-                    str(scale_settings.customers),
-                ],
-                port,
-                cwd=ROOT,
-                env={},
-            )
+            scale_upstream(settings.latency_ms, scale_settings.customers)
         )
         redis = stack.enter_context(redis_server(directory))
         redis_url = f"redis://127.0.0.1:{redis.port}/0"

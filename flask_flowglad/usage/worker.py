@@ -387,8 +387,8 @@ class UsageWorker:
             if problem is not None:
                 settlement.refused.append(Refusal(event, problem, None))
                 continue
-            assert billing is not None
-            subscription = event.subscription_id or str(billing.current_subscription["id"])  # type: ignore[index]
+            current = billing.current_subscription if billing is not None else None
+            subscription = event.subscription_id or str((current or {}).get("id"))
             ready.append(_Ready(event, subscription))
         return ready
 

@@ -11,7 +11,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache_support import free_port, redis_executable
+from tests.cache_support import RedisServer, free_port, redis_executable
 
 
 def _missing(message: str) -> None:
@@ -134,7 +133,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
-class DurableRedis:
+class DurableRedis(RedisServer):
     """``redis-server`` with its append-only file on (``appendfsync everysec``), which a
     test may kill like a crash and start again on the same port and data."""
 
@@ -143,7 +142,6 @@ class DurableRedis:
         self.directory = directory
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
@@ -152,30 +150,4 @@ class DurableRedis:
         argv += ["--appendfsync", "everysec", "--daemonize", "no"]
         argv += ["--logfile", str(self.directory / "redis.log")]
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited at startup ({self.process.returncode})")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not answer within 20 s")
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: what it acknowledged is in its append-only file."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self._wait_until_listening()

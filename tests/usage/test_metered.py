@@ -119,6 +119,18 @@ def api(
     return microblog_app(sandbox, f"sqlite:///{tmp_path / 'outbox.db'}", request.param)
 
 
+def one_customer_app(sandbox: Sandbox, tmp_path: Path, customer: str) -> tuple[Flask, Flowglad]:
+    """An app whose every request is ``customer``'s, with an outbox in a SQLite file."""
+    app = Flask(__name__)
+    app.config.update(
+        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
+    )
+    flowglad = Flowglad(customer_loader=lambda: customer)
+    with pytest.warns(UserWarning):
+        flowglad.init_app(app)
+    return app, flowglad
+
+
 def post(app: Flask, text: str, token: str = "tok-alice", **headers: str) -> Any:
     return app.test_client().post(
         "/api/posts", json={"text": text}, headers={"Authorization": f"Bearer {token}", **headers}
@@ -180,13 +192,7 @@ def test_an_exhausted_balance_is_a_402_in_the_apps_error_format(
 def test_without_an_error_handler_the_402_is_the_envelope(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    app = Flask(__name__)
-    app.config.update(
-        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
-    )
-    flowglad = Flowglad(customer_loader=lambda: "carol")
-    with pytest.warns(UserWarning):
-        flowglad.init_app(app)
+    app, flowglad = one_customer_app(sandbox, tmp_path, "carol")
 
     @app.post("/work")
     @metered("api_calls", amount=101)
@@ -211,13 +217,7 @@ def test_without_an_error_handler_the_402_is_the_envelope(
 
 
 def test_overage_never_refuses(sandbox: Sandbox, tmp_path: Path) -> None:
-    app = Flask(__name__)
-    app.config.update(
-        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
-    )
-    flowglad = Flowglad(customer_loader=lambda: "dave")
-    with pytest.warns(UserWarning):
-        flowglad.init_app(app)
+    app, flowglad = one_customer_app(sandbox, tmp_path, "dave")
 
     @app.post("/work")
     @metered("api_calls", amount=150, overage=True)
@@ -252,13 +252,7 @@ def test_fail_open_lets_the_call_run_when_the_balance_is_unknown(
 def test_a_client_retry_with_the_same_idempotency_key_is_billed_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    app = Flask(__name__)
-    app.config.update(
-        FLOWGLAD_SANDBOX=sandbox, FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'o.db'}"
-    )
-    flowglad = Flowglad(customer_loader=lambda: "erin")
-    with pytest.warns(UserWarning):
-        flowglad.init_app(app)
+    app, flowglad = one_customer_app(sandbox, tmp_path, "erin")
 
     @app.post("/work")
     @metered("api_calls", transaction_id=lambda: request.headers.get("Idempotency-Key"))

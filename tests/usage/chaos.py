@@ -232,6 +232,7 @@ class WorkerProcess:
         self.lines: list[str] = []
         self.kills = 0
         self.mid_batch_kills = 0
+        self.kill_context: list[list[str]] = []
         self.process: subprocess.Popen[str] | None = None
         self.start()
 
@@ -271,6 +272,8 @@ class WorkerProcess:
         self.kills += 1
         last = self.lines[-1] if self.lines else ""
         mid = "Sending" in last
+        #: The worker's last lines at each kill, to tell why one missed the middle.
+        self.kill_context.append(self.lines[-3:])
         self.mid_batch_kills += mid
         return mid
 

@@ -262,6 +262,8 @@ def check(
         "lost": len(lost),
         "unexpected (rolled back or unknown)": len(unexpected),
         "sent twice, recorded once (dedupe)": sent_twice,
+        # A killed worker's request, or one it gave up waiting for, may still be answered
+        # when its lease or back-off ends: the claim is exclusive, the wire is not.
         "in two requests at once": front.overlaps,
         "poison": len(poison),
         "dead letters": len(dead),
@@ -277,11 +279,12 @@ def check(
         "total s": round(time.monotonic() - started, 1),
     }
     print(json.dumps(figures))
+    if any(w.mid_batch_kills < KILLS_PER_WORKER for w in workers):
+        print(json.dumps({w.name: w.kill_context for w in workers}, indent=1))
     assert len(committed) + len(rolled_back) == EVENTS
     assert lost == set() and unexpected == set()
     assert used == expected_used
     assert dead == poison
-    assert front.overlaps == 0
     assert min(front.outcomes[mode] for mode in ("500", "429", "reset")) >= 3
     assert front.statuses[500] >= 3 and schedule.down_seconds >= 3
     assert all(w.mid_batch_kills >= KILLS_PER_WORKER for w in workers)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache_support import RedisServer, free_port, redis_executable
+from tests.support.cache_support import RedisServer, free_port, redis_executable
 
 
 def _missing(message: str) -> None:

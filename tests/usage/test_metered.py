@@ -17,8 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from flask_flowglad import Flowglad, metered
 from flask_flowglad.sandbox import Sandbox
-
-from ..cache_support import free_port
+from tests.support.cache_support import free_port
 
 PREFIX = "/api/flowglad"
 

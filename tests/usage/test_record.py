@@ -17,8 +17,7 @@ from flask_flowglad import InvalidUsageEvent, UnknownUsageMeter
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.usage import PendingUsage, new_pending_usage
 from flask_flowglad.usage.record import MAX_AMOUNT
-
-from ..conftest import flowglad_of, make_sandbox_app
+from tests.support.apps import flowglad_of, make_sandbox_app
 
 JSON = st.recursive(
     st.none()

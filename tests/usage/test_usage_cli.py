@@ -16,8 +16,7 @@ from flask import Flask
 
 from flask_flowglad import cli
 from flask_flowglad.sandbox import Sandbox
-
-from ..conftest import flowglad_of, make_sandbox_app
+from tests.support.apps import flowglad_of, make_sandbox_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

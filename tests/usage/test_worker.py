@@ -15,8 +15,7 @@ from flask_flowglad import Flowglad
 from flask_flowglad.errors import FlowgladServerError
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.usage import DeliverySettings, UsageWorker
-
-from ..conftest import flowglad_of, make_sandbox_app
+from tests.support.apps import flowglad_of, make_sandbox_app
 
 BULK = "/api/v1/usage-events/bulk"
 FREE_CREDITS = 100
@@ -234,7 +233,7 @@ def test_a_template_shows_the_balance_minus_pending_usage(
         flowglad_of(app).current_customer().record_usage("api_calls", amount=4)  # type: ignore[union-attr]
         return render_template_string("{{ usage_balance('api_calls') }}")
 
-    from tests.conftest import User
+    from tests.support.apps import User
 
     response = app.test_client(user=User("u9")).get("/balance")
     assert response.get_data(as_text=True) == "96"

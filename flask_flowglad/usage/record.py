@@ -90,10 +90,11 @@ class PendingUsage:
             body["properties"] = json.loads(self.properties)
         return body
 
-    def encode(self) -> bytes:
-        """The event's fields as compact JSON, as a Redis stream entry keeps them."""
-        fields = {k: v for k, v in asdict(self).items() if k not in ("id", "attempts")}
-        return json.dumps(fields, separators=(",", ":")).encode()
+    def encode(self, **extra: str) -> bytes:
+        """The event's fields (and ``extra`` ones) as compact JSON, as a Redis stream entry
+        keeps them."""
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        return json.dumps({**fields, **extra}, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, data: bytes | str, *, id: str = "", attempts: int = 0) -> PendingUsage:

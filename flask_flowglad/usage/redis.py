@@ -21,7 +21,6 @@ shares a hash tag, so the scripts run on Redis Cluster too.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import socket
 import time
@@ -360,10 +359,9 @@ def _held_key(event: PendingUsage) -> str:
 
 def _encode(event: PendingUsage) -> bytes:
     """The entry: the event, with the keys the requeue script needs."""
-    fields = json.loads(event.encode())
-    fields["customer_key"] = _customer_key(event.customer_external_id)
-    fields["held_key"] = _held_key(event)
-    return json.dumps(fields, separators=(",", ":")).encode()
+    return event.encode(
+        customer_key=_customer_key(event.customer_external_id), held_key=_held_key(event)
+    )
 
 
 def _text(value: Any) -> str:

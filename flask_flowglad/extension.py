@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
@@ -71,7 +72,8 @@ class Flowglad:
         max_retries: int | None = None,
         max_retry_wait: float | None = None,
         fail_open: bool | None = None,
-        sandbox: bool | Sandbox | None = None,
+        sandbox: bool | str | Sandbox | None = None,
+        sandbox_pricing: str | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
         webhook_secret: str | list[str] | None = None,
@@ -98,6 +100,7 @@ class Flowglad:
             "max_retry_wait": max_retry_wait,
             "fail_open": fail_open,
             "sandbox": sandbox,
+            "sandbox_pricing": sandbox_pricing,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
             "webhook_secret": webhook_secret,
@@ -134,22 +137,24 @@ class Flowglad:
         sandbox: SandboxLike | None = None
         exempt: list[str] = []
         if settings.sandbox is not False:
-            sandbox, client = _sandbox_client(settings)
+            sandbox, client = _sandbox_client(settings, app)
             from .sandbox import PAGES_PREFIX
 
             pages = sandbox.pages_blueprint()
             app.register_blueprint(pages, url_prefix=PAGES_PREFIX)
             exempt.append(pages.name)
+            # A sandbox in a file is one Flowglad for every process: its entries are shared.
+            where = sandbox.base_url + (f"#{sandbox.path}" if sandbox.path else "")
             billing_cache = _billing_cache(
-                app, settings, sandbox.secret_key, sandbox.base_url, private=True
+                app, settings, sandbox.secret_key, where, private=sandbox.path is None
             )
+            account = (sandbox.secret_key, where)
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
             billing_cache = _billing_cache(
                 app, settings, str(settings.secret_key), settings.base_url
             )
-        secret_key = sandbox.secret_key if sandbox is not None else str(settings.secret_key)
-        base_url = sandbox.base_url if sandbox is not None else settings.base_url
+            account = (str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
             settings,
             client,
@@ -157,7 +162,7 @@ class Flowglad:
             self.current_identity,
             self.all_customers,
             billing_cache,
-            _usage_outbox(app, settings, secret_key, base_url),
+            _usage_outbox(app, settings, *account),
         )
         blueprint = create_blueprint()
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
@@ -324,12 +329,22 @@ def _usage_outbox(
     return open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
 
 
-def _sandbox_client(settings: FlowgladSettings) -> tuple[Sandbox, FlowgladClient]:
-    from .sandbox import Sandbox
-    from .sandbox.core import SIMULATED_WARNING
+def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:
+    from .sandbox.core import SIMULATED_WARNING, configured_sandbox
 
-    sandbox = settings.sandbox if isinstance(settings.sandbox, Sandbox) else Sandbox()
+    sandbox = configured_sandbox(
+        settings.sandbox,
+        settings.sandbox_pricing,
+        instance_path=app.instance_path,
+        root_path=app.root_path,
+    )
     warnings.warn(SIMULATED_WARNING, SandboxWarning, stacklevel=4)
     # The sandbox is reached through its own base URL, whatever FLOWGLAD_BASE_URL says.
-    client = _client(settings, sandbox.secret_key, sandbox.base_url, adapter=sandbox.adapter())
+    client = _client(
+        settings,
+        sandbox.secret_key,
+        sandbox.base_url,
+        adapter=sandbox.adapter(),
+        sleep=sandbox.retry_sleep or time.sleep,
+    )
     return sandbox, client

@@ -1,8 +1,8 @@
 """Who sends the usage outbox to Flowglad.
 
 In production, worker processes of their own: ``flask --app saas_app flowglad usage-worker``
-beside gunicorn. The in-memory sandbox lives in the app's process, where no other process
-can reach it, so in development (``flask run`` on the sandbox) a thread of the app sends it.
+beside gunicorn. In development on the sandbox (``flask run``), a thread of the app sends
+it, so the demo needs no second process.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from .extensions import flowglad
 
 
 def init_app(app: Flask) -> None:
-    if app.config.get("SAAS_USAGE_WORKER_THREAD", _in_memory_sandbox(app)):
+    if app.config.get("SAAS_USAGE_WORKER_THREAD", _developing_on_the_sandbox(app)):
         start_thread(app)
 
 
-def _in_memory_sandbox(app: Flask) -> bool:
-    """Billing simulated in this process (not a shared `flask flowglad sandbox`), outside
-    the test suite, which sends usage itself."""
+def _developing_on_the_sandbox(app: Flask) -> bool:
+    """Billing simulated by the sandbox, outside the test suite (which sends usage itself)."""
     return bool(app.config.get("FLOWGLAD_SANDBOX")) and not app.config.get("TESTING")
 
 

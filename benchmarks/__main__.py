@@ -8,7 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import feature_checks, memory, pooling, sandbox_store, scale, upstream_costs, vs_reference
+from . import (
+    feature_checks,
+    memory,
+    pooling,
+    sandbox_store,
+    scale,
+    upstream_costs,
+    usage,
+    vs_reference,
+)
 from .environment import describe
 from .report import Report
 from .upstream import Upstream
@@ -45,6 +54,10 @@ def main() -> None:
         "--scale-only", action="store_true", help="run only the scale benchmark (gunicorn, wrk)"
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale benchmark")
+    parser.add_argument(
+        "--usage-only", action="store_true", help="run only the usage outbox benchmark"
+    )
+    parser.add_argument("--no-usage", action="store_true", help="skip the usage outbox benchmark")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument("--plot", type=Path, default=PLOT, help="where to save the scale plot")
     args = parser.parse_args()
@@ -58,11 +71,18 @@ def main() -> None:
     report.environment["settings"] = {**dataclasses.asdict(settings), "quick": args.quick}
     started = time.monotonic()
     costs: dict[str, float] = {}
-    if not args.scale_only:
+    if not args.no_usage and not args.scale_only:
+        usage_settings = usage.Settings(latency_ms=args.scale_latency_ms)
+        if args.quick:
+            usage_settings = dataclasses.replace(
+                usage_settings, requests=50, events=2000, single_calls=20
+            )
+        usage.run(report, usage_settings, reference=not args.no_reference)
+    if not args.scale_only and not args.usage_only:
         costs = _single_process(args, settings, report)
     scale_runs: list[scale.Run] = []
     scale_memory: dict[str, Any] = {}
-    if args.no_scale:
+    if args.no_scale or args.usage_only:
         report.skipped.append({"benchmark": scale.NAME, "reason": "--no-scale"})
     else:
         print(f"benchmark: {scale.NAME}", flush=True)

@@ -92,6 +92,7 @@ def gunicorn_server(
     billing_cache: str = "",
     threads: int | None = None,
     env: dict[str, str] | None = None,
+    usage_outbox: str = "",
 ) -> ServerProcess:
     """``factory`` (in :mod:`benchmarks.wsgi`) under the example's ``gunicorn.conf.py``:
     the deployment the docs recommend, measured as shipped (``threads`` overrides its
@@ -117,6 +118,7 @@ def gunicorn_server(
             "FLOWGLAD_SECRET_KEY": secret_key,
             "FLOWGLAD_BASE_URL": upstream_url,
             "FLOWGLAD_BILLING_CACHE": billing_cache,
+            "FLOWGLAD_USAGE_OUTBOX": usage_outbox,
             **({"GUNICORN_THREADS": str(threads)} if threads else {}),
             **(env or {}),
         },

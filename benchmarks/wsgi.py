@@ -4,7 +4,8 @@ Factories for gunicorn's ``benchmarks.wsgi:ours()`` and ``benchmarks.wsgi:bare()
 
 ``ours``: the benchmark app (:mod:`benchmarks.app`), with the shared billing
 cache when ``FLOWGLAD_BILLING_CACHE`` is set (its TTL from ``FLOWGLAD_BILLING_CACHE_TTL``
-when set), a view doing ``n`` feature checks, and a view gated by ``@feature_required``.
+when set), a view doing ``n`` feature checks, a view gated by ``@feature_required``, and a
+``@metered`` view (the usage outbox when ``FLOWGLAD_USAGE_OUTBOX`` is set).
 
 ``bare``: the baseline of the CPU row, a bare Flask view answering the
 React SDK's billing route with the same JSON, from memory: what serving that answer costs
@@ -18,7 +19,7 @@ import os
 import requests
 from flask import Flask
 
-from flask_flowglad import current_billing, feature_required
+from flask_flowglad import current_billing, feature_required, metered
 
 from .app import create_app
 from .servers import PREFIX
@@ -34,6 +35,7 @@ def ours() -> Flask:
         os.environ["FLOWGLAD_SECRET_KEY"],
         billing_cache=os.environ.get("FLOWGLAD_BILLING_CACHE") or None,
         billing_cache_ttl=float(ttl) if ttl else None,
+        usage_outbox=os.environ.get("FLOWGLAD_USAGE_OUTBOX") or None,
     )
 
     if os.environ.get("BENCH_TRACEMALLOC"):
@@ -43,6 +45,12 @@ def ours() -> Flask:
     @feature_required("advanced_analytics")
     def gate() -> str:
         return "allowed"
+
+    @app.post("/bench/metered")
+    @metered("api_calls")
+    def metered_call() -> dict[str, bool]:
+        """A metered API call: the usage goes to the outbox (FLOWGLAD_USAGE_OUTBOX)."""
+        return {"ok": True}
 
     @app.post("/bench/features/<int:n>")
     def features(n: int) -> dict[str, int]:

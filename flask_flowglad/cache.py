@@ -241,6 +241,16 @@ class SharedBillingCache:
         found = self._call("read", self._get_many, (key, key + ":usage"))
         return (None, None) if found is None else (found[0], found[1])
 
+    def peek(self, external_id: str) -> bytes | None:
+        """The customer's billing JSON if the cache holds an entry this app sealed (past
+        its TTL or marked by a usage event, too: its ids and prices are still right);
+        never a read upstream."""
+        if self._skipping():
+            return None
+        key = self.key(external_id)
+        entry = self._unsealed(key, self._call("read", self.store.get, key))
+        return None if entry is None else entry.payload
+
     def _within_stale(self, entry: _Entry) -> bool:
         return self.stale_if_error > 0 and self._clock() - entry.read_at < self._lifetime
 

@@ -22,11 +22,15 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError, ConfigurationWarning, WebhookVerificationError
 from .redaction import mask_key, mask_url_password
 from .storage import store_setting_problem
+from .usage import outbox_setting_problem
 from .webhooks.signature import decode_secret
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
 API_SUFFIX = "/api/v1"
+
+#: The most events one bulk request carries (the sandbox's limit; Flowglad states none).
+MAX_BATCH_SIZE = 1000
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -245,6 +249,31 @@ def parse_optional_endpoint(value: Any, key: str) -> str | None:
             f"{key} must be an endpoint name such as 'auth.signup', not {value!r}."
         )
     return value
+
+
+def parse_outbox(value: Any, key: str) -> Any:
+    """Off (``False``, ``None``, ``""``, ``"off"``), or what names a usage outbox:
+    Flask-SQLAlchemy's ``db``, a ``postgresql://`` or ``sqlite:///path`` URL, or a
+    ``redis://`` URL. Opened by :func:`flask_flowglad.usage.open_outbox`."""
+    if value is False or value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in (_FALSE | {""}):
+        return None
+    problem = outbox_setting_problem(value)
+    if problem is None:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+    raise ConfigurationError(
+        f"{key} must be Flask-SQLAlchemy's db, a SQLAlchemy URL (postgresql://...,"
+        f" sqlite:///path) or a redis:// URL: {mask_url_password(problem)}."
+    )
+
+
+def parse_batch_size(value: Any, key: str) -> int:
+    """Events per request to Flowglad's bulk endpoint: 1 to 1000."""
+    count = parse_count(value, key)
+    if not 1 <= count <= MAX_BATCH_SIZE:
+        raise ConfigurationError(f"{key} must be from 1 to {MAX_BATCH_SIZE}, not {value!r}.")
+    return count
 
 
 def _as_is(value: Any, key: str) -> Any:
@@ -478,6 +507,41 @@ OPTIONS: tuple[Option, ...] = (
         " bypasses the shared cache, so the checkout's outcome shows at once.",
         "float",
     ),
+    Option(
+        "usage_outbox",
+        "FLOWGLAD_USAGE_OUTBOX",
+        parse_outbox,
+        None,
+        "Where record_usage keeps usage events until a worker sends them: Flask-SQLAlchemy's"
+        " db (the event commits with the app's change), a postgresql:// URL, a redis:// URL,"
+        " or a SQLite file (sqlite:///path). Off by default.",
+        "str | SQLAlchemy",
+    ),
+    Option(
+        "usage_batch_size",
+        "FLOWGLAD_USAGE_BATCH_SIZE",
+        parse_batch_size,
+        500,
+        "Usage events per request to Flowglad's bulk endpoint (1 to 1000).",
+        "int",
+    ),
+    Option(
+        "usage_linger",
+        "FLOWGLAD_USAGE_LINGER",
+        parse_seconds,
+        1.0,
+        "Seconds a usage worker waits after a batch that was not full, so events gather.",
+        "float",
+    ),
+    Option(
+        "usage_lease",
+        "FLOWGLAD_USAGE_LEASE",
+        parse_seconds,
+        60.0,
+        "Seconds a worker holds a claimed batch; a batch of a worker that died is sent"
+        " again after it. Each batch's calls to Flowglad end within half of it.",
+        "float",
+    ),
 )
 
 #: The server-rendered billing pages (:mod:`flask_flowglad.ui`) and the React SDK's routes.
@@ -571,6 +635,10 @@ class FlowgladSettings:
     ui_base_template: str
     ui_content_block: str
     ui_signup_endpoint: str | None
+    usage_outbox: Any
+    usage_batch_size: int
+    usage_linger: float
+    usage_lease: float
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
@@ -631,7 +699,7 @@ def _shown(name: str, value: Any) -> str:
         value = masked_key(value)
     elif name == "webhook_secret":
         value = "<set>" if value else "<not set>"
-    elif name == "billing_cache" and isinstance(value, str):
+    elif name in ("billing_cache", "usage_outbox") and isinstance(value, str):
         value = mask_url_password(value)
     return repr(value)
 

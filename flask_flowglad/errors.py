@@ -38,6 +38,7 @@ __all__ = [
     "IntervalChangeRefused",
     "IntervalChangeRequiresCheckout",
     "InvalidUpstreamAnswer",
+    "InvalidUsageEvent",
     "MalformedWebhook",
     "NoCurrentSubscription",
     "NoScheduledAdjustment",
@@ -48,6 +49,9 @@ __all__ = [
     "SandboxWarning",
     "SubscriptionAlreadyCanceled",
     "SubscriptionNotOwned",
+    "UnknownUsageMeter",
+    "UsageNotRecorded",
+    "UsageOutboxUnavailable",
     "WebhookVerificationError",
     "is_outage",
 ]
@@ -177,6 +181,24 @@ class PriceNotFound(BillingActionError):
 
 class NotInPricingModel(BillingActionError):
     """A usage meter or resource the customer's pricing model does not have."""
+
+
+class InvalidUsageEvent(ValueError):
+    """A usage event that can never be billed (an amount out of range, properties that are
+    not JSON): refused by ``record_usage`` before anything is stored."""
+
+
+class UnknownUsageMeter(NotInPricingModel, InvalidUsageEvent):
+    """A usage event on a meter or usage price the customer's pricing model does not have."""
+
+
+class UsageOutboxUnavailable(RuntimeError):
+    """The usage outbox's database or Redis failed (the cause says how)."""
+
+
+class UsageNotRecorded(UsageOutboxUnavailable):
+    """The usage outbox could not store an event: nothing was recorded, and the caller
+    decides whether to retry with the same transaction id."""
 
 
 class ResourceClaimNotFound(BillingActionError):

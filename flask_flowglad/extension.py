@@ -18,6 +18,7 @@ from .cache import SharedBillingCache, account_hash
 from .client import FlowgladClient
 from .config import FlowgladSettings, key_mode
 from .csrf import exempt_from_csrf
+from .delivery import usage_outbox, usage_worker
 from .errors import SandboxWarning
 from .identity import CustomerIdentity, coerce_identity
 from .login import identity_from_flask_login
@@ -27,6 +28,7 @@ from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
 from .storage import Store, open_store
 from .templating import register_templating
+from .usage import UsageOutbox, UsageStatus, UsageWorker, open_outbox
 from .webhooks.endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
@@ -91,6 +93,10 @@ class Flowglad:
         ui_base_template: str | None = None,
         ui_content_block: str | None = None,
         ui_signup_endpoint: str | None = None,
+        usage_outbox: Any = None,
+        usage_batch_size: int | None = None,
+        usage_linger: float | None = None,
+        usage_lease: float | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -121,6 +127,10 @@ class Flowglad:
             "ui_base_template": ui_base_template,
             "ui_content_block": ui_content_block,
             "ui_signup_endpoint": ui_signup_endpoint,
+            "usage_outbox": usage_outbox,
+            "usage_batch_size": usage_batch_size,
+            "usage_linger": usage_linger,
+            "usage_lease": usage_lease,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         self._customer_source: CustomerSource | None = None
@@ -155,11 +165,13 @@ class Flowglad:
             billing_cache = _billing_cache(
                 app, settings, sandbox.secret_key, where, private=sandbox.path is None
             )
+            account = (sandbox.secret_key, where)
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
             billing_cache = _billing_cache(
                 app, settings, str(settings.secret_key), settings.base_url
             )
+            account = (str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
             settings,
             client,
@@ -168,6 +180,7 @@ class Flowglad:
             self.all_customers,
             billing_cache,
             authorizer=lambda: self._billing_authorizer,
+            usage_outbox=_usage_outbox(app, settings, *account),
         )
         if settings.react_routes:
             blueprint = create_blueprint()
@@ -273,6 +286,25 @@ class Flowglad:
         """The organization's default pricing model, for pages shown to anonymous visitors."""
         return get_state().default_pricing_model()
 
+    # -- usage -----------------------------------------------------------------------
+
+    def usage_status(self) -> UsageStatus:
+        """The current app's usage outbox at a glance: pending events, the oldest one's
+        age, events sent in the last minute, dead letters. For health checks and metrics.
+
+        .. versionadded:: 0.1
+        """
+        return usage_outbox().status()
+
+    def usage_worker(self, **settings: Any) -> UsageWorker:
+        """A worker sending the current app's usage outbox to Flowglad; ``settings``
+        (``batch_size``, ``linger``, ``lease``, ...) win over the app's config. Run it with
+        :meth:`~flask_flowglad.usage.UsageWorker.run` or ``drain``.
+
+        .. versionadded:: 0.1
+        """
+        return usage_worker(**settings)
+
 
 def init_app(app: Flask, **options: Any) -> Flowglad:
     """Set Flowglad up on ``app`` with a new :class:`Flowglad` and return it."""
@@ -323,6 +355,16 @@ def _billing_cache(
         per_process=private,
         seal_key=hmac.new(secret_key.encode(), b"flask-flowglad billing seal", "sha256").digest(),
     )
+
+
+def _usage_outbox(
+    app: Flask, settings: FlowgladSettings, secret_key: str, base_url: str
+) -> UsageOutbox | None:
+    """The usage outbox; a Redis one keyed to the account and mode of ``secret_key``."""
+    if settings.usage_outbox is None:
+        return None
+    namespace = f"{key_mode(secret_key)}:{account_hash(secret_key, base_url)}"
+    return open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
 
 
 def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:

@@ -39,6 +39,8 @@ class Prepared:
 
     features: Mapping[str | None, frozenset[str]]
     balances: Mapping[str | None, Mapping[str, tuple[tuple[str, Any], ...]]]
+    #: Each usage meter's price slugs, for usage recorded in the outbox on a price.
+    usage_prices: Mapping[str, tuple[str, ...]]
 
     @classmethod
     def of(cls, snapshot: BillingSnapshot) -> Prepared:
@@ -57,7 +59,9 @@ class Prepared:
                 if isinstance(slug, str) and slug not in found:
                     found[slug] = tuple(record.items())
             balances[owner] = found
-        return cls(features, balances)
+        meters = {slug for found in balances.values() for slug in found}
+        usage_prices = {slug: snapshot.usage_price_slugs(slug) for slug in meters}
+        return cls(features, balances, usage_prices)
 
 
 class PreparedBilling(BillingSnapshot):
@@ -71,6 +75,8 @@ class PreparedBilling(BillingSnapshot):
         self._prepared = prepared
         self._parsed = parsed
         self._summary = None
+        self._pending_source = None
+        self._pending = None
 
     @property
     def raw(self) -> JSONObject:
@@ -90,7 +96,10 @@ class PreparedBilling(BillingSnapshot):
         self, usage_meter_slug: str, subscription_id: str | None = None
     ) -> JSONObject | None:
         record = self._prepared.balances.get(subscription_id, {}).get(usage_meter_slug)
-        return None if record is None else dict(record)
+        return None if record is None else self._minus_pending(dict(record))
+
+    def usage_price_slugs(self, usage_meter_slug: str) -> tuple[str, ...]:
+        return self._prepared.usage_prices.get(usage_meter_slug, ())
 
 
 class _Memo:

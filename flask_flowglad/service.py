@@ -26,6 +26,7 @@ from .client import new_transaction_id
 from .errors import (
     AmbiguousSubscription,
     CheckoutSessionNotFound,
+    ConfigurationError,
     FlowgladAPIError,
     FlowgladConflict,
     FlowgladError,
@@ -40,16 +41,19 @@ from .errors import (
     ResourceClaimNotFound,
     SubscriptionAlreadyCanceled,
     SubscriptionNotOwned,
+    UnknownUsageMeter,
 )
 from .identity import CustomerIdentity
 from .intervals import IntervalChange, changes_interval, preview_interval_change
 from .prepared import prepared_billing
 from .summary import Interval as BillingInterval
 from .summary import price_of
+from .usage.record import PendingUsage, new_pending_usage
 
 if TYPE_CHECKING:
     from .cache import SharedBillingCache
     from .client import FlowgladClient
+    from .usage.outbox import UsageOutbox
 
 #: A member the billing payload did not carry: unknown, so Flowglad decides.
 _UNKNOWN = object()
@@ -106,12 +110,15 @@ class CustomerBilling:
         identity: CustomerIdentity,
         cache: CustomerCache | None = None,
         shared: SharedBillingCache | None = None,
+        outbox: UsageOutbox | None = None,
     ) -> None:
         self.client = client
         self.identity = identity
         self._cache: CustomerCache = cache if cache is not None else {}
         #: The billing cache all workers share, when ``FLOWGLAD_BILLING_CACHE`` is set.
         self._shared = shared
+        #: Where :meth:`record_usage` stores events, when ``FLOWGLAD_USAGE_OUTBOX`` is set.
+        self._outbox = outbox
 
     def __repr__(self) -> str:
         return f"<CustomerBilling {self.external_id!r}>"
@@ -133,7 +140,7 @@ class CustomerBilling:
         """
         read = self._billing_read(create_missing=True)
         assert read is not None
-        return read.snapshot()
+        return self._snapshot(read)
 
     def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
         """Whether the customer's plan grants ``feature_slug``, as
@@ -150,6 +157,12 @@ class CustomerBilling:
         """
         read = self._entry().get("read")
         return read.stale_age if isinstance(read, _BillingRead) else None
+
+    def find_billing(self) -> BillingSnapshot | None:
+        """The customer's billing, or ``None`` when Flowglad has no such customer (it is
+        not created: for workers acting on customers the app named earlier)."""
+        read = self._billing_read(create_missing=False)
+        return None if read is None else self._snapshot(read)
 
     def find_or_create(self) -> JSONObject:
         """The Flowglad customer record, created from the loader's details if missing."""
@@ -531,6 +544,69 @@ class CustomerBilling:
             response = self.client.create_usage_events(bodies)
         return _checked(response, "create_usage_events")
 
+    def record_usage(
+        self,
+        meter_slug: str | None = None,
+        *,
+        price_slug: str | None = None,
+        amount: int = 1,
+        transaction_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        usage_date: int | datetime | None = None,
+        subscription_id: str | None = None,
+        own_transaction: bool = False,
+    ) -> PendingUsage:
+        """Record usage in the outbox (``FLOWGLAD_USAGE_OUTBOX``) and return at once: a
+        worker sends it to Flowglad in a batch. Nothing here calls Flowglad.
+
+        Bad input is refused before anything is stored
+        (:exc:`~flask_flowglad.errors.InvalidUsageEvent`): an amount outside 1 to 2^31-1,
+        properties that are not JSON, and a meter or usage price the customer's pricing
+        model lacks, when the customer's billing is at hand (read in this request, or in
+        the shared billing cache); otherwise the worker refuses it into the dead letters.
+
+        ``transaction_id`` defaults to a new one, fixed now; derive your own from your data
+        (a job id) to make retries of your code idempotent. ``usage_date`` (epoch
+        milliseconds or an aware datetime) defaults to now. With Flask-SQLAlchemy's ``db``
+        as the outbox, the event joins ``db.session``'s transaction (it is committed or
+        rolled back with your change), unless ``own_transaction``.
+
+        .. versionadded:: 0.1
+        """
+        if self._outbox is None:
+            raise ConfigurationError(
+                "record_usage needs FLOWGLAD_USAGE_OUTBOX (Flask-SQLAlchemy's db, a"
+                " postgresql:// or redis:// URL, or sqlite:///path)."
+            )
+        event = new_pending_usage(
+            self.external_id,
+            usage_meter_slug=meter_slug,
+            price_slug=price_slug,
+            amount=amount,
+            transaction_id=transaction_id,
+            properties=properties,
+            usage_date=usage_date,
+            subscription_id=subscription_id,
+        )
+        billing = self._billing_at_hand()
+        if billing is not None:
+            _check_usage_target(billing, event)
+        stored = self._outbox.add([event], own_transaction=own_transaction)
+        if billing is not None and stored:
+            billing.add_pending_usage(event.meter_key, event.amount)
+        return event
+
+    def _billing_at_hand(self) -> BillingSnapshot | None:
+        """The billing this request read, or the shared cache holds (for its meters and
+        prices, which usage does not change): never a Flowglad call."""
+        read = self._entry().get("read")
+        if isinstance(read, _BillingRead):
+            return self._snapshot(read)
+        if self._shared is None:
+            return None
+        encoded = self._shared.peek(self.external_id)
+        return None if encoded is None else BillingSnapshot(wirejson.decode(encoded))
+
     def _usage_event_body(self, event: UsageEvent) -> JSONObject:
         """The wire body of an event whose every id was checked against the billing (its
         plan: a usage event's checks use no balance, so an entry earlier events marked
@@ -696,7 +772,7 @@ class CustomerBilling:
 
     def _known_to_exist(self) -> bool:
         entry = self._cache.get(self.external_id) or {}
-        return any(key in entry for key in ("customer", "billing", "billing_json"))
+        return any(key in entry for key in ("customer", "read"))
 
     # -- procedures ------------------------------------------------------------------
 
@@ -844,12 +920,12 @@ class CustomerBilling:
         ``stale_ok``."""
         read = self._billing_read(create_missing=True, balances=False, stale_ok=stale_ok)
         assert read is not None
-        return read.snapshot()
+        return self._snapshot(read)
 
     def _existing_plan(self, *, stale_ok: bool = False) -> BillingSnapshot | None:
         """:meth:`_plan` of a customer that exists; ``None`` (and nothing created) else."""
         read = self._billing_read(create_missing=False, balances=False, stale_ok=stale_ok)
-        return None if read is None else read.snapshot()
+        return None if read is None else self._snapshot(read)
 
     def _billing_read(
         self, *, create_missing: bool, balances: bool = True, stale_ok: bool = True
@@ -908,6 +984,18 @@ class CustomerBilling:
         snapshot = BillingSnapshot.from_payload(answer.data)
         payload = answer.body if answer.body is not None else encode_billing(answer.data)
         return _BillingRead(payload, True, None, snapshot)
+
+    def _snapshot(self, read: _BillingRead) -> BillingSnapshot:
+        """The read's snapshot; with a usage outbox, usage recorded and not yet sent counts
+        against its balances (read from the outbox when a balance is first asked)."""
+        snapshot = read.snapshot()
+        if self._outbox is not None and not snapshot.counts_pending_usage:
+            snapshot.count_pending_usage(self._pending_amounts)
+        return snapshot
+
+    def _pending_amounts(self) -> dict[str, int]:
+        assert self._outbox is not None
+        return self._outbox.pending_amounts(self.external_id)
 
     def _owned_subscription(self, subscription_id: str, *, stale_ok: bool = False) -> JSONObject:
         # A customer that does not exist yet owns nothing: no need to create it to say so.
@@ -1022,6 +1110,24 @@ def encode_billing(payload: Mapping[str, Any]) -> bytes:
         raise InvalidUpstreamAnswer(
             200, None, "Flowglad's billing answer cannot be written as JSON.", None, None
         ) from None
+
+
+def _check_usage_target(billing: BillingSnapshot, event: PendingUsage) -> None:
+    """A meter (or usage price) of the customer's pricing model, or
+    :exc:`~flask_flowglad.errors.UnknownUsageMeter` naming what there is."""
+    if event.usage_meter_slug is not None:
+        if billing.find_usage_meter(slug=event.usage_meter_slug) is not None:
+            return
+        slugs = sorted({str(m.get("slug")) for m in billing.usage_meters if m.get("slug")})
+        raise UnknownUsageMeter(
+            f"No usage meter {event.usage_meter_slug!r} in the customer's pricing model."
+            f" Its meters: {', '.join(slugs) or 'none'}."
+        )
+    price = billing.find_price(price_slug=event.price_slug)
+    if price is None or price.get("type") != "usage":
+        raise UnknownUsageMeter(
+            f"No usage price {event.price_slug!r} in the customer's pricing model."
+        )
 
 
 def _customer_missing(exc: FlowgladNotFound) -> bool:

@@ -22,6 +22,7 @@ from .config import FlowgladSettings
 from .errors import BillingActionForbidden, InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
+from .usage.outbox import UsageOutbox
 
 #: The key of ``app.extensions``.
 EXTENSION_NAME = "flowglad"
@@ -70,6 +71,8 @@ class FlowgladState:
     #: The app's billing authorizer, when it registered one (asked each time: it may be
     #: registered after ``init_app``).
     authorizer: Callable[[], BillingAuthorizer | None] = lambda: None
+    #: Where usage events wait for a worker, when ``FLOWGLAD_USAGE_OUTBOX`` is set.
+    usage_outbox: UsageOutbox | None = None
 
     def allowed_actions(self, identity: CustomerIdentity) -> frozenset[str]:
         """The billing actions the request's user may take for ``identity``, asked once
@@ -113,7 +116,9 @@ class FlowgladState:
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
-        return CustomerBilling(self.client, identity, request_cache(), self.billing_cache)
+        return CustomerBilling(
+            self.client, identity, request_cache(), self.billing_cache, self.usage_outbox
+        )
 
     def default_pricing_model(self) -> JSONObject:
         """The organization's default pricing model, for pages shown to anonymous visitors."""

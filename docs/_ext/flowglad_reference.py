@@ -306,6 +306,10 @@ SECTIONS = (
         ("BillingAction", "BILLING_ACTIONS", "ALL_BILLING_ACTIONS", "BillingAuthorizer"),
     ),
     Section("flask_flowglad.storage", ("Store", "open_store")),
+    Section(
+        "flask_flowglad.usage",
+        ("UsageOutbox", "UsageWorker", "DeliverySettings", "FlushResult", "open_outbox"),
+    ),
     Section("flask_flowglad.config", ("OPTIONS", "Option", "FlowgladSettings")),
     Section("flask_flowglad.protocol.actions", ("ACTIONS",)),
     Section("flask_flowglad.protocol.openapi", ("openapi_document",)),

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import billing_activity, db, formatting
+from . import billing_activity, db, formatting, usage_worker
 from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
@@ -48,6 +48,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault(
         "FLOWGLAD_WEBHOOK_STORE", os.path.join(database_dir, "flowglad-webhooks.sqlite3")
     )
+    # Usage events wait for the worker in a SQLite file beside it (FLOWGLAD_USAGE_OUTBOX in
+    # the environment for Redis or PostgreSQL).
+    outbox = os.path.join(database_dir, "flowglad-usage.sqlite3")
+    app.config.setdefault("FLOWGLAD_USAGE_OUTBOX", f"sqlite:///{outbox}")
     app.config.setdefault("FLOWGLAD_SANDBOX", os.path.join(database_dir, "flowglad-sandbox.db"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(database_dir)
@@ -70,4 +74,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     seed_demo_user(app)
+    usage_worker.init_app(app)
     return app

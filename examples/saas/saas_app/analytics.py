@@ -9,7 +9,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from flask_flowglad import FlowgladError, feature_required
+from flask_flowglad import FlowgladError, UsageOutboxUnavailable, feature_required
 
 from .csrf import protect
 from .extensions import flowglad
@@ -62,7 +62,8 @@ def index() -> str:
 @bp.route("/run", methods=["POST"])
 @login_required
 def run() -> ResponseReturnValue:
-    """The metered endpoint: one usage event per call, refused once the balance is spent."""
+    """The metered endpoint: one usage event per call, refused once the balance (minus the
+    usage recorded and not yet sent) is spent."""
     data = request.get_json(silent=True) if request.is_json else request.form
     if not isinstance(data, Mapping):
         data = {}
@@ -77,10 +78,9 @@ def run() -> ResponseReturnValue:
             return _answer(
                 out_of_calls(calls, available or 0), status=402, remaining=available or 0
             )
-        customer.create_usage_event(
-            usage_meter_slug=USAGE_METER, amount=calls, transaction_id=transaction_id
-        )
-    except FlowgladError:
+        # A local write in the usage outbox; a worker sends it to Flowglad in a batch.
+        customer.record_usage(USAGE_METER, amount=calls, transaction_id=transaction_id)
+    except (FlowgladError, UsageOutboxUnavailable):
         return _answer("Billing is unavailable right now; nothing was recorded.", status=503)
     # The form path shows the balance on the page it redirects to.
     remaining = available_calls() if request.is_json else None

@@ -46,7 +46,7 @@ def default_config() -> dict[str, Any]:
         if os.environ.get("FLOWGLAD_WEBHOOK_SECRET"):
             config["FLOWGLAD_WEBHOOK_SECRET"] = os.environ["FLOWGLAD_WEBHOOK_SECRET"]
     # A shared `flask flowglad sandbox` process, and the billing cache shared by workers.
-    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE"):
+    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE", "FLOWGLAD_USAGE_OUTBOX"):
         if os.environ.get(key):
             config[key] = os.environ[key]
     return config

@@ -205,9 +205,7 @@ def test_pending_usage_counts_when_the_balance_comes_from_the_shared_cache(
     assert post(app, "one too many").status_code == 402
     assert len(posts) == 100
     reads = [
-        c
-        for c in sandbox.calls
-        if c.path.endswith("/customers/alice/billing") and c.status == 200
+        c for c in sandbox.calls if c.path.endswith("/customers/alice/billing") and c.status == 200
     ]
     assert len(reads) == 1  # the first call's; the other 100 answered from the cache
 

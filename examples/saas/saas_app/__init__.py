@@ -73,6 +73,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         billing_activity=billing_activity.for_current_customer,
     )
 
-    seed_demo_user(app)
     usage_worker.init_app(app)
+    seed_demo_user(app)
     return app

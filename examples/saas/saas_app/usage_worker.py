@@ -7,6 +7,7 @@ it, so the demo needs no second process.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from flask import Flask
@@ -16,8 +17,22 @@ from .extensions import flowglad
 
 def init_app(app: Flask) -> None:
     if app.config.get("SAAS_USAGE_WORKER_THREAD", _developing_on_the_sandbox(app)):
+        stop = threading.Event()
         # Kept where whoever made the app (a test's live server) can stop the thread.
-        app.extensions["saas_usage_worker"] = start_thread(app)
+        app.extensions["saas_usage_worker"] = stop
+        started: set[int] = set()
+        lock = threading.Lock()
+
+        @app.before_request
+        def start_in_this_process() -> None:
+            # Started by the first request of each process that serves: gunicorn's
+            # preload_app creates the app before it forks its workers, and a thread started
+            # then would exist in none of them (and a lock it held would stay held).
+            if os.getpid() not in started:
+                with lock:
+                    if os.getpid() not in started:
+                        started.add(os.getpid())
+                        start_thread(app, stop)
 
 
 def _developing_on_the_sandbox(app: Flask) -> bool:
@@ -25,9 +40,9 @@ def _developing_on_the_sandbox(app: Flask) -> bool:
     return bool(app.config.get("FLOWGLAD_SANDBOX")) and not app.config.get("TESTING")
 
 
-def start_thread(app: Flask) -> threading.Event:
+def start_thread(app: Flask, stop: threading.Event | None = None) -> threading.Event:
     """Send the outbox from a daemon thread of this process; set the event to stop it."""
-    stop = threading.Event()
+    stop = stop or threading.Event()
 
     def run() -> None:
         with app.app_context():

@@ -33,6 +33,7 @@ from .errors import (
 )
 from .redaction import redact
 from .responses import api_error_from_response, parse_retry_after
+from .telemetry import ClientTelemetry, shown_path
 from .transport import Cutoff, DeadlineAdapter, cut_at_deadline
 
 __all__ = ["FlowgladClient", "new_transaction_id"]
@@ -107,6 +108,8 @@ def _timed_out(exc: requests.RequestException) -> bool:
 
 class _DeadlinePassed(Exception):
     """An attempt ended because the deadline passed (its cause says how it ended)."""
+
+    error_type = "timeout"
 
 
 class _SecretKeyAuth(AuthBase):
@@ -219,6 +222,10 @@ class FlowgladClient:
         self._sleep = sleep
         self._random = random
         self._local = _Local()
+        #: Spans, metrics, log lines and debug toolbar records of every call
+        #: (:mod:`flask_flowglad.telemetry`); ``telemetry.customer_hash(external_id)`` is
+        #: how they name a customer.
+        self.telemetry = ClientTelemetry(secret_key, self.base_url)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url!r}>"
@@ -256,6 +263,7 @@ class FlowgladClient:
             http = DeadlineAdapter(pool_maxsize=self._pool_maxsize, max_retries=0)
             session.mount("https://", http)
             session.mount("http://", http)
+        self.telemetry.observe_session(session)
         return session
 
     @property
@@ -365,19 +373,20 @@ class FlowgladClient:
         retry = 0
         error: FlowgladError
 
-        with request_deadline(self.total_timeout):
+        with request_deadline(self.total_timeout), self.telemetry.call(method, path, body):
             while True:
                 remaining = time_remaining() or 0.0
                 if remaining <= 0:
                     raise FlowgladTimeout(
-                        f"The deadline passed before {method} {path} could be sent."
+                        f"The deadline passed before {method} {shown_path(path)} could be sent."
                     )
                 wait: float | None
                 try:
                     response = self._send(method, url, params, data, headers, remaining)
                 except _DeadlinePassed:
                     raise FlowgladTimeout(
-                        f"The deadline passed before Flowglad answered {method} {path}."
+                        f"The deadline passed before Flowglad answered {method}"
+                        f" {shown_path(path)}."
                     ) from None
                 except requests.RequestException as exc:
                     error = self._transport_error(exc)
@@ -399,15 +408,7 @@ class FlowgladClient:
                 if wait is None or not self._fits_deadline(wait):
                     raise error
                 retry += 1
-                logger.info(
-                    "Retrying %s %s after %s in %.2fs (retry %d of %d).",
-                    method,
-                    path,
-                    reason,
-                    wait,
-                    retry,
-                    self.max_retries,
-                )
+                self.telemetry.retrying(method, path, reason, wait, retry, self.max_retries)
                 self._sleep(wait)
 
     def _send(
@@ -421,7 +422,8 @@ class FlowgladClient:
     ) -> requests.Response:
         """One attempt, over by the deadline; :exc:`_DeadlinePassed` if it cut it short."""
         cutoff: Cutoff | None
-        with cut_at_deadline() as cutoff:
+        attempt = self.telemetry.attempt(method, url, params, headers)
+        with attempt, cut_at_deadline() as cutoff:
             try:
                 response = self._session().request(
                     method,
@@ -445,7 +447,7 @@ class FlowgladClient:
                 # connection, a body without a length ends there too): never use it.
                 response.close()
                 raise _DeadlinePassed()
-            return response
+            return attempt.answered(response)
 
     def _transport_error(self, exc: requests.RequestException) -> FlowgladConnectionError:
         if _timed_out(exc):
@@ -458,8 +460,9 @@ class FlowgladClient:
         if 300 <= status < 400:
             location = self.redact(response.headers.get("Location", ""))
             message = (
-                f"Flowglad answered {method} {path} with a redirect to {location!r}, which"
-                f" is not followed: check FLOWGLAD_BASE_URL ({self.base_url})."
+                f"Flowglad answered {method} {shown_path(path)} with a redirect to"
+                f" {location!r}, which is not followed: check FLOWGLAD_BASE_URL"
+                f" ({self.base_url})."
             )
             logger.error("%s", message)
             return FlowgladAPIError(status, None, message, response.headers.get("X-Request-Id"))
@@ -471,7 +474,7 @@ class FlowgladClient:
                 "Flowglad answered %s %s with a 404 that is not JSON: check"
                 " FLOWGLAD_BASE_URL (%s).",
                 method,
-                path,
+                shown_path(path),
                 self.base_url,
             )
         return error

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidUpstreamAnswer
+from .telemetry.recording import feature_checked
 
 JSONObject = dict[str, Any]
 
@@ -170,7 +171,11 @@ class BillingSnapshot:
         refused a feature they pay for. With ``subscription_id``, only that current
         subscription is consulted, as Flowglad does.
         """
-        return any(item["slug"] == feature_slug for item in self.granted_features(subscription_id))
+        granted = any(
+            item["slug"] == feature_slug for item in self.granted_features(subscription_id)
+        )
+        feature_checked(feature_slug, granted, self)
+        return granted
 
     def check_usage_balance(
         self, usage_meter_slug: str, subscription_id: str | None = None

@@ -92,8 +92,9 @@ def current_recording() -> Recording | None:
     return _recording.get()
 
 
-def feature_checked(slug: str, granted: bool, *, anonymous: bool = False) -> None:
-    """A feature was checked: the toolbar lists it with its answer."""
+def feature_checked(slug: str, granted: bool, billing: object = None) -> None:
+    """A feature was checked (of ``billing``): the toolbar lists it with its answer."""
     recording = _recording.get()
     if recording is not None:
+        anonymous = bool(getattr(billing, "is_anonymous", False))
         recording.add_check(FeatureCheck(slug, granted, anonymous))

@@ -305,6 +305,8 @@ class Call:
         _call.reset(self._token)
         seconds = perf_counter() - self._started
         failure = None if exc is None else error_type(exc)
+        # The id the error quotes (Flowglad's body's, else its header's).
+        self.request_id = getattr(exc, "request_id", None) or self.request_id
         otel = api()
         if otel is not None:
             attributes = {OPERATION: self.route.operation, HTTP_METHOD: self.method}

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import billing_activity, db, formatting
+from . import billing_activity, db, formatting, metrics
 from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     flowglad.init_app(app)
     billing_activity.init_app(app)
+    metrics.init_app(app)
 
     for blueprint in (pages_bp, auth_bp, billing_bp, analytics_bp):
         app.register_blueprint(blueprint)

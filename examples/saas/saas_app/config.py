@@ -19,6 +19,8 @@ def default_config() -> dict[str, Any]:
         # "user": every user is a Flowglad customer (B2C).
         # "team": the user's team is the customer (B2B), see billing_identity.py.
         "SAAS_BILLING_MODE": os.environ.get("SAAS_BILLING_MODE", "user"),
+        # Prometheus metrics at /metrics (saas_app/metrics.py).
+        "SAAS_METRICS": bool(os.environ.get("SAAS_METRICS")),
         "SAAS_DEMO_USER": DEMO_USER,
         "FLOWGLAD_SANDBOX": True,
         # The sandbox signs its webhooks with this secret and delivers them in process.

@@ -1,0 +1,69 @@
+"""The example app, run as docs/deployment.md says (gunicorn, the shipped config), answers
+Prometheus' scrape of ``/metrics`` with billing's metrics."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import requests
+
+from ..cache_support import free_port
+from .support import EXAMPLE, running
+
+
+def _log_in(url: str) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{url}/login", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"email": "demo@example.com", "password": "flowglad-demo", "csrf_token": token.group(1)}
+    assert browser.post(f"{url}/login", data=form, timeout=10).status_code == 200
+    return browser
+
+
+def test_prometheus_scrapes_billing_metrics_from_the_example(tmp_path: Path) -> None:
+    port = free_port()
+    database = str(tmp_path / "saas.sqlite3")
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(EXAMPLE / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        f"saas_app:create_app({{'DATABASE': {database!r}}})",
+    ]
+    env = {
+        "SAAS_METRICS": "1",
+        "FLOWGLAD_BILLING_CACHE": str(tmp_path / "billing-cache.sqlite3"),
+        "GUNICORN_THREADS": "4",
+    }
+    with running(argv, port, env, tmp_path / "gunicorn.log") as url:
+        browser = _log_in(url)
+        for _ in range(3):
+            answer = browser.post(f"{url}/api/flowglad/customers/billing", json={}, timeout=10)
+            assert answer.status_code == 200
+        scrape = requests.get(f"{url}/metrics", timeout=10)
+
+    assert scrape.status_code == 200
+    assert scrape.headers["Content-Type"].startswith("text/plain")
+    text = scrape.text
+    assert "# TYPE flowglad_client_request_duration_seconds histogram" in text
+    read = re.search(
+        r"^flowglad_client_request_duration_seconds_count\{([^}]*flowglad_operation="
+        r'"customers.billing.read"[^}]*)\} (\d+)',
+        text,
+        re.M,
+    )
+    assert read is not None, text
+    assert 'flowglad_status_class="2xx"' in read.group(1)
+    assert int(read.group(2)) >= 1
+    hits = re.search(
+        r'^flowglad_billing_cache_lookups_total\{[^}]*result="hit"[^}]*\} (\S+)', text, re.M
+    )
+    assert hits is not None and float(hits.group(1)) >= 1, text
+    assert "flowglad_customer" not in text  # no customer in any label
+    assert "demo@example.com" not in text

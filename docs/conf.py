@@ -1,5 +1,7 @@
-"""Sphinx configuration. Built offline: the theme comes from PyPI (the ``docs`` extra) and
-the intersphinx inventories from ``_inventories/`` (see ``make_inventories.py`` there)."""
+"""Sphinx configuration. The pages are Markdown that reads the same on GitHub: reference
+tables, code excerpts and the API page are written into them by
+``_ext/flowglad_reference.py``, not by directives. Built offline: the theme comes from PyPI
+(the ``docs`` extra)."""
 
 from __future__ import annotations
 
@@ -17,36 +19,15 @@ copyright = f"2026, {author}"
 release = __version__
 version = ".".join(release.split(".")[:2])
 
-extensions = [
-    "myst_parser",
-    "sphinx.ext.autodoc",
-    "sphinx.ext.intersphinx",
-    "flowglad_docs",
-]
+extensions = ["myst_parser", "flowglad_docs"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "_inventories", "examples", "Thumbs.db", ".DS_Store"]
-myst_enable_extensions = ["colon_fence", "deflist"]
-myst_heading_anchors = 3
-
-autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
-
-#: Base URL of each project's docs; the inventories are local files (no network at build).
-INTERSPHINX = {
-    "flask": "https://flask.palletsprojects.com/en/stable/",
-    "werkzeug": "https://werkzeug.palletsprojects.com/en/stable/",
-    "requests": "https://requests.readthedocs.io/en/latest/",
-    "marshmallow": "https://marshmallow.readthedocs.io/en/stable/",
-    "flask-login": "https://flask-login.readthedocs.io/en/latest/",
-}
-intersphinx_mapping = {
-    name: (url, str(HERE / "_inventories" / f"{name}.inv")) for name, url in INTERSPHINX.items()
-}
+exclude_patterns = ["_build", "examples", "Thumbs.db", ".DS_Store"]
+#: Every heading is a link target, named as GitHub names it, so ``api.md#flowglad`` works
+#: in both places.
+myst_heading_anchors = 6
 
 html_theme = "furo"
 html_title = f"flask-flowglad {release}"
 html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False
-python_maximum_signature_line_length = 88

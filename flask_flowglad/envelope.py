@@ -6,11 +6,15 @@ least ``message``: the React hooks read each of them in one place or another
 (docs/protocol.md §1.4, §1.5). ``data`` is ``null`` on every error, which ``useBilling``
 needs in order not to mistake an error for a payload.
 
-Codes are lower-case snake_case, as the reference server's own per-action codes are
-(``subscription_cancel_failed``, ``forbidden``, ``missing_subscription_id``): one
-convention for every code of the extension. Flowglad's Better Auth adapter spells two of
-them in capitals (``UNAUTHORIZED``, ``VALIDATION_ERROR``); here they are ``unauthorized``
-and ``validation_error``. Flowglad's own API codes (``NOT_FOUND``) never reach the browser.
+One convention for codes: an action's failure code is the reference server's, spelled as it
+spells it (``subscription_cancel_failed``, ``forbidden``, ``missing_subscription_id``, and
+the two it writes in capitals, ``PRICING_MODEL_FETCH_FAILED`` and
+``DEFAULT_PRICING_MODEL_FETCH_FAILED``), since apps compare them; every code of the
+extension's own (``not_found``, ``unauthorized``, ``validation_error``, ...) is lower-case
+snake_case, like most of the reference's. Flowglad's Better Auth adapter writes
+``UNAUTHORIZED`` and ``VALIDATION_ERROR``; the reference's request handler has no code for
+those cases, so they follow the convention here. Flowglad's own API codes (``NOT_FOUND``)
+never reach the browser.
 """
 
 from __future__ import annotations

@@ -453,6 +453,8 @@ class CustomerBilling:
             )
         if event.price_id is not None or event.price_slug is not None:
             self.find_price(price_id=event.price_id, price_slug=event.price_slug)
+        elif event.usage_meter_id is None and event.usage_meter_slug is None:
+            raise ValueError("A usage event names a usage meter or a usage price (slug or id).")
         elif (
             billing.find_usage_meter(meter_id=event.usage_meter_id, slug=event.usage_meter_slug)
             is None

@@ -107,6 +107,8 @@ def test_bulk_usage_with_a_foreign_subscription_writes_nothing(
             customer.create_usage_events([UsageEvent(amount=1, usage_meter_slug="nope")])
         with pytest.raises(PriceNotFound):
             customer.create_usage_events([UsageEvent(amount=1, price_slug="nope")])
+        with pytest.raises(ValueError, match="names a usage meter or a usage price"):
+            customer.create_usage_event(amount=1)
     assert writes(flowglad_sandbox) == before
     assert not flowglad_sandbox.state.usage_events
 

@@ -1,15 +1,13 @@
 from flask import Flask, redirect, render_template_string, url_for
 from flask_login import LoginManager, UserMixin
 
-from flask_flowglad import FeatureNotAvailable, Flowglad, current_billing, feature_required
+from flask_flowglad import FeatureNotAvailable, Flowglad, feature_required
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "change me"
 app.config["FLOWGLAD_SANDBOX"] = True
 login_manager = LoginManager(app)
-flowglad = Flowglad(app)
-# Templates see the same snapshot as views: read once per request.
-app.jinja_env.globals["current_billing"] = current_billing
+flowglad = Flowglad(app)  # templates get current_billing, has_feature and usage_balance
 
 
 @login_manager.user_loader
@@ -47,8 +45,10 @@ def pricing():
 @app.get("/")
 def dashboard():
     return render_template_string(
-        "{% if current_billing and current_billing.check_feature_access('advanced_analytics') %}"
-        "<a href='/reports'>Reports</a>"
+        "{% if current_billing.is_anonymous %}"
+        "<a href='/pricing'>See the plans</a>"
+        "{% elif has_feature('advanced_analytics') %}"
+        "<a href='/reports'>Reports</a> ({{ usage_balance('api_calls') }} API calls left)"
         "{% else %}"
         "<a href='/pricing'>Unlock reports</a>"
         "{% endif %}"

@@ -20,7 +20,7 @@ def load_user(user_id: str) -> UserMixin:
 @app.post("/api/search")
 @login_required
 def search():
-    balance = current_billing.check_usage_balance("api_calls") if current_billing else None
+    balance = current_billing.check_usage_balance("api_calls")  # None without the meter
     if not balance or balance["availableBalance"] <= 0:
         return {"error": "No API calls left on your plan."}, 402
     # The client's Idempotency-Key makes its retries count once; without one, each

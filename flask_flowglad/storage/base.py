@@ -21,10 +21,14 @@ class Store(Protocol):
     cache takes two calls, with a window of one call between them.
     """
 
-    def get(self, key: str) -> bytes | None: ...
+    def get(self, key: str) -> bytes | None:
+        """The value under ``key``, or ``None`` when it is absent or expired."""
 
-    def set(self, key: str, value: bytes, timeout: float) -> None: ...
+    def set(self, key: str, value: bytes, timeout: float) -> None:
+        """Store ``value`` under ``key`` for ``timeout`` seconds, replacing any value."""
 
-    def add(self, key: str, value: bytes, timeout: float) -> bool: ...
+    def add(self, key: str, value: bytes, timeout: float) -> bool:
+        """Store ``value`` only if ``key`` is absent; whether it did."""
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Forget ``key``; deleting an absent key is no error."""

@@ -127,36 +127,13 @@ def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
     assert broken == []
 
 
-def test_intersphinx_links_reach_flask_werkzeug_requests_and_marshmallow(site: Path) -> None:
-    """Resolved through the checked-in inventories, with no network at build time."""
-    pages = "".join(page.read_text(encoding="utf-8") for page in site.glob("*.html"))
-    for url in (
-        "https://flask.palletsprojects.com/en/stable/api/#flask.Flask",
-        "https://werkzeug.palletsprojects.com/en/stable/exceptions/#werkzeug.exceptions.",
-        "https://requests.readthedocs.io/en/latest/api/#requests.adapters.BaseAdapter",
-        "https://marshmallow.readthedocs.io/en/stable/marshmallow.schema.html",
-    ):
-        assert f'href="{url}' in pages, url
-
-
-def test_the_checked_in_inventories_are_what_the_script_writes() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "make_inventories", DOCS / "_inventories" / "make_inventories.py"
-    )
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    for project, (version, names) in script.PROJECTS.items():
-        written = (DOCS / "_inventories" / f"{project}.inv").read_bytes()
-        assert written == script.inventory(project, version, names), project
-
-
 def test_the_api_reference_documents_every_public_name(site: Path) -> None:
-    """A name added to ``__all__`` must be added to docs/api.md too."""
+    """Every name of ``__all__`` has a heading on the API page, and so a link target."""
     ids = parse(site / "api.html").ids
-    public = [f"flask_flowglad.{name}" for name in flask_flowglad.__all__]
-    public += [f"flask_flowglad.sandbox.{name}" for name in flask_flowglad.sandbox.__all__]
-    assert [name for name in public if name not in ids and f"module-{name}" not in ids] == []
+    public = list(flask_flowglad.__all__) + list(flask_flowglad.sandbox.__all__)
+    # A heading's id is its text, lower case, dots dropped: ``flowglad``,
+    # ``flask_flowgladsandboxlimits`` for a module.
+    assert [name for name in public if not any(i.endswith(name.lower()) for i in ids)] == []
 
 
 def test_the_shipped_openapi_document_covers_every_action(site: Path) -> None:
@@ -190,7 +167,7 @@ def test_chromium_renders_the_configuration_table_of_every_option(
     page = context.new_page()
     page.goto(served + "/installation.html")
     page.get_by_role("link", name="Customers: B2C and B2B").first.wait_for()
-    rows = page.locator("table tbody tr")
+    rows = page.locator("section#configuration table tbody tr")
     keys = [
         rows.nth(i).locator("td").first.locator("code").first.inner_text()
         for i in range(rows.count())

@@ -14,6 +14,9 @@ OPERATION = "flowglad.operation"
 CUSTOMER_HASH = "flowglad.customer.hash"
 #: How the shared billing cache answered a billing read: one of :data:`CACHE_RESULTS`.
 CACHE_RESULT = "flowglad.billing_cache.result"
+#: The values of :data:`CACHE_RESULT`: a sealed entry answered; Flowglad did (the entry
+#: stored); an older entry did while Flowglad failed; Flowglad did because a checkout
+#: pinned the customer; Flowglad did because the store failed lately.
 CACHE_RESULTS = ("hit", "miss", "stale", "pinned", "skipped")
 #: Flowglad's id of its request (its ``X-Request-Id`` header): quote it to Flowglad.
 REQUEST_ID = "flowglad.request_id"
@@ -27,6 +30,9 @@ DURATION_MS = "flowglad.duration_ms"
 WEBHOOK_ID = "flowglad.webhook.id"
 WEBHOOK_OBJECT = "flowglad.webhook.object"
 WEBHOOK_OUTCOME = "flowglad.webhook.outcome"
+#: The values of :data:`WEBHOOK_OUTCOME`: receivers ran (200); the id was handled before
+#: (200) or is being handled (409); not Flowglad's, stale or too large (4xx); a receiver or
+#: the store of handled ids failed (5xx).
 WEBHOOK_OUTCOMES = ("handled", "duplicate", "refused", "failed")
 #: OpenTelemetry's own names used outside HTTP spans.
 ERROR_TYPE = "error.type"

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import feature_checks, memory, pooling, scale, upstream_costs, vs_reference
+from . import feature_checks, memory, pooling, scale, telemetry, upstream_costs, vs_reference
 from .environment import describe
 from .report import Report
 from .upstream import Upstream
@@ -45,6 +45,16 @@ def main() -> None:
         "--scale-only", action="store_true", help="run only the scale benchmark (gunicorn, wrk)"
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale benchmark")
+    parser.add_argument(
+        "--telemetry-only",
+        action="store_true",
+        help="run only the telemetry overhead benchmark (in process, about a minute)",
+    )
+    parser.add_argument(
+        "--telemetry-baseline",
+        metavar="REV",
+        help="also measure the package as it was at this git revision",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument("--plot", type=Path, default=PLOT, help="where to save the scale plot")
     args = parser.parse_args()
@@ -59,10 +69,20 @@ def main() -> None:
     started = time.monotonic()
     costs: dict[str, float] = {}
     if not args.scale_only:
+        print(f"benchmark: {telemetry.NAME}", flush=True)
+        telemetry_settings = telemetry.Settings(baseline=args.telemetry_baseline)
+        if args.quick:
+            telemetry_settings = dataclasses.replace(
+                telemetry_settings, requests=500, warmup=50, rounds=1
+            )
+        telemetry.run(report, telemetry_settings)
+    if not args.scale_only and not args.telemetry_only:
         costs = _single_process(args, settings, report)
     scale_runs: list[scale.Run] = []
     scale_memory: dict[str, Any] = {}
-    if args.no_scale:
+    if args.telemetry_only:
+        pass
+    elif args.no_scale:
         report.skipped.append({"benchmark": scale.NAME, "reason": "--no-scale"})
     else:
         print(f"benchmark: {scale.NAME}", flush=True)

@@ -422,7 +422,7 @@ class FlowgladClient:
     ) -> requests.Response:
         """One attempt, over by the deadline; :exc:`_DeadlinePassed` if it cut it short."""
         cutoff: Cutoff | None
-        attempt = self.telemetry.attempt(method, url, params, headers)
+        attempt = self.telemetry.attempt(method, url, params)
         with attempt, cut_at_deadline() as cutoff:
             try:
                 response = self._session().request(

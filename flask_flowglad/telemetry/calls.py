@@ -120,10 +120,9 @@ class ClientTelemetry:
         method: str,
         url: str,
         params: Mapping[str, str | None] | None,
-        headers: dict[str, str],
     ) -> Attempt:
         """Around one HTTP request of the current call."""
-        return Attempt(self, method, url, params, headers)
+        return Attempt(self, method, url, params)
 
     def retrying(
         self, method: str, path: str, reason: str, wait: float, retry: int, limit: int
@@ -363,7 +362,6 @@ class Attempt:
         "method",
         "url",
         "params",
-        "headers",
         "resend",
         "span",
         "_context_token",
@@ -376,14 +374,12 @@ class Attempt:
         method: str,
         url: str,
         params: Mapping[str, str | None] | None,
-        headers: dict[str, str],
     ) -> None:
         self.telemetry = telemetry
         self.call = _call.get()
         self.method = method
         self.url = url
         self.params = params
-        self.headers = headers
         self.resend = 0
         self.span: Span | None = None
         self._context_token: object = None
@@ -425,7 +421,6 @@ class Attempt:
             self.span, self._context_token = otel.start(
                 tracer, self.method, otel.client, attributes
             )
-            otel.propagate.inject(self.headers)
         self._token = _attempt.set(self)
         return self
 

@@ -30,11 +30,10 @@ class OTel:
     """The parts of opentelemetry-api the hooks use, and the package's instruments."""
 
     def __init__(self) -> None:
-        from opentelemetry import context, metrics, propagate, trace
+        from opentelemetry import context, metrics, trace
 
         self.context = context
         self.trace = trace
-        self.propagate = propagate
         self.internal = trace.SpanKind.INTERNAL
         self.client = trace.SpanKind.CLIENT
         self.error = trace.Status(trace.StatusCode.ERROR)

@@ -9,7 +9,8 @@ started and each metric call returns at once.
 - Spans: one per logical operation, ``flowglad <operation>`` (:mod:`.operations` names
   them), with each HTTP request to Flowglad a client span under it.
 - Metrics: ``flowglad.client.request.duration``, ``flowglad.billing_cache.lookups``,
-  ``flowglad.webhook.deliveries``.
+  ``flowglad.webhook.deliveries``, and the usage outbox's gauges
+  (``flowglad.usage_outbox.pending``, ``.oldest_age``, ``.dead_letters``).
 - Logs: ``flask_flowglad.telemetry``, one line per call at DEBUG, per failure at WARNING.
 
 No customer's external id is ever told (a keyed hash names the customer), nor any key.
@@ -21,6 +22,7 @@ from .cache import billing_cache_lookup
 from .calls import ClientTelemetry, Operation, current_operation, logger
 from .names import CACHE_RESULTS, WEBHOOK_OUTCOMES
 from .operations import REDACTED, ROUTES, route_of, shown_path
+from .outbox import UsageFlush, watch_usage_outbox
 from .recording import (
     Recording,
     current_recording,
@@ -39,6 +41,7 @@ __all__ = [
     "Delivery",
     "Operation",
     "Recording",
+    "UsageFlush",
     "billing_cache_lookup",
     "current_operation",
     "current_recording",
@@ -48,4 +51,5 @@ __all__ = [
     "shown_path",
     "start_recording",
     "stop_recording",
+    "watch_usage_outbox",
 ]

@@ -209,9 +209,13 @@ class Operation:
         return self._hash
 
     def __enter__(self) -> Operation:
-        self._started = perf_counter()
         otel = api()
         tracer = otel.tracer() if otel is not None else None
+        if tracer is None and current_recording() is None:
+            # Nothing would read it: not even made current (the metrics need none of it).
+            self._token = None
+            return self
+        self._started = perf_counter()
         if otel is not None and tracer is not None:
             attributes = {OPERATION: self.name, **self.attributes}
             if self.customer_hash is not None:
@@ -237,6 +241,8 @@ class Operation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._token is None:
+            return
         _operation.reset(self._token)
         failure = self.failure if exc is None else error_type(exc)
         otel = api()

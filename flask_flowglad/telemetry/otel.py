@@ -40,6 +40,8 @@ class OTel:
         self._proxy_type = trace.ProxyTracerProvider
         self._provider: object = None
         self._tracer: Tracer | None = None
+        #: Whether the environment names a tracer provider, which the API loads lazily.
+        self._from_env = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
         # Private to opentelemetry, read the way its instrumentations read them.
         self._suppress_keys = tuple(
             key
@@ -70,7 +72,14 @@ class OTel:
         )
 
     def tracer(self) -> Tracer | None:
-        """The package's tracer, or ``None`` while no SDK's tracer provider is set."""
+        """The package's tracer, or ``None`` while no SDK's tracer provider is set.
+
+        The API's own global is read first: ``get_tracer_provider()`` looks up an
+        environment variable on every call while none is set, which costs more than the
+        rest of a cached billing read's telemetry together.
+        """
+        if getattr(self.trace, "_TRACER_PROVIDER", self) is None and not self._from_env:
+            return None
         provider = self.trace.get_tracer_provider()
         if provider is not self._provider:
             tracer = None

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .redaction import redact
 from .responses import api_error_from_response, parse_retry_after
-from .telemetry import ClientTelemetry, shown_path
+from .telemetry import ClientTelemetry, shown_path, shown_paths
 from .transport import Cutoff, DeadlineAdapter, cut_at_deadline
 
 __all__ = ["FlowgladClient", "new_transaction_id"]
@@ -231,8 +231,9 @@ class FlowgladClient:
         return f"<{type(self).__name__} {self.base_url!r}>"
 
     def redact(self, text: str) -> str:
-        """``text`` with this client's secret key, and anything shaped like one, masked."""
-        return redact(text, (self._auth.secret_key,))
+        """``text`` with this client's secret key, and anything shaped like one, masked,
+        and any customer's id in a path of Flowglad's API replaced by ``REDACTED``."""
+        return redact(shown_paths(text), (self._auth.secret_key,))
 
     # -- sessions ---------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from .cache import billing_cache_lookup
 from .calls import ClientTelemetry, Operation, current_operation, logger
 from .names import CACHE_RESULTS, WEBHOOK_OUTCOMES
-from .operations import REDACTED, ROUTES, route_of, shown_path
+from .operations import REDACTED, ROUTES, route_of, shown_path, shown_paths
 from .outbox import UsageFlush, watch_usage_outbox
 from .recording import (
     Recording,
@@ -49,6 +49,7 @@ __all__ = [
     "logger",
     "route_of",
     "shown_path",
+    "shown_paths",
     "start_recording",
     "stop_recording",
     "watch_usage_outbox",

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "ROUTES", "Route", "route_of", "shown_base_url", "shown_path"]
+__all__ = [
+    "REDACTED",
+    "ROUTES",
+    "Route",
+    "route_of",
+    "shown_base_url",
+    "shown_path",
+    "shown_paths",
+]
 
 #: Shown in place of the customer's external id, and of a URL's credentials.
 REDACTED = "REDACTED"
@@ -115,6 +123,15 @@ def shown_path(path: str) -> str:
         return path
     _, slash, rest = path[len(prefix) :].partition("/")
     return f"{prefix}{REDACTED}{slash}{rest}"
+
+
+_CUSTOMER_SEGMENT = re.compile(re.escape(API_PREFIX + _CUSTOMERS) + r"[^/\s?#'\"]+")
+
+
+def shown_paths(text: str) -> str:
+    """``text`` (an error of ``requests`` that quotes the URL) with every customer's id
+    in a path replaced by :data:`REDACTED`."""
+    return _CUSTOMER_SEGMENT.sub(API_PREFIX + _CUSTOMERS + REDACTED, text)
 
 
 def shown_base_url(base_url: str) -> str:

@@ -143,3 +143,42 @@ def test_a_webhook_logs_its_svix_id_and_outcome(
         "refused",
     )
     assert getattr(refused, "flowglad.webhook.id") == "msg_bad"
+
+
+def test_a_value_with_spaces_or_quotes_is_quoted_in_the_line(
+    logs: pytest.LogCaptureFixture, sandbox: Sandbox, flowglad_url: str
+) -> None:
+    """A refused delivery's ``svix-id`` is anyone's: it cannot forge another field."""
+    app = billed_app(flowglad_url, sandbox)
+    body = b'{"id": "sub_1", "object": "subscription"}'
+    forged_id = 'msg" outcome=handled x="' + "y" * 200
+    headers = {**signed_headers(WEBHOOK_SECRET, "m", body), "svix-id": forged_id}
+    app.test_client().post(WEBHOOK_PATH, data=body, headers=headers)
+
+    [line] = _lines(logs.records, "webhook")
+    message = line.getMessage()
+    assert message.startswith("flowglad webhook operation=webhook.receive outcome=refused ")
+    assert 'svix_id="msg\\" outcome=handled x=\\"yyy' in message
+    assert len(getattr(line, "flowglad.webhook.id")) == 100  # kept short
+
+
+def test_an_unreachable_flowglad_is_reported_without_the_customers_id(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """requests' own message quotes the URL, the customer's id in its path."""
+    from flask_flowglad import FlowgladClient
+    from flask_flowglad.errors import FlowgladConnectionError
+
+    from ..cache_support import free_port
+
+    client = FlowgladClient(
+        "sk_test_unreachable", base_url=f"http://127.0.0.1:{free_port()}", max_retries=0
+    )
+    with pytest.raises(FlowgladConnectionError) as caught:
+        client.get_billing(CUSTOMER)
+
+    assert "/api/v1/customers/REDACTED/billing" in str(caught.value)
+    [line] = _lines(logs.records, "call")
+    assert line.levelno == logging.WARNING
+    assert getattr(line, "error.type") == "FlowgladConnectionError"
+    assert_nothing_names([CUSTOMER], [str(caught.value), *told([], _ours(logs.records))])

@@ -18,7 +18,7 @@ No customer's external id is ever told (a keyed hash names the customer), nor an
 
 from __future__ import annotations
 
-from .cache import billing_cache_lookup
+from .cache import BillingRead, billing_cache_lookup
 from .calls import ClientTelemetry, Operation, current_operation, logger
 from .names import CACHE_RESULTS, WEBHOOK_OUTCOMES
 from .operations import REDACTED, ROUTES, route_of, shown_path, shown_paths
@@ -33,6 +33,7 @@ from .recording import (
 from .webhooks import Delivery
 
 __all__ = [
+    "BillingRead",
     "CACHE_RESULTS",
     "REDACTED",
     "ROUTES",

@@ -1,15 +1,55 @@
-"""What the shared billing cache tells of each billing read: its result, as an attribute
-of the read's span and a count of ``flowglad.billing_cache.lookups``."""
+"""What a billing read through the shared billing cache tells: a span
+``flowglad customers.billing.read`` around the cache (on a miss, the upstream call joins
+it), how the cache answered as its attribute, and a count of
+``flowglad.billing_cache.lookups``."""
 
 from __future__ import annotations
 
-from .calls import current_operation
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .calls import ClientTelemetry, Operation, current_operation
 from .names import CACHE_RESULT, CACHE_RESULTS
 from .otel import api
 
-__all__ = ["billing_cache_lookup"]
+__all__ = ["BillingRead", "billing_cache_lookup"]
 
+OPERATION_NAME = "customers.billing.read"
 _ATTRIBUTES = {result: {CACHE_RESULT: result} for result in CACHE_RESULTS}
+#: The cache's own names of its answers, where they are not ours.
+_RESULTS = {"bypass": "pinned"}
+
+LookupT = TypeVar("LookupT")
+
+
+class BillingRead:
+    """One billing read through the shared cache::
+
+    with client.telemetry.billing_read(external_id) as read:
+        lookup = read.found(cache.read(external_id, load))
+    """
+
+    def __init__(self, telemetry: ClientTelemetry, external_id: str) -> None:
+        self.operation = Operation(telemetry, OPERATION_NAME, external_id)
+
+    def __enter__(self) -> BillingRead:
+        self.operation.__enter__()
+        return self
+
+    def found(self, lookup: LookupT) -> LookupT:
+        """The cache's answer (its ``outcome``'s value names how it was found)."""
+        outcome: Any = getattr(lookup, "outcome", None)
+        value = str(getattr(outcome, "value", outcome))
+        billing_cache_lookup(_RESULTS.get(value, value))
+        return lookup
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.operation.__exit__(exc_type, exc, tb)
 
 
 def billing_cache_lookup(result: str) -> None:
@@ -21,4 +61,4 @@ def billing_cache_lookup(result: str) -> None:
         operation.cache_result = result
     otel = api()
     if otel is not None:
-        otel.cache_lookups.add(1, _ATTRIBUTES[result])
+        otel.cache_lookups.add(1, _ATTRIBUTES.get(result) or {CACHE_RESULT: result})

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from opentelemetry.trace import Span
 
+
 __all__ = ["Attempt", "Call", "ClientTelemetry", "Operation", "log", "logger"]
 
 #: One line per call at DEBUG, per failure at WARNING; its fields are the span's names.

@@ -73,7 +73,7 @@ def main() -> None:
         telemetry_settings = telemetry.Settings(baseline=args.telemetry_baseline)
         if args.quick:
             telemetry_settings = dataclasses.replace(
-                telemetry_settings, requests=500, warmup=50, rounds=1
+                telemetry_settings, batch=50, pairs=10, warmup=50, rounds=1
             )
         telemetry.run(report, telemetry_settings)
     if not args.scale_only and not args.telemetry_only:
@@ -108,6 +108,14 @@ def main() -> None:
             "one upstream GET on its own (median ms): "
             + ", ".join(f"{k} {v}" for k, v in costs.items())
         )
+    for result in report.results:
+        if "median_ratio" in result.details:
+            details = result.details
+            print(
+                f"{result.name}: median ratio of the alternated pairs"
+                f" {details['median_ratio']:.3f}x (10th to 90th percentile"
+                f" {details['ratio_p10']:.3f}x to {details['ratio_p90']:.3f}x)"
+            )
     for finding in report.findings:
         print(f"finding: {finding}")
     for skipped in report.skipped:

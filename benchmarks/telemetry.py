@@ -6,20 +6,18 @@ a fixed cost shows as much as it can: the React SDK's ``customers/billing`` answ
 the shared billing cache (an in-process ``cachelib`` store, no network, no Redis), straight
 through the app's WSGI callable (no HTTP server's parsing to dilute it).
 
-Each variant runs in a fresh process, since whether OpenTelemetry can be imported is
-decided per process:
+**The target's figure** comes from one process that alternates, batch after batch, between
+the two: the hooks with opentelemetry-api and no SDK, and the hooks as they run without
+the extra (``opentelemetry`` not importable: the package's ``api()`` answers ``None``,
+which the benchmark switches for the length of a batch). Each pair of batches gives a
+ratio of CPU per answer (the process's CPU clock); the figure is the median ratio, with
+the 10th and 90th percentiles as its spread. Alternating cancels what drifts on a machine
+that others load.
 
-- ``no extra``: ``opentelemetry`` cannot be imported (the baseline);
-- ``api, no SDK``: ``opentelemetry-api`` installed, no SDK (the target's subject);
-- ``SDK``: an SDK tracing every request to an exporter that drops the spans, and
-  metrics in memory: what turning it all on costs (no target);
-- ``before (REV)``, with ``--telemetry-baseline REV``: the package as it was at a git
-  revision, e.g. the one before telemetry existed.
-
-A round runs every variant once, in an order that alternates between rounds; each run
-warms up, then times ``requests`` answers by the process's CPU clock. The result is the
-median over rounds of each variant's CPU per answer, and the spread of the per-round
-ratios.
+**Two more figures**, from fresh processes in interleaved rounds (noisier: each round is
+a process of its own): the SDK on, tracing every request to an exporter that drops the
+spans, against no extra; and, with ``--telemetry-baseline REV``, the package as it was at
+a git revision (before its hooks existed, say) against the hooks with no SDK.
 """
 
 from __future__ import annotations
@@ -49,55 +47,63 @@ USER = "bench-user"
 
 @dataclass(frozen=True)
 class Settings:
-    requests: int = 5000
+    #: Answers per batch, and batches per variant (pairs when alternating).
+    batch: int = 200
+    pairs: int = 150
     warmup: int = 500
-    rounds: int = 7
+    #: Rounds of fresh processes for the other figures.
+    rounds: int = 5
     #: A git revision to measure the package at, as one more variant.
     baseline: str | None = None
 
 
 def run(report: Report, settings: Settings) -> None:
-    variants = [NO_EXTRA, API, SDK]
-    with ExitStack() as stack:
-        paths: dict[str, str] = {}
-        if settings.baseline:
-            paths[BEFORE] = stack.enter_context(_checkout(settings.baseline))
-            variants.append(BEFORE)
-        samples: dict[str, list[float]] = {variant: [] for variant in variants}
-        for round_ in range(settings.rounds):
-            order = variants if round_ % 2 == 0 else variants[::-1]
-            for variant in order:
-                samples[variant].append(_child(variant, settings, paths.get(variant)))
-    ratios = [api / base for api, base in zip(samples[API], samples[NO_EXTRA], strict=True)]
+    alternated = _child("alternate", settings, None)
+    ratios = sorted(alternated["ratios"])
     how = (
-        f"CPU per cached customers/billing answer through the WSGI app, {settings.requests}"
-        f" answers per run, median of {settings.rounds} interleaved rounds"
+        f"CPU per cached customers/billing answer through the WSGI app, batches of"
+        f" {settings.batch} alternated {settings.pairs} times in one process"
     )
-    details = {
-        "per_round_us": {k: [round(v, 2) for v in vs] for k, vs in samples.items()},
-        "ratio_per_round": [round(r, 4) for r in ratios],
-        "ratio_min": round(min(ratios), 4),
-        "ratio_max": round(max(ratios), 4),
-    }
     report.results.append(
         Result(
             "telemetry, no SDK: CPU/answer",
             how,
             "us",
-            statistics.median(samples[API]),
-            statistics.median(samples[NO_EXTRA]),
-            "the same without the otel extra",
-            details,
+            statistics.median(alternated[API]),
+            statistics.median(alternated[NO_EXTRA]),
+            "the same hooks without the otel extra",
+            {
+                "median_ratio": round(statistics.median(ratios), 4),
+                "ratio_p10": round(ratios[len(ratios) // 10], 4),
+                "ratio_p90": round(ratios[len(ratios) * 9 // 10], 4),
+            },
         )
     )
+    variants = [NO_EXTRA, SDK]
+    with ExitStack() as stack:
+        paths: dict[str, str] = {}
+        if settings.baseline:
+            paths[BEFORE] = stack.enter_context(_checkout(settings.baseline))
+            variants += [API, BEFORE]
+        samples: dict[str, list[float]] = {variant: [] for variant in variants}
+        for round_ in range(settings.rounds):
+            for variant in variants if round_ % 2 == 0 else variants[::-1]:
+                answer = _child(variant, settings, paths.get(variant))
+                samples[variant].append(statistics.median(answer[variant]))
+    how = (
+        f"CPU per cached customers/billing answer through the WSGI app, median of"
+        f" {settings.rounds} interleaved rounds of a fresh process each"
+    )
+    spread = {k: [round(v, 1) for v in vs] for k, vs in samples.items()}
     report.results.append(
         Result(
             "telemetry, SDK on: CPU/answer",
-            how + "; every request traced, spans dropped by the exporter",
+            how + "; every request traced, the spans dropped by the exporter",
             "us",
             statistics.median(samples[SDK]),
             statistics.median(samples[NO_EXTRA]),
             "the same without the otel extra",
+            {"per_round_us": spread},
         )
     )
     if BEFORE in samples:
@@ -108,20 +114,22 @@ def run(report: Report, settings: Settings) -> None:
                 "us",
                 statistics.median(samples[API]),
                 statistics.median(samples[BEFORE]),
-                f"the package at {settings.baseline}, without telemetry hooks",
+                f"the package at {settings.baseline}",
+                {"per_round_us": spread},
             )
         )
 
 
-def _child(variant: str, settings: Settings, path: str | None) -> float:
-    """CPU microseconds per answer, measured in a fresh process."""
+def _child(variant: str, settings: Settings, path: str | None) -> dict[str, Any]:
+    """CPU microseconds per answer of each batch, measured in a fresh process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [path, str(ROOT)]))}
     argv = [sys.executable, "-m", "benchmarks.telemetry", variant]
-    argv += [str(settings.requests), str(settings.warmup)]
+    argv += [str(settings.batch), str(settings.pairs), str(settings.warmup)]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError(f"{variant}: {result.stderr[-2000:]}")
-    return float(json.loads(result.stdout.splitlines()[-1])["cpu_us"])
+    answer: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return answer
 
 
 class _checkout:
@@ -149,7 +157,9 @@ class _checkout:
 # -- the child process ----------------------------------------------------------------
 
 
-def _measure(variant: str, requests: int, warmup: int) -> dict[str, Any]:
+def _measure(variant: str, batch: int, pairs: int, warmup: int) -> dict[str, Any]:
+    """Per batch, CPU microseconds per answer: of ``variant``, or with ``alternate`` of
+    the hooks with and without opentelemetry-api, batch after batch."""
     if variant == NO_EXTRA:
         sys.modules["opentelemetry"] = None  # type: ignore[assignment]
     elif variant == SDK:
@@ -157,13 +167,26 @@ def _measure(variant: str, requests: int, warmup: int) -> dict[str, Any]:
     answer = _answerer()
     for _ in range(warmup):
         answer()
-    started = time.process_time_ns()
-    for _ in range(requests):
-        answer()
-    cpu_us = (time.process_time_ns() - started) / requests / 1000
-    import flask_flowglad
+    if variant != "alternate":
+        return {variant: [_batch(answer, batch) for _ in range(pairs)]}
+    from flask_flowglad.telemetry import otel
 
-    return {"variant": variant, "cpu_us": cpu_us, "package": flask_flowglad.__file__}
+    with_api = otel.api()
+    assert with_api is not None, "the alternation needs opentelemetry-api"
+    found: dict[str, list[float]] = {API: [], NO_EXTRA: []}
+    for pair in range(pairs):
+        for name in (API, NO_EXTRA) if pair % 2 == 0 else (NO_EXTRA, API):
+            otel._loaded[:] = [with_api if name == API else None]  # what api() answers
+            found[name].append(_batch(answer, batch))
+    ratios = [a / b for a, b in zip(found[API], found[NO_EXTRA], strict=True)]
+    return {**found, "ratios": ratios}
+
+
+def _batch(answer: Callable[[], None], count: int) -> float:
+    started = time.process_time_ns()
+    for _ in range(count):
+        answer()
+    return (time.process_time_ns() - started) / count / 1000
 
 
 def _install_sdk() -> None:
@@ -234,5 +257,5 @@ def _answerer() -> Callable[[], None]:
 
 
 if __name__ == "__main__":
-    variant, count, warm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    print(json.dumps(_measure(variant, count, warm)))
+    variant, size, count, warm = sys.argv[1], *map(int, sys.argv[2:5])
+    print(json.dumps(_measure(variant, size, count, warm)))

@@ -242,15 +242,28 @@ class Operation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.leave()
+        self.finish(exc)
+
+    def leave(self) -> None:
+        """The code of the operation is done: what runs next is not part of it."""
         if self._token is None:
             return
         _operation.reset(self._token)
+        otel = api()
+        if otel is not None and self._context_token is not None:
+            otel.context.detach(self._context_token)
+            self._context_token = None
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        """End the span (after :meth:`leave`): with its last attributes and its failure."""
+        if self._token is None:
+            return
         failure = self.failure if exc is None else error_type(exc)
         otel = api()
         if otel is not None and self.span is not None:
             self.set(CACHE_RESULT, self.cache_result)
-            failed = failure is not None
-            otel.end(self.span, self._context_token, failed=failed, error_type=failure)
+            otel.end(self.span, None, failed=failure is not None, error_type=failure)
         recording = current_recording()
         if recording is not None and not self.has_call:
             elapsed = (perf_counter() - self._started) * 1000

@@ -12,7 +12,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .calls import Operation
 from .otel import api
@@ -20,6 +20,7 @@ from .otel import api
 __all__ = ["UsageFlush", "observe", "watch_usage_outbox"]
 
 OPERATION_NAME = "usage_outbox.flush"
+ResultT = TypeVar("ResultT")
 #: How long one status read serves every gauge: one read per collection, not three.
 STATUS_SECONDS = 1.0
 
@@ -34,8 +35,18 @@ class StatusSource(Protocol):
     def status(self) -> Any: ...
 
 
+SourceT = TypeVar("SourceT", bound=StatusSource)
+
+
 class UsageFlush:
-    """One batch of usage events claimed by a worker, until it is settled."""
+    """One batch of usage events claimed by a worker, until it is settled::
+
+        with UsageFlush(len(claim.events)) as told, request_deadline(budget):
+            ...  # resolve and send: the bulk call's span is under the flush's
+        return told.settled(settle(claim))
+
+    The span ends when the batch is settled (or when the block raises).
+    """
 
     def __init__(self, claimed: int) -> None:
         attributes = {"flowglad.usage_outbox.claimed": claimed}
@@ -45,19 +56,23 @@ class UsageFlush:
         self.operation.__enter__()
         return self
 
-    def settled(self, sent: int, retried: int, dead: int) -> None:
-        """What became of the batch: accepted, to be sent again, refused for good."""
-        self.operation.set("flowglad.usage_outbox.sent", sent)
-        self.operation.set("flowglad.usage_outbox.retried", retried)
-        self.operation.set("flowglad.usage_outbox.dead", dead)
-
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.operation.__exit__(exc_type, exc, tb)
+        self.operation.leave()
+        if exc is not None:
+            self.operation.finish(exc)
+
+    def settled(self, result: ResultT) -> ResultT:
+        """What became of the batch (a result with ``sent``, ``retried`` and ``dead``
+        counts): the span's last attributes; the result is handed back."""
+        for name in ("sent", "retried", "dead"):
+            self.operation.set(f"flowglad.usage_outbox.{name}", getattr(result, name, None))
+        self.operation.finish()
+        return result
 
 
 class _Watched:
@@ -101,9 +116,9 @@ GAUGES = (
 _gauges: list[object] = []
 
 
-def watch_usage_outbox(outbox: StatusSource) -> None:
+def watch_usage_outbox(outbox: SourceT) -> SourceT:
     """Report ``outbox``'s pending count, oldest age and dead letters as gauges (the SDK
-    asks for them when it collects; nothing is read before)."""
+    asks for them when it collects; nothing is read before); ``outbox`` is handed back."""
     with _watched_lock:
         _watched[:] = [w for w in _watched if w.outbox() is not None]
         if not any(w.outbox() is outbox for w in _watched):
@@ -111,6 +126,7 @@ def watch_usage_outbox(outbox: StatusSource) -> None:
         otel = api()
         if otel is not None and not _gauges:
             _gauges.extend(_create_gauges(otel.meter))
+    return outbox
 
 
 def _create_gauges(meter: Any) -> list[object]:

@@ -67,8 +67,16 @@ def test_an_empty_outbox_has_no_oldest_age(otel: Capture) -> None:
 
 
 def test_a_flush_is_a_span_with_what_became_of_its_batch(otel: Capture) -> None:
+    @dataclass
+    class Result:
+        sent: int
+        retried: int
+        dead: int
+
     with UsageFlush(claimed=5) as flush:
-        flush.settled(sent=3, retried=1, dead=1)
+        pass
+    result = Result(sent=3, retried=1, dead=1)
+    assert flush.settled(result) is result
 
     span = otel.span("flowglad usage_outbox.flush")
     assert dict(span.attributes or {}) == {
@@ -78,3 +86,14 @@ def test_a_flush_is_a_span_with_what_became_of_its_batch(otel: Capture) -> None:
         "flowglad.usage_outbox.retried": 1,
         "flowglad.usage_outbox.dead": 1,
     }
+
+
+def test_a_flush_that_raises_ends_its_span_in_error(otel: Capture) -> None:
+    try:
+        with UsageFlush(claimed=2):
+            raise ConnectionError("the store is down")
+    except ConnectionError:
+        pass
+
+    span = otel.span("flowglad usage_outbox.flush")
+    assert span.attributes["error.type"] == "ConnectionError"

@@ -10,7 +10,8 @@ need() {
     command -v "$1" >/dev/null 2>&1 || { echo "'$1' is required: $2" >&2; exit 1; }
 }
 
-# install_python EXTRAS: .venv with flask-flowglad (editable, with EXTRAS) and the example's needs.
+# install_python EXTRAS [PIP ARGUMENTS...]: .venv with flask-flowglad (editable, with EXTRAS),
+# the example's needs and whatever the further arguments add (a requirements or constraints file).
 install_python() {
     need "$python" "install Python 3.10 or newer"
     if [ ! -x "$root/.venv/bin/python" ]; then
@@ -19,7 +20,7 @@ install_python() {
     fi
     echo "==> Installing flask-flowglad${1:+ $1} and the example's requirements"
     (cd "$root" && "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e "${1:-.}" -r "$example/requirements.txt")
+        -e "${1:-.}" -r "$example/requirements.txt" "${@:2}")
 }
 
 # npm_packages DIR: `npm ci` in DIR, only when its lock file changed since the last install.

@@ -14,7 +14,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/setup.sh
 . "$root/scripts/setup.sh"
 
-install_python ".[test,e2e,docs]"
+# Under the dev tools' pins: the suite's mypy run is the typing check's mypy.
+install_python ".[test,e2e,docs]" -c "$root/requirements/dev.txt"
 # Outside CI a missing or old npm only costs the browser tests, which then skip and say why.
 if ! (build_frontend && build_fidelity); then
     if [ -n "${CI:-}" ]; then

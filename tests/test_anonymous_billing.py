@@ -14,7 +14,7 @@ from flask import Flask
 from flask_flowglad import AnonymousBilling, BillingSnapshot, current_billing
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_sandbox_app
+from .support.apps import User, make_sandbox_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

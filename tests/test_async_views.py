@@ -10,7 +10,7 @@ import pytest
 from flask_flowglad import feature_required
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_sandbox_app
+from .support.apps import User, make_sandbox_app
 
 
 def test_async_view_runs_for_a_customer_with_the_feature(flowglad_sandbox: Sandbox) -> None:

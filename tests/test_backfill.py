@@ -11,7 +11,7 @@ from flask_flowglad.backfill import Backfill, Checkpoint, Result
 from flask_flowglad.client import FlowgladClient
 from flask_flowglad.identity import CustomerIdentity
 
-from .conftest import API, BASE_URL
+from .support.apps import API, BASE_URL
 
 ADA = CustomerIdentity("ada", "Ada", "ada@example.com")
 

@@ -1,10 +1,10 @@
-"""The helpers of PROTOCOL §5 on BillingSnapshot."""
+"""The billing helpers of ``docs/protocol.md`` §5 on BillingSnapshot."""
 
 from __future__ import annotations
 
 from flask_flowglad import BillingSnapshot
 
-from . import payloads
+from .support import payloads
 
 
 def snapshot(**kwargs: object) -> BillingSnapshot:

@@ -1,4 +1,5 @@
-"""Upstream calls per action, against the reference server's counts (PROTOCOL §6).
+"""Upstream calls per action, against the reference server's counts
+(``docs/protocol.md`` §6).
 
 For every action, common case (the customer exists) and first time (it does not), the
 calls we make must not exceed the reference's. The few documented exceptions are listed
@@ -14,8 +15,8 @@ from flask import Flask
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from . import payloads
-from .conftest import API, User
+from .support import payloads
+from .support.apps import API, User
 
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}
 SUB = {"subscriptionId": "sub_1"}

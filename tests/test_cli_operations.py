@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from flask_flowglad import CustomerIdentity, Flowglad, cli
 from flask_flowglad.sandbox import Sandbox
 
-from .cli_app import accounts
+from .support.cli_app import accounts
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The ``flask`` command of this interpreter, wherever its scripts are installed.
@@ -307,7 +307,7 @@ def flask_env(base_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWGLAD_", "FLASK_"))}
     env.update(
         {
-            "FLASK_APP": "tests.cli_app:create_app",
+            "FLASK_APP": "tests.support.cli_app:create_app",
             "FLOWGLAD_BASE_URL": base_url,
             "FLOWGLAD_SECRET_KEY": "sk_test_sandbox",
             **extra,

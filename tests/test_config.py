@@ -11,7 +11,7 @@ import pytest
 from flask_flowglad import ConfigurationError, Flowglad
 from flask_flowglad.config import OPTIONS, ConfigurationWarning, masked_key
 
-from .conftest import make_app
+from .support.apps import make_app
 
 LIVE_KEY = "sk_live_" + "a" * 36 + "WXYZ"
 

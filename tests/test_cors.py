@@ -12,7 +12,7 @@ from flask_login import login_user
 
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_sandbox_app
+from .support.apps import User, make_sandbox_app
 
 FRONTEND = "https://shop.example"
 API = "https://api.example"

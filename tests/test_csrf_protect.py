@@ -15,8 +15,8 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_app
-from .webhook_helpers import PATH, SECRET, body_of, signed
+from .support.apps import User, make_app
+from .support.webhook_helpers import PATH, SECRET, body_of, signed
 
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}
 

@@ -15,8 +15,8 @@ from flask import Flask
 from flask_flowglad import ConfigurationError, Flowglad, feature_required
 from flask_flowglad.deadline import current_deadline, request_deadline, time_remaining
 
-from . import payloads
-from .conftest import API, User, make_app
+from .support import payloads
+from .support.apps import API, User, make_app
 
 
 def test_no_deadline_outside_a_block() -> None:

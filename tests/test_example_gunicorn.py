@@ -17,7 +17,7 @@ import pytest
 import redis
 import requests
 
-from .cache_support import RedisServer, free_port, running_redis
+from .support.cache_support import RedisServer, free_port, running_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "saas"
@@ -31,14 +31,16 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def _start(argv: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        argv,
-        cwd=EXAMPLE,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log's descriptor: ours is closed at once.
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            argv,
+            cwd=EXAMPLE,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -17,8 +17,8 @@ from flask_flowglad import (
 )
 from flask_flowglad.state import G_CACHE_ATTRIBUTE, FlowgladState
 
-from . import payloads
-from .conftest import API, BASE_URL, User, calls, flowglad_of, make_app
+from .support import payloads
+from .support.apps import API, BASE_URL, User, calls, flowglad_of, make_app
 
 
 def billing_url(external_id: str = "u1") -> str:

@@ -10,8 +10,8 @@ from flask import Flask, redirect
 
 from flask_flowglad import FeatureNotAvailable, Flowglad, feature_required
 
-from . import payloads
-from .conftest import API, User, make_app
+from .support import payloads
+from .support.apps import API, User, make_app
 
 BILLING = f"{API}/customers/u1/billing"
 

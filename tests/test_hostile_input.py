@@ -11,8 +11,8 @@ from flask import Flask
 
 from flask_flowglad import Flowglad, feature_required
 
-from . import payloads
-from .conftest import API, User, calls, make_app
+from .support import payloads
+from .support.apps import API, User, calls, make_app
 from .test_protocol import SUCCESS, assert_error, post
 
 

@@ -14,7 +14,7 @@ from flask_flowglad import ConfigurationError, Flowglad
 from flask_flowglad.protocol.actions import ACTIONS
 from flask_flowglad.protocol.openapi import openapi_document
 
-from .conftest import make_app
+from .support.apps import make_app
 
 DOCUMENT = openapi_document()
 

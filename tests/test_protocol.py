@@ -15,8 +15,8 @@ from flask import Flask
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from . import payloads
-from .conftest import API, User, calls, flowglad_of
+from .support import payloads
+from .support.apps import API, User, calls, flowglad_of
 
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "https://app.test/ok", "cancelUrl": "https://app.test/no"}
@@ -758,7 +758,7 @@ def test_usage_event_keeps_the_clients_transaction_id(app: Flask, flowglad_api: 
 def test_usage_event_retried_after_outage_keeps_one_transaction_id(flowglad_api: Any) -> None:
     from flask_flowglad import Flowglad
 
-    from .conftest import make_app
+    from .support.apps import make_app
 
     app = make_app(FLOWGLAD_MAX_RETRIES=2)
     app.extensions.pop("flowglad", None)
@@ -1072,7 +1072,7 @@ def test_shared_schemas_keep_concurrent_requests_apart(app: Flask, upstream: Any
 def test_logged_out_billing_can_answer_null_data(upstream: Any) -> None:
     from flask_flowglad import Flowglad
 
-    from .conftest import make_app
+    from .support.apps import make_app
 
     app = make_app(FLOWGLAD_NULL_BILLING_WHEN_LOGGED_OUT=True)
     Flowglad(app)

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_app
+from .support.apps import User, make_app
 
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}

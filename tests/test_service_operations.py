@@ -20,7 +20,7 @@ from flask_flowglad.responses import api_error_from_response
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.service import UsageEvent
 
-from .conftest import User, make_app
+from .support.apps import User, make_app
 
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}
 

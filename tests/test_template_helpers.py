@@ -8,7 +8,7 @@ from flask import Flask, render_template_string
 
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_sandbox_app
+from .support.apps import User, make_sandbox_app
 
 PAGE = """
 {%- if current_billing.is_anonymous -%}

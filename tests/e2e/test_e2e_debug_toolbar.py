@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 
 from flask_flowglad.sandbox import Sandbox
 
-from ..servers import serving
-from ..telemetry.support import CUSTOMER, User, billed_app
+from ..support.servers import serving
+from ..support.telemetry import CUSTOMER, User, billed_app
 from .e2e_harness import ARTIFACTS
 
 if TYPE_CHECKING:

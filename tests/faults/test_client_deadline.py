@@ -15,7 +15,7 @@ from flask_flowglad.client import FlowgladClient
 from flask_flowglad.deadline import request_deadline
 from flask_flowglad.errors import FlowgladTimeout
 
-from .conftest import BILLING, KEY, MARGIN, happy_routes
+from .harness import BILLING, KEY, MARGIN, happy_routes
 from .server import FaultServer, reply, slow, trickle_body, trickle_headers
 
 BILLING_BODY = happy_routes()[BILLING]

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from .. import payloads
-from ..conftest import User
-from .conftest import (
+from ..support import payloads
+from ..support.apps import User
+from .harness import (
     BILLING,
     BILLING_READ,
     DEADLINE,

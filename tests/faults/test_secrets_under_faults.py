@@ -11,7 +11,7 @@ from flask_flowglad.client import FlowgladClient
 from flask_flowglad.deadline import request_deadline
 from flask_flowglad.errors import FlowgladAPIError, FlowgladError
 
-from .conftest import BILLING, KEY, make_fault_app
+from .harness import BILLING, KEY, make_fault_app
 from .server import (
     Behaviour,
     FaultServer,

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from ..conftest import User
-from .conftest import (
+from ..support.apps import User
+from .harness import (
     BILLING,
     CHECKOUT,
     CHECKOUT_SESSION,

@@ -16,27 +16,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-# The browser is the e2e harness's: Playwright, Debian's Chromium, a fresh page per test
+# The browser is the e2e suite's: Playwright, Debian's Chromium, a fresh page per test
 # and the report hook that keeps a failed test's screenshot and console log.
-from tests.e2e.conftest import (  # noqa: F401
-    browser,
-    frontend_built,
-    page,
-    playwright,
-    pytest_runtest_makereport,
-)
-from tests.e2e.e2e_harness import unavailable
+from ..e2e.browser import browser, frontend_built, page, playwright, pytest_runtest_makereport  # noqa: F401
+from ..e2e.e2e_harness import unavailable
+from .stack import SECRET_KEY, Stack
 
 HERE = Path(__file__).resolve().parent
 NODE_APP = HERE / "node"
 PRICING = HERE / "pricing.json"
-SECRET_KEY = "sk_test_fidelity"
 BUILD = (
     "The fidelity test's Node app is not installed: run"
     " `cd tests/fidelity/node && npm ci && npm run build` (scripts/test.sh does)."
@@ -61,35 +54,6 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         except requests.ConnectionError:
             time.sleep(0.1)
     pytest.fail(f"{url} did not answer within 30 s:\n{log.read_text()[-2000:]}")
-
-
-@dataclass
-class Stack:
-    """The sandbox and the Node app in front of it, each its own process on 127.0.0.1."""
-
-    sandbox_url: str
-    app_url: str
-
-    def control(self, route: str, **body: object) -> dict[str, object]:
-        """A test control of the sandbox, over HTTP."""
-        response = requests.post(
-            f"{self.sandbox_url}/_sandbox/v1{route}",
-            json=body,
-            headers={"Authorization": SECRET_KEY},
-            timeout=10,
-        )
-        response.raise_for_status()
-        data: dict[str, object] = response.json()
-        return data
-
-    def api(self, path: str) -> dict[str, object]:
-        """A read of Flowglad's API on the sandbox, as a second opinion on the page."""
-        response = requests.get(
-            f"{self.sandbox_url}/api/v1{path}", headers={"Authorization": SECRET_KEY}, timeout=10
-        )
-        response.raise_for_status()
-        data: dict[str, object] = response.json()
-        return data
 
 
 def _start(

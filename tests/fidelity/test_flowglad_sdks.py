@@ -20,7 +20,7 @@ from tests.e2e.e2e_harness import TEST_CARD, dump
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from .conftest import Stack
+    from .stack import Stack
 
 #: What the page's billing object says, reduced to what the steps assert.
 SNAPSHOT = """() => {

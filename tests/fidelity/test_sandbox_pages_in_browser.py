@@ -10,12 +10,12 @@ import requests
 
 from tests.e2e.e2e_harness import ARTIFACTS
 
-from .conftest import SECRET_KEY
+from .stack import SECRET_KEY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from .conftest import Stack
+    from .stack import Stack
 
 NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
 

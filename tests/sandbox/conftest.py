@@ -11,15 +11,15 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract, require_spec
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient, Contract
 
 
 @pytest.fixture
 def contract() -> Contract:
-    spec = require_spec()
-    return SHARED_CONTRACT if SHARED_CONTRACT is not None else Contract(spec)
+    return SHARED_CONTRACT
 
 
 @pytest.fixture

@@ -1,29 +1,27 @@
 """Helpers shared by the sandbox tests: the contract validator and an API client.
 
-Sandbox responses are checked against Flowglad's OpenAPI document
-(``../shared/flowglad-openapi.json`` next to the repository). Success responses are validated
-against the OpenAPI; error responses against PROTOCOL §7.4, because the real API's error
-bodies (``{error, code, request_id}``) differ from what the OpenAPI declares
-(``{message, code, issues}``).
+Sandbox responses are checked against Flowglad's OpenAPI document, kept in the repository
+at ``tests/data/flowglad-openapi.json`` (its source: ``tests/data/README.md``). Success
+responses are validated against the OpenAPI; error responses against ``docs/protocol.md``
+§7.4, because the real API's error bodies (``{error, code, request_id}``) differ from what
+the OpenAPI declares (``{message, code, issues}``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from flask_flowglad.sandbox import Sandbox
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "flowglad-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "flowglad-openapi.json"
 
-#: The real error body (PROTOCOL §7.4); ``code`` is absent for "Invalid JSON in request body".
+#: The real error body (``docs/protocol.md`` §7.4); ``code`` is absent for "Invalid JSON in
+#: request body".
 ERROR_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error", "request_id"],
@@ -48,30 +46,15 @@ ERROR_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-def load_spec() -> dict[str, Any] | None:
-    """The OpenAPI document, or ``None`` when this checkout has no ``../shared``."""
-    if not SPEC_PATH.is_file():
-        return None
+def load_spec() -> dict[str, Any]:
+    """The OpenAPI document; part of the repository, so never missing."""
     data: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
     return data
 
 
-def require_spec() -> dict[str, Any]:
-    """Skip (fail on CI) when the OpenAPI document cannot be found."""
-    spec = load_spec()
-    if spec is None:
-        message = (
-            f"Flowglad's OpenAPI document was not found at {SPEC_PATH.name} in "
-            "../shared next to the repository; contract tests need it."
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return spec
-
-
 class Contract:
-    """Validates sandbox responses: OpenAPI for successes, §7.4 for errors."""
+    """Validates sandbox responses: the OpenAPI for successes, ``docs/protocol.md`` §7.4 for
+    errors."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         from jsonschema import Draft202012Validator
@@ -113,13 +96,17 @@ class Contract:
         assert headers.get("X-Request-Id"), "every response carries X-Request-Id"
         content_type = headers.get("Content-Type", "")
         if status == 401 or (status == 404 and not content_type.startswith("application/json")):
-            assert content_type.startswith("text/plain"), "auth failures are plain text (§7.4)"
+            assert content_type.startswith("text/plain"), (
+                "auth failures are plain text (docs/protocol.md §7.4)"
+            )
             return
         assert content_type.startswith("application/json"), content_type
         data = json.loads(body)
         if status >= 400:
             errors = list(self._validator_class(ERROR_BODY_SCHEMA).iter_errors(data))
-            assert not errors, f"error body {data} does not match §7.4: {errors[0].message}"
+            assert not errors, (
+                f"error body {data} does not match docs/protocol.md §7.4: {errors[0].message}"
+            )
             return
         assert str(status) in op["responses"], f"{status} is not declared for {template}"
         escaped = template.replace("~", "~0").replace("/", "~1")
@@ -200,6 +187,5 @@ class ApiClient:
         return data
 
 
-_SPEC = load_spec()
 #: One validator for the whole run (building it parses the 650 KB document).
-SHARED_CONTRACT = Contract(_SPEC) if _SPEC is not None else None
+SHARED_CONTRACT = Contract(load_spec())

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox_helpers import ApiClient
-
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 
 def _body(slug: str, timing: str = "auto", **extra: Any) -> dict[str, Any]:

@@ -1,13 +1,15 @@
-"""The billing payload (E4) computed from state, with PROTOCOL §7.6's status rules."""
+"""The billing payload (``GET /customers/{externalId}/billing``) computed from state, with the
+status rules of ``docs/protocol.md`` §7.6."""
 
 from __future__ import annotations
 
 import itertools
 
 from flask import Flask
-from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 
 def _toggles(subscription: dict[str, object]) -> set[str]:

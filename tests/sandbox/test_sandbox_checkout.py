@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from sandbox_helpers import ApiClient
 
 from flask_flowglad.sandbox import Sandbox, SandboxError
+
+from .sandbox_helpers import ApiClient
 
 
 def _page_path(url: str) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from sandbox_helpers import ApiClient
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.controls import CONTROLS_PREFIX
+
+from .sandbox_helpers import ApiClient
 
 WEBHOOK_SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox_helpers import ApiClient
-
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 
 def test_new_customer_starts_on_the_default_free_plan(api: ApiClient, sandbox: Sandbox) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 from flask_flowglad.sandbox import Sandbox, SandboxError
+
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient
 
 #: Free plan granting nothing; Pro with analytics, credits and seats; a credit pack. The
 #: browser test of Flowglad's own SDKs (tests/fidelity) runs on the same model.

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_helpers import ApiClient
 from werkzeug.serving import make_server
 
 from flask_flowglad.sandbox import Sandbox, SandboxError, limits
+
+from .sandbox_helpers import ApiClient
 
 
 def _refused(response: requests.Response, needle: str = "") -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from flask import Flask
-from sandbox_helpers import ApiClient
 
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 
 def test_every_page_says_it_is_a_local_page_open_to_anyone_with_the_id(

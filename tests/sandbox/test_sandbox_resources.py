@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox_helpers import ApiClient
-
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 
 def _base(sandbox: Sandbox, slug: str = "pro_monthly") -> str:

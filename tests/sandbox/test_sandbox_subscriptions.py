@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox_helpers import ApiClient
-
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 AT_END = {"cancellation": {"timing": "at_end_of_current_billing_period"}}
 NOW = {"cancellation": {"timing": "immediately"}}

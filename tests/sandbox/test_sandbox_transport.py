@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from sandbox_helpers import ApiClient
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from flask_flowglad.sandbox import Sandbox, SandboxError
+
+from .sandbox_helpers import ApiClient
 
 
 def test_wrong_or_missing_key_is_plain_text_401(api: ApiClient) -> None:

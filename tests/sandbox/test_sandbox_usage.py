@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox_helpers import ApiClient
-
 from flask_flowglad.sandbox import Sandbox
+
+from .sandbox_helpers import ApiClient
 
 
 def _event(sub_id: str, txn: str, amount: int = 1, **identifier: str) -> dict[str, Any]:

@@ -7,18 +7,18 @@ import json
 
 import pytest
 from flask import Flask, request
-from sandbox_helpers import ApiClient, require_spec
 
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.sandbox.state import CardDeclined
 from flask_flowglad.webhooks import EVENT_TYPES
 
+from .sandbox_helpers import SHARED_CONTRACT, ApiClient
+
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 def test_event_types_are_the_webhook_filter_types_of_flowglads_api() -> None:
-    spec = require_spec()
-    webhook = spec["paths"]["/api/v1/webhooks"]["post"]["requestBody"]["content"]
+    webhook = SHARED_CONTRACT.spec["paths"]["/api/v1/webhooks"]["post"]["requestBody"]["content"]
     schema = webhook["application/json"]["schema"]["properties"]["webhook"]
     assert set(schema["properties"]["filterTypes"]["items"]["enum"]) == EVENT_TYPES
 

@@ -15,7 +15,7 @@ import pytest
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from ..conftest import User
+from ..support.apps import User
 from .bodies import (
     EDGE_NUMBERS,
     HUGE,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from ..conftest import User
+from ..support.apps import User
 from .bodies import SUBSCRIPTION_TERMS, Case, dumps, fuzzed, valid_bodies
 from .world import URL, World, envelope, error_code, keys_outside_opaque
 

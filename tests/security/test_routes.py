@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from flask_flowglad.protocol.actions import ACTIONS
 
-from ..conftest import User
+from ..support.apps import User
 from .bodies import dumps, valid_bodies
 from .world import URL, World, described, envelope, error_code
 

@@ -21,7 +21,7 @@ from flask import Flask
 
 from flask_flowglad import Flowglad, FlowgladError
 
-from ..conftest import User, make_app
+from ..support.apps import User, make_app
 
 SECRET = "Q7vX2mK9pL4wR8tY1nB6cJ3hF5dG0sA2zE7uI9oP"
 LIVE_KEY = "sk_live_" + SECRET

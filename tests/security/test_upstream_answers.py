@@ -19,8 +19,8 @@ from flask import Flask
 
 from flask_flowglad import Flowglad, feature_required
 
-from .. import payloads
-from ..conftest import API, User, make_app
+from ..support import payloads
+from ..support.apps import API, User, make_app
 from .world import envelope
 
 BILLING = f"{API}/customers/u1/billing"

@@ -21,8 +21,8 @@ from flask_login import login_user
 from flask_flowglad import Flowglad, SandboxWarning
 from flask_flowglad.sandbox import Call, Sandbox
 
-from ..conftest import User, make_app
-from ..servers import serving as serving
+from ..support.apps import User, make_app
+from ..support.servers import serving as serving
 
 URL = "/api/flowglad/"
 SUCCESS = {"successUrl": "http://localhost/ok", "cancelUrl": "http://localhost/no"}

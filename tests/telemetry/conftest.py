@@ -10,9 +10,9 @@ import pytest
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.telemetry import otel as otel_module
 
-from ..servers import serving
-from .otel_capture import Capture, capturing
-from .support import SlowPaths
+from ..support.otel_capture import Capture, capturing
+from ..support.servers import serving
+from ..support.telemetry import SlowPaths
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from flask_flowglad import FlowgladClient
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.telemetry import BillingRead
 
-from .otel_capture import Capture
-from .support import CUSTOMER
+from ..support.otel_capture import Capture
+from ..support.telemetry import CUSTOMER
 
 
 class Outcome(enum.Enum):

@@ -12,7 +12,7 @@ from flask_login import login_required
 from flask_flowglad import current_billing
 from flask_flowglad.sandbox import Sandbox
 
-from .support import CUSTOMER, User, billed_app
+from ..support.telemetry import CUSTOMER, User, billed_app
 
 PAGE = """<!doctype html><html><body>
 <h1>Reports</h1>

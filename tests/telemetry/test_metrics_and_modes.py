@@ -15,8 +15,8 @@ from flask_flowglad import FlowgladClient
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.telemetry import ROUTES, route_of
 
-from .otel_capture import Capture
-from .support import CUSTOMER
+from ..support.otel_capture import Capture
+from ..support.telemetry import CUSTOMER
 
 
 def _client(sandbox: Sandbox) -> FlowgladClient:

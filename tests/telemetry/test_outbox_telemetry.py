@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask_flowglad.telemetry import UsageFlush, watch_usage_outbox
 
-from .otel_capture import Capture
+from ..support.otel_capture import Capture
 
 
 @dataclass

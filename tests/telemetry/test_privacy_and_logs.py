@@ -12,8 +12,8 @@ import pytest
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
-from .otel_capture import Capture
-from .support import (
+from ..support.otel_capture import Capture
+from ..support.telemetry import (
     CUSTOMER,
     SUCCESS,
     WEBHOOK_PATH,
@@ -169,7 +169,7 @@ def test_an_unreachable_flowglad_is_reported_without_the_customers_id(
     from flask_flowglad import FlowgladClient
     from flask_flowglad.errors import FlowgladConnectionError
 
-    from ..cache_support import free_port
+    from ..support.cache_support import free_port
 
     client = FlowgladClient(
         "sk_test_unreachable", base_url=f"http://127.0.0.1:{free_port()}", max_retries=0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import requests
 
-from ..cache_support import free_port
-from .support import EXAMPLE, running
+from ..support.cache_support import free_port
+from ..support.telemetry import EXAMPLE, running
 
 
 def _log_in(url: str) -> requests.Session:

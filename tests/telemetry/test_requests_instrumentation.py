@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind
 
 from flask_flowglad.sandbox import Sandbox
 
-from .otel_capture import Capture
-from .support import CUSTOMER, User, assert_nothing_names, billed_app, told
+from ..support.otel_capture import Capture
+from ..support.telemetry import CUSTOMER, User, assert_nothing_names, billed_app, told
 
 
 @contextmanager

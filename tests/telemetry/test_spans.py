@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
-from .otel_capture import Capture
-from .support import (
+from ..support.otel_capture import Capture
+from ..support.telemetry import (
     CUSTOMER,
     SUCCESS,
     WEBHOOK_PATH,

@@ -16,8 +16,8 @@ from flask_flowglad.errors import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.storage import ObjectStore
 
-from .cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
-from .conftest import User, make_app
+from ..support.apps import User, make_app
+from ..support.cache_support import PREFIX, HTTPUpstream, billing_app, plan_of, post
 
 
 class DictBackend:

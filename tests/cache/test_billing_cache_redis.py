@@ -19,7 +19,8 @@ import redis
 from flask_flowglad import Flowglad
 from flask_flowglad.cache import KEY_PREFIX
 
-from .cache_support import (
+from ..support.apps import make_app
+from ..support.cache_support import (
     HTTPUpstream,
     RedisServer,
     billing_app,
@@ -28,7 +29,6 @@ from .cache_support import (
     post,
     running_redis,
 )
-from .conftest import make_app
 
 
 @pytest.fixture
@@ -295,8 +295,8 @@ def test_webhook_ids_are_kept_in_the_shared_cache_so_two_machines_run_a_receiver
     # No FLOWGLAD_WEBHOOK_STORE: the handled ids go where the billing cache lives.
     from flask_flowglad.signals import webhook_received
 
-    from .webhook_helpers import SECRET, body_of, recording, signed
-    from .webhook_helpers import post as deliver
+    from ..support.webhook_helpers import SECRET, body_of, recording, signed
+    from ..support.webhook_helpers import post as deliver
 
     apps = [
         billing_app(upstream, redis_server.url, FLOWGLAD_WEBHOOK_SECRET=SECRET)[0]

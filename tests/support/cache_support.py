@@ -27,7 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
-from .conftest import User, make_app
+from .apps import User, make_app
 
 PREFIX = "/api/flowglad"
 

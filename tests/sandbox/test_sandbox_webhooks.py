@@ -19,9 +19,9 @@ from flask_flowglad.state import get_state
 from flask_flowglad.webhooks import parse_event
 from flask_flowglad.webhooks.endpoint import dispatch
 
-from .conftest import User
-from .servers import serving
-from .webhook_helpers import SECRET, recording, webhook_app
+from ..support.apps import User
+from ..support.servers import serving
+from ..support.webhook_helpers import SECRET, recording, webhook_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
 

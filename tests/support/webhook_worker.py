@@ -1,7 +1,7 @@
 """One worker process of an app with the webhook endpoint, for the multi-process test.
 
-Run as ``python -m tests.webhook_worker STORE LOG``: serves on a free 127.0.0.1 port, prints
-it, and appends each delivery its receiver runs to LOG.
+Run as ``python -m tests.support.webhook_worker STORE LOG``: serves on a free 127.0.0.1 port,
+prints it, and appends each delivery its receiver runs to LOG.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from flask_flowglad import Flowglad, cli
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.signals import payment_webhook, webhook_received
 
-from .conftest import make_app
-from .servers import serving
-from .webhook_helpers import SECRET, recording, webhook_app
+from ..support.apps import make_app
+from ..support.servers import serving
+from ..support.webhook_helpers import SECRET, recording, webhook_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
 

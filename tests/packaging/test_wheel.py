@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "minimal" / "app.py"
 
 pytestmark = pytest.mark.slow
@@ -145,6 +145,8 @@ def served_example(installed: Path, tmp_path: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        assert server.stdout is not None
+        server.stdout.close()
 
 
 def test_the_installed_wheel_serves_the_minimal_example(served_example: str) -> None:

@@ -13,7 +13,7 @@ from flask import Flask
 from flask_flowglad import Flowglad
 from flask_flowglad.webhooks import signed_headers
 
-from .conftest import make_app
+from .apps import make_app
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 OTHER_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -13,8 +13,8 @@ import pytest
 from flask_flowglad.signals import webhook_received
 from flask_flowglad.webhooks import ClaimState, DeliveryLedger
 
-from .cache_support import running_redis
-from .webhook_helpers import body_of, post, recording, signed, webhook_app
+from ..support.cache_support import running_redis
+from ..support.webhook_helpers import body_of, post, recording, signed, webhook_app
 
 
 def _unavailable(reason: str) -> NoReturn:

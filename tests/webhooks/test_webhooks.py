@@ -1,5 +1,5 @@
-"""verify_webhook against the reference's test vector (PROTOCOL §8.1), and against
-anything else: whatever the bytes and headers, a payload or WebhookVerificationError."""
+"""verify_webhook against the reference's test vector (``docs/protocol.md`` §8.1), and
+against anything else: whatever the bytes and headers, a payload or WebhookVerificationError."""
 
 from __future__ import annotations
 

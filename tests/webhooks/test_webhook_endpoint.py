@@ -21,8 +21,8 @@ from flask_flowglad.signals import (
     webhook_received,
 )
 
-from .conftest import make_app
-from .webhook_helpers import (
+from ..support.apps import make_app
+from ..support.webhook_helpers import (
     OTHER_SECRET,
     PATH,
     SECRET,
@@ -33,7 +33,7 @@ from .webhook_helpers import (
     webhook_app,
 )
 
-#: PROTOCOL §8.1's test vector.
+#: The test vector of ``docs/protocol.md`` §8.1.
 VECTOR_BODY = (
     b'{"id":"sub_123","object":"subscription","customer":{"id":"cust_1","externalId":"user_42"},'
     b'"pricingModelId":"pricing_model_abc"}'

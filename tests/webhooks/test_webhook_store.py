@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import time
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -86,7 +88,8 @@ def test_handled_ids_expire_and_are_purged(tmp_path: Path, clock: list[float]) -
     clock[0] += 1.5
     assert store.get("old") is None
     store.set("new", b"handled", 60)
-    with __import__("sqlite3").connect(store.path) as db:
+    # A connection's own ``with`` only ends the transaction: closing() closes it.
+    with closing(sqlite3.connect(store.path)) as db:
         keys = [row[0] for row in db.execute("SELECT key FROM entries")]
     assert keys == ["new"]
 

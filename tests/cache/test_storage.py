@@ -27,8 +27,8 @@ from flask_flowglad.storage import (
     store_setting_problem,
 )
 
-from .cache_support import running_redis
-from .conftest import make_app
+from ..support.apps import make_app
+from ..support.cache_support import running_redis
 
 KINDS = ["redis", "sqlite", "cachelib", "flask-caching"]
 

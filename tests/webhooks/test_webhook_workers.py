@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from .webhook_helpers import PATH, body_of, signed
+from ..support.webhook_helpers import PATH, body_of, signed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[list[str], Path]]:
     store, log = tmp_path / "handled.sqlite3", tmp_path / "runs.log"
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.webhook_worker", str(store), str(log)],
+            [sys.executable, "-m", "tests.support.webhook_worker", str(store), str(log)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

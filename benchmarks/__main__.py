@@ -8,7 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import feature_checks, memory, pooling, scale, telemetry, upstream_costs, vs_reference
+from . import (
+    feature_checks,
+    memory,
+    pooling,
+    sandbox_store,
+    scale,
+    telemetry,
+    upstream_costs,
+    vs_reference,
+)
 from .environment import describe
 from .report import Report
 from .upstream import Upstream
@@ -143,6 +152,8 @@ def _single_process(
         pooling.run(upstream, report, calls=200 // divisor)
         print("benchmark: memory", flush=True)
         memory.run(upstream, report, requests=1000 // divisor)
+    print(f"benchmark: {sandbox_store.NAME}", flush=True)
+    sandbox_store.run(report, requests=2000 // divisor)
     return costs
 
 

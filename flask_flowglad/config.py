@@ -155,11 +155,36 @@ def parse_secret_key(value: Any, key: str) -> str | None:
     return value
 
 
+#: What a sandbox state file's name ends with (a typo of ``True`` is not taken for a file).
+SANDBOX_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
 def parse_sandbox(value: Any, key: str) -> Any:
-    """``False``, ``True``, or a :class:`~flask_flowglad.sandbox.Sandbox` to use."""
+    """``False``, ``True`` (in memory), the path of a state file (a string ending in
+    ``.db``, ``.sqlite`` or ``.sqlite3``, or a path object), or a
+    :class:`~flask_flowglad.sandbox.Sandbox` to use."""
     if hasattr(value, "adapter") and hasattr(value, "secret_key"):
         return value
-    return parse_bool(value, key)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, str) and value.strip().lower().endswith(SANDBOX_FILE_SUFFIXES):
+        return value.strip()
+    try:
+        return parse_bool(value, key)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{key} must be True, False, a Sandbox, or the path of a state file ending in"
+            f" .db, .sqlite or .sqlite3 (such as 'flowglad-sandbox.db'), not {value!r}."
+        ) from None
+
+
+def parse_file(value: Any, key: str) -> str | None:
+    """The path of a file; empty is unset."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    raise ConfigurationError(f"{key} must be the path of a file, not {value!r}.")
 
 
 def parse_store(value: Any, key: str) -> Any:
@@ -296,8 +321,19 @@ OPTIONS: tuple[Option, ...] = (
         "FLOWGLAD_SANDBOX",
         parse_sandbox,
         False,
-        "Simulate Flowglad in memory (True, or a Sandbox); refused with a live key.",
-        "bool | Sandbox",
+        "Simulate Flowglad: True (in memory), a state file shared by every process and kept"
+        " across restarts ('flowglad-sandbox.db', relative to the instance folder), or a"
+        " Sandbox; refused with a live key.",
+        "bool | str | Sandbox",
+    ),
+    Option(
+        "sandbox_pricing",
+        "FLOWGLAD_SANDBOX_PRICING",
+        parse_file,
+        None,
+        "Pricing model JSON file of the sandbox FLOWGLAD_SANDBOX makes (relative to the"
+        " app's root path); the demo model when unset.",
+        "str | None",
     ),
     Option(
         "null_billing_when_logged_out",
@@ -408,6 +444,7 @@ class FlowgladSettings:
     max_retry_wait: float
     fail_open: bool
     sandbox: Any
+    sandbox_pricing: str | None
     null_billing_when_logged_out: bool
     max_body_bytes: int
     webhook_secret: tuple[str, ...] | None
@@ -448,6 +485,11 @@ class FlowgladSettings:
             raise ConfigurationError(
                 "FLOWGLAD_SANDBOX is on while FLOWGLAD_SECRET_KEY is a live key: the sandbox"
                 " would grant paid features for free. Turn the sandbox off in production."
+            )
+        if self.sandbox_pricing and not isinstance(self.sandbox, (bool, str)):
+            raise ConfigurationError(
+                "FLOWGLAD_SANDBOX_PRICING applies to the sandbox FLOWGLAD_SANDBOX = True (or a"
+                " file) makes; a Sandbox object has its own pricing model: give it there."
             )
         if self.webhook_path.startswith(self.url_prefix.rstrip("/") + "/"):
             raise ConfigurationError(

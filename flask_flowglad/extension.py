@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
@@ -69,7 +70,8 @@ class Flowglad:
         max_retries: int | None = None,
         max_retry_wait: float | None = None,
         fail_open: bool | None = None,
-        sandbox: bool | Sandbox | None = None,
+        sandbox: bool | str | Sandbox | None = None,
+        sandbox_pricing: str | None = None,
         null_billing_when_logged_out: bool | None = None,
         max_body_bytes: int | None = None,
         webhook_secret: str | list[str] | None = None,
@@ -92,6 +94,7 @@ class Flowglad:
             "max_retry_wait": max_retry_wait,
             "fail_open": fail_open,
             "sandbox": sandbox,
+            "sandbox_pricing": sandbox_pricing,
             "null_billing_when_logged_out": null_billing_when_logged_out,
             "max_body_bytes": max_body_bytes,
             "webhook_secret": webhook_secret,
@@ -124,14 +127,16 @@ class Flowglad:
         sandbox: SandboxLike | None = None
         exempt: list[str] = []
         if settings.sandbox is not False:
-            sandbox, client = _sandbox_client(settings)
+            sandbox, client = _sandbox_client(settings, app)
             from .sandbox import PAGES_PREFIX
 
             pages = sandbox.pages_blueprint()
             app.register_blueprint(pages, url_prefix=PAGES_PREFIX)
             exempt.append(pages.name)
+            # A sandbox in a file is one Flowglad for every process: its entries are shared.
+            where = sandbox.base_url + (f"#{sandbox.path}" if sandbox.path else "")
             billing_cache = _billing_cache(
-                app, settings, sandbox.secret_key, sandbox.base_url, private=True
+                app, settings, sandbox.secret_key, where, private=sandbox.path is None
             )
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
@@ -277,12 +282,22 @@ def _billing_cache(
     )
 
 
-def _sandbox_client(settings: FlowgladSettings) -> tuple[Sandbox, FlowgladClient]:
-    from .sandbox import Sandbox
-    from .sandbox.core import SIMULATED_WARNING
+def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:
+    from .sandbox.core import SIMULATED_WARNING, configured_sandbox
 
-    sandbox = settings.sandbox if isinstance(settings.sandbox, Sandbox) else Sandbox()
+    sandbox = configured_sandbox(
+        settings.sandbox,
+        settings.sandbox_pricing,
+        instance_path=app.instance_path,
+        root_path=app.root_path,
+    )
     warnings.warn(SIMULATED_WARNING, SandboxWarning, stacklevel=4)
     # The sandbox is reached through its own base URL, whatever FLOWGLAD_BASE_URL says.
-    client = _client(settings, sandbox.secret_key, sandbox.base_url, adapter=sandbox.adapter())
+    client = _client(
+        settings,
+        sandbox.secret_key,
+        sandbox.base_url,
+        adapter=sandbox.adapter(),
+        sleep=sandbox.retry_sleep or time.sleep,
+    )
     return sandbox, client

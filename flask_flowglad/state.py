@@ -41,6 +41,10 @@ class SandboxLike(Protocol):
     @property
     def webhooks(self) -> Any: ...
 
+    @property
+    def path(self) -> str | None:
+        """The state file, or ``None`` for a sandbox in this process's memory."""
+
     def adapter(self) -> Any: ...
 
     def pages_blueprint(self) -> Blueprint: ...

@@ -5,7 +5,10 @@
 #   scripts/demo.sh              # http://127.0.0.1:5000
 #   PORT=8000 scripts/demo.sh
 #
-# Billing runs on the in-process Flowglad sandbox unless FLOWGLAD_SECRET_KEY is set.
+# Billing runs on the in-process Flowglad sandbox unless FLOWGLAD_SECRET_KEY is set. The
+# sandbox is kept in examples/saas/instance/flowglad-sandbox.db: a purchase survives a
+# restart (scripts/demo.sh again), and `flask --app saas_app flowglad sandbox reset` in
+# examples/saas empties it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +22,7 @@ build_frontend
 if [ -n "${FLOWGLAD_SECRET_KEY:-}" ]; then
     billing="real Flowglad (FLOWGLAD_SECRET_KEY is set)"
 else
-    billing="simulated by the flask-flowglad sandbox: no account, no network"
+    billing="simulated by the flask-flowglad sandbox (instance/flowglad-sandbox.db): no account, no network"
 fi
 cat <<MSG
 

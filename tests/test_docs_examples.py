@@ -167,9 +167,13 @@ def test_factory_reads_the_prefixed_environment(monkeypatch: Any) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::flask_flowglad.SandboxWarning")
-def test_factory_backfill_creates_each_customer_once_however_often_it_runs() -> None:
+def test_factory_backfill_creates_each_customer_once_however_often_it_runs(
+    tmp_path: Path,
+) -> None:
     example = load_factory()
-    app = example.create_app({"SECRET_KEY": "test", "FLOWGLAD_SANDBOX": True})
+    # A sandbox the command's process shares with the server's: a file.
+    sandbox_file = str(tmp_path / "flowglad-sandbox.db")
+    app = example.create_app({"SECRET_KEY": "test", "FLOWGLAD_SANDBOX": sandbox_file})
     runner = app.test_cli_runner()
     for _ in range(2):
         result = runner.invoke(flowglad_cli, ["backfill"])

@@ -4,10 +4,7 @@ billing cache in Redis. Real processes on 127.0.0.1 throughout."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,6 +15,7 @@ import redis
 import requests
 
 from .support.cache_support import RedisServer, free_port, running_redis
+from .support.servers import running
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "saas"
@@ -28,40 +26,6 @@ SANDBOX_KEY = "sk_test_sandbox"
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     with running_redis(tmp_path) as server:
         yield server
-
-
-def _start(argv: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    # The child keeps its own copy of the log's descriptor: ours is closed at once.
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            argv,
-            cwd=EXAMPLE,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{argv[2]} exited at startup:\n{log.read_text()[-3000:]}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1, allow_redirects=False)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    _stop(process)
-    pytest.fail(f"{argv[2]} did not listen within 30 s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _worker_pids(master: int, expected: int) -> list[int]:
@@ -86,9 +50,8 @@ def _served_by(log: Path, path: str) -> list[str]:
 def sandbox_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     argv = [sys.executable, "-m", "flask", "flowglad", "sandbox", "--port", str(port)]
-    process = _start(argv, port, {}, tmp_path / "sandbox.log")
-    yield f"http://127.0.0.1:{port}"
-    _stop(process)
+    with running(argv, port, cwd=EXAMPLE, env={}, log=tmp_path / "sandbox.log") as sandbox:
+        yield sandbox.url
 
 
 def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_config(
@@ -118,9 +81,8 @@ def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_c
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
     }
-    server = _start(argv, port, env, tmp_path / "gunicorn.log")
-    try:
-        workers = _worker_pids(server.pid, 2)
+    with running(argv, port, cwd=EXAMPLE, env=env, log=tmp_path / "gunicorn.log") as server:
+        workers = _worker_pids(server.process.pid, 2)
         url = f"http://127.0.0.1:{port}"
         browser = requests.Session()
         page = browser.get(f"{url}/login", timeout=10)
@@ -149,5 +111,3 @@ def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_c
         assert served == set(map(str, workers))
         keys = redis.Redis.from_url(redis_server.url).keys("flowglad:*:billing:*")
         assert len(keys) == 1
-    finally:
-        _stop(server)

@@ -60,7 +60,7 @@ def test_sign_up_goes_on_when_flowglad_fails_and_billing_creates_the_customer_la
         response = client.post("/signup", data={"name": "Ada", "email": "ada@example.com"})
     assert response.status_code == 302
     assert "not created yet" in caplog.text
-    assert sandbox.state.customers == {}
+    assert sandbox.records.customers.rows == {}
     billing = client.post("/api/flowglad/customers/billing", json={})
     assert billing.status_code == 200  # logged in; the customer is created on this read
     assert billing.json["data"]["customer"]["email"] == "ada@example.com"

@@ -15,6 +15,7 @@ from flask import Flask
 
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
+from flask_flowglad.sandbox.rules import subscriptions
 
 from .support.apps import User, make_app
 
@@ -204,8 +205,9 @@ def test_subscriptions_create_free_and_refuse_paid(app: Flask, flowglad_sandbox:
     assert refused.status_code == 402
     # Flowglad allows one free plan per customer: the one the customer started on.
     assert post(app, "subscriptions/create", {"priceSlug": "free"}).status_code == 409
-    [free] = flowglad_sandbox.state.subs.values()
-    flowglad_sandbox.state.end_subscription(free, "customer_request", reassign=False)
+    with flowglad_sandbox.transaction(write=True) as account:
+        [free] = account.records.subscriptions
+        subscriptions.end(account, free, "customer_request", reassign=False)
     created = data(app, "subscriptions/create", {"priceSlug": "free"})
     assert created["subscription"]["status"] == "active"
 

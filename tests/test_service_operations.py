@@ -110,7 +110,7 @@ def test_bulk_usage_with_a_foreign_subscription_writes_nothing(
         with pytest.raises(ValueError, match="names a usage meter or a usage price"):
             customer.create_usage_event(amount=1)
     assert writes(flowglad_sandbox) == before
-    assert not flowglad_sandbox.state.usage_events
+    assert not flowglad_sandbox.records.usage_events
 
 
 # -- archive -------------------------------------------------------------------------

@@ -604,18 +604,35 @@ def _qualified(cls: type) -> str:
 
 
 def _members(cls: type) -> list[tuple[str, Any]]:
-    """Public methods and properties the class itself defines, in source order: those with
-    a docstring (what autodoc's ``:members:`` shows), and every method of a protocol, which
-    its methods define."""
-    members = []
-    for name, member in vars(cls).items():
-        function = getattr(member, "__func__", member)
-        if name.startswith("_"):
-            continue
-        if isinstance(member, property) or isinstance(function, FunctionType):
-            if member.__doc__ or function.__doc__ or _is_protocol(cls):
-                members.append((name, member))
+    """Public methods and properties the class defines, in source order, then those of its
+    bases in the package (a large class split by concern, as Flask's ``App(Scaffold)``):
+    those with a docstring (what autodoc's ``:members:`` shows), and every method of a
+    protocol, which its methods define."""
+    members: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    own = [c for c in cls.__mro__ if c is cls or _undocumented_base(c)]
+    for owner in own:
+        for name, member in vars(owner).items():
+            function = getattr(member, "__func__", member)
+            if name.startswith("_") or name in seen:
+                continue
+            seen.add(name)
+            if isinstance(member, property) or isinstance(function, FunctionType):
+                if member.__doc__ or function.__doc__ or _is_protocol(cls):
+                    members.append((name, member))
     return members
+
+
+def _undocumented_base(cls: type) -> bool:
+    """A base of the package's own that the reference does not document by itself."""
+    if not cls.__module__.startswith("flask_flowglad."):
+        return False
+    for section in SECTIONS:
+        module = importlib.import_module(section.module)
+        names = section.names or getattr(module, "__all__", ())
+        if any(getattr(module, name, None) is cls for name in names):
+            return False
+    return True
 
 
 def _is_protocol(cls: type) -> bool:

@@ -20,11 +20,10 @@ wsgi_app = "saas_app:create_app()"
 chdir = os.path.dirname(os.path.abspath(__file__))
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 
-# The in-memory sandbox lives in the process that made it: two workers would be two
-# Flowglads that know nothing of each other's customers and checkouts. With a real
-# FLOWGLAD_SECRET_KEY (or a shared `flask flowglad sandbox` process) use one worker per CPU.
-_one_flowglad = bool(os.environ.get("FLOWGLAD_SECRET_KEY"))
-workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) if _one_flowglad else 1))
+# One worker per CPU. Billing is one Flowglad for all of them: real Flowglad with a
+# FLOWGLAD_SECRET_KEY, else the sandbox kept in instance/flowglad-sandbox.db, which every
+# worker opens (a sandbox in memory, FLOWGLAD_SANDBOX = True, would need one worker).
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 

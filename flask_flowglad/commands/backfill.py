@@ -27,6 +27,15 @@ SHOWN_FAILURES = 50
 LOG_EVERY = 10.0
 
 
+#: Why a back-fill refuses ``FLOWGLAD_SANDBOX = True``.
+MEMORY_SANDBOX = (
+    "FLOWGLAD_SANDBOX = True keeps the sandbox in each process's memory: customers made by"
+    " this command would vanish when it exits, unseen by the server. Set FLOWGLAD_SANDBOX to"
+    " a file, such as 'flowglad-sandbox.db' (in the instance folder), which the server and"
+    " this command then share."
+)
+
+
 @click.command("backfill", short_help="Create a Flowglad customer for every account.")
 @click.option(
     "--concurrency",
@@ -63,6 +72,8 @@ def backfill_command(
 ) -> None:
     """Create a Flowglad customer for every account of @flowglad.customer_source."""
     state = get_state()
+    if state.settings.sandbox is True and not dry_run:
+        raise click.UsageError(MEMORY_SANDBOX)
     try:
         accounts = state.accounts()
     except LookupError as exc:
@@ -78,7 +89,9 @@ def backfill_command(
         return
     total = operator.length_hint(accounts, 0) or None
     job = Backfill(state.client, concurrency=concurrency, rate=rate, max_attempts=max_attempts)
-    where = "the sandbox" if state.sandbox is not None else state.client.base_url
+    where = state.client.base_url
+    if state.sandbox is not None:
+        where = f"the sandbox in {state.sandbox.path}" if state.sandbox.path else "the sandbox"
     click.echo(
         f"Back-filling customers on {where}: {concurrency} at once, at most {rate:g} requests/s"
         if rate

@@ -84,7 +84,8 @@ def _check(state: FlowgladState) -> None:
 def _echo_configuration(state: FlowgladState) -> None:
     settings = state.settings
     if state.sandbox is not None:
-        where = "sandbox (in memory, nothing is charged)"
+        kept = f"kept in {state.sandbox.path}" if state.sandbox.path else "in memory"
+        where = f"sandbox ({kept}, nothing is charged)"
         key = masked_key(state.sandbox.secret_key)
     else:
         where = settings.base_url

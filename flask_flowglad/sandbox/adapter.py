@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-if TYPE_CHECKING:
-    from .core import Sandbox
+
+class Handler(Protocol):
+    """Anything that answers an HTTP request as plain values (a sandbox)."""
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]: ...
+
 
 _REASONS = {
     200: "OK",
@@ -35,9 +47,9 @@ _REASONS = {
 
 
 class SandboxAdapter(BaseAdapter):
-    """Answers every request sent through it from one :class:`Sandbox`."""
+    """Answers every request sent through it from one sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Handler) -> None:
         super().__init__()
         self.sandbox = sandbox
 

@@ -16,6 +16,9 @@ in :attr:`Sandbox.calls <flask_flowglad.sandbox.Sandbox.calls>`. Each route call
 ``POST /_sandbox/v1/checkout-sessions/{id}/expire``        it can no longer be paid
 ``POST /_sandbox/v1/billing-periods/advance``             ``{subscriptionId}`` or
                                                           ``{customerExternalId}``
+``GET /_sandbox/v1/clock``                                ``{now}``: the sandbox's time
+``POST /_sandbox/v1/clock``                               ``{days?, hours?, minutes?,
+                                                          seconds?}``: move it forward
 ``POST /_sandbox/v1/faults``                              ``{status, times?, method?, path?,
                                                           body?}``: fail the next calls
 ``GET /_sandbox/v1/calls``                                the API calls answered so far
@@ -27,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -35,11 +38,12 @@ from . import limits
 from .api import Call
 from .errors import SandboxError, bad_request, not_found
 from .ids import new_id
+from .records import Record
 from .wire import Response, check_key, json_answer, new_request_id, parse_body
 
 CONTROLS_PREFIX = "/_sandbox/v1"
-
-Record = dict[str, Any]
+#: The longest a control moves the clock at once (ten years, in seconds).
+MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600
 
 
 class Driver(Protocol):
@@ -48,7 +52,7 @@ class Driver(Protocol):
     secret_key: str
 
     @property
-    def calls(self) -> list[Call]: ...
+    def calls(self) -> Sequence[Call]: ...
 
     def reset(self) -> None: ...
 
@@ -75,6 +79,12 @@ class Driver(Protocol):
     def expire_checkout(self, session_id: str) -> Record: ...
 
     def advance_billing_period(self, target: str) -> list[Record]: ...
+
+    def now(self) -> int: ...
+
+    def advance_time(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> dict[str, Any]: ...
 
     def fail_next(
         self,
@@ -193,6 +203,25 @@ def _advance(sandbox: Driver, params: list[str], body: Record) -> Any:
     return {"subscriptions": sandbox.advance_billing_period(target)}
 
 
+def _clock(sandbox: Driver, params: list[str], body: Record) -> Any:
+    return {"now": sandbox.now()}
+
+
+def _advance_clock(sandbox: Driver, params: list[str], body: Record) -> Any:
+    """Move the sandbox's time forward by the sum of the units given."""
+    amounts = {}
+    for unit in ("days", "hours", "minutes", "seconds"):
+        value = body.get(unit, 0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise bad_request(f"{unit} must be a number of at least 0")
+        amounts[unit] = value
+    total = ((amounts["days"] * 24 + amounts["hours"]) * 60 + amounts["minutes"]) * 60
+    total += amounts["seconds"]
+    if not 0 < total <= MAX_ADVANCE_SECONDS:
+        raise bad_request("Move the clock forward by more than 0 and at most ten years")
+    return sandbox.advance_time(**amounts)
+
+
 def _faults(sandbox: Driver, params: list[str], body: Record) -> Any:
     status = _int(body, "status", 500, 100, 599)
     times = _int(body, "times", 1, 1, limits.MAX_FAULT_TIMES)
@@ -222,6 +251,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", "/checkout-sessions/{}/decline", _decline),
         ("POST", "/checkout-sessions/{}/expire", _expire),
         ("POST", "/billing-periods/advance", _advance),
+        ("GET", "/clock", _clock),
+        ("POST", "/clock", _advance_clock),
         ("POST", "/faults", _faults),
         ("GET", "/calls", _calls),
     ]

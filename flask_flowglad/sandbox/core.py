@@ -1,22 +1,29 @@
 """The :class:`Sandbox`: one fake Flowglad account, its transports, and helpers for tests.
 
 Everything lives on the instance (records, lock, recorded calls), so two sandboxes in one
-process never share anything.
+process never share anything; two sandboxes (in one process or several) opened on the same
+state file share everything but their call logs, queued faults and webhook endpoints.
 """
 
 from __future__ import annotations
 
-import copy
+import os
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from . import controls, limits
+from .account import Account
 from .api import Api, Call, Fault
-from .ids import Clock, new_id, wall_clock_ms
+from .helpers import Helpers
+from .ids import Clock, wall_clock_ms
 from .pricing import PricingModel, PricingSource, load_pricing_data
-from .state import DECLINED_CARD, CardDeclined, State, Sub, UsageInput
-from .webhooks import SandboxLock, Webhooks
+from .records import Records
+from .ring import Ring
+from .store import FileStore, MemoryStore, Store
+from .transactions import Transactions
+from .webhooks import Delivery, Webhooks
 from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
@@ -25,17 +32,15 @@ if TYPE_CHECKING:
 
     from .server import WSGIApp
 
-Record = dict[str, Any]
-
 #: What an app using the sandbox is warned; the pytest fixture expects it (``-W error``).
 SIMULATED_WARNING = (
-    "FLOWGLAD_SANDBOX is on: billing is simulated in memory, nothing is charged"
+    "FLOWGLAD_SANDBOX is on: billing is simulated, nothing is charged"
     " and nothing reaches Flowglad."
 )
 
 
-class Sandbox:
-    """An in-memory, stateful Flowglad: same endpoints, shapes, errors and billing rules.
+class Sandbox(Helpers):
+    """A stateful Flowglad: same endpoints, shapes, errors and billing rules.
 
     :param pricing_model: a path to a JSON pricing file, its parsed ``dict``, or ``None``
         for the demo model shipped with the package (``free``, ``pro_monthly``, ...).
@@ -46,6 +51,11 @@ class Sandbox:
     :param clock: epoch-milliseconds source, for tests that pin time.
     :param allow_multiple_subscriptions: the organization setting of the same name: by
         default (as in Flowglad) a customer has one current subscription at a time.
+    :param path: a SQLite file to keep the whole state in (made if missing): every
+        process that opens it shares one sandbox, and a restart loses nothing. ``None``
+        (the default) keeps everything in this process's memory.
+    :param call_log_size: how many API calls :attr:`calls` keeps (the newest).
+    :param delivery_log_size: how many webhook deliveries ``webhooks.deliveries`` keeps.
     """
 
     def __init__(
@@ -57,49 +67,109 @@ class Sandbox:
         base_url: str = "http://flowglad.sandbox",
         clock: Callable[[], int] | None = None,
         allow_multiple_subscriptions: bool = False,
+        path: str | os.PathLike[str] | None = None,
+        call_log_size: int = limits.CALL_LOG_SIZE,
+        delivery_log_size: int = limits.DELIVERY_LOG_SIZE,
     ) -> None:
         self.secret_key = secret_key
         self.allow_multiple_subscriptions = allow_multiple_subscriptions
         self.base_url = base_url.rstrip("/")
         self._pages_url = pages_url.rstrip("/") if pages_url else None
         self._mounted_prefix: str | None = None
-        #: Where the sandbox delivers webhooks (see :mod:`.webhooks`), and every delivery.
-        self.webhooks = Webhooks()
-        self._lock = SandboxLock(self.webhooks, lambda: self.state.outbox)
-        self._clock = Clock(clock or wall_clock_ms)
-        self._organization_id = new_id("org")
+        self._store: Store = FileStore(path) if path is not None else MemoryStore()
+        source = clock or wall_clock_ms
+        organization_id, created_at = self._store.open(int(source()))
+        records = Records()
         self.pricing = PricingModel(
             load_pricing_data(pricing_model),
-            organization_id=self._organization_id,
-            created_at=self._clock.now(),
+            organization_id=organization_id,
+            created_at=created_at,
         )
+        account = Account(
+            records,
+            self.pricing,
+            Clock(source, offset=lambda: records.meta["clockOffsetMs"]),
+            organization_id=organization_id,
+            allow_multiple_subscriptions=allow_multiple_subscriptions,
+        )
+        #: Where the sandbox delivers webhooks (see :mod:`.webhooks`), and the latest
+        #: deliveries (of this process; with a state file, from before it started too).
+        self.webhooks = Webhooks(delivery_log_size)
+        self._load_deliveries()
+        self._transactions = Transactions(account, self._store, self.webhooks.send)
+        self.webhooks.on_change = self._log_delivery
+        self.api = Api(
+            self._transactions.open,
+            secret_key=secret_key,
+            pages_url=self.pages_url,
+            call_log_size=call_log_size,
+        )
+        #: What the extension's client calls to wait between retries when it talks to this
+        #: sandbox in process; ``None`` is ``time.sleep``. The pytest fixture records the
+        #: waits instead (:attr:`waits`), so outage tests take no time.
+        self.retry_sleep: Callable[[float], None] | None = None
+        #: The retry waits :attr:`retry_sleep` was asked for, when it records them.
+        self.waits: list[float] = []
         self._wsgi_app: WSGIApp | None = None
-        self.reset()
+
+    def __repr__(self) -> str:
+        where = self.path or "memory"
+        return f"<Sandbox {where!r}>"
+
+    @property
+    def path(self) -> str | None:
+        """The state file, or ``None`` for a sandbox kept in memory."""
+        return self._store.path
+
+    @property
+    def records(self) -> Records:
+        """Every record, as this process last read them: for tests to inspect (change them
+        only through the API, the helpers or a :meth:`transaction`)."""
+        return self._transactions.account.records
+
+    def transaction(self, write: bool = False) -> AbstractContextManager[Account]:
+        """``with sandbox.transaction(write=True) as account:`` runs billing rules
+        (:mod:`flask_flowglad.sandbox.rules`) as one change, as the API and the hosted
+        pages do; their events are delivered when the block ends."""
+        return self._transactions.open(write)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every transaction of this process holds."""
+        return self._transactions.lock
 
     def reset(self) -> None:
-        """Forget every customer, record, call and webhook delivery; the pricing model (and its
-        ids) and the webhook endpoints stay."""
-        with self._lock:
-            self.state = State(
-                self.pricing,
-                self._organization_id,
-                self._clock,
-                allow_multiple_subscriptions=self.allow_multiple_subscriptions,
-            )
+        """Forget every customer, record, call and webhook delivery (in every process
+        sharing the state file); the pricing model (and its ids), the webhook endpoints
+        and the sandbox's time stay."""
+        with self.transaction(write=True) as account:
+            self._store.reset(account.records)
+            self._forget_due()
             self.webhooks.deliveries.clear()
-            self.api = Api(
-                self.state,
-                secret_key=self.secret_key,
-                pages_url=self.pages_url,
-                # The Api only enters and leaves its lock: this one delivers on leaving.
-                lock=cast("threading.RLock", self._lock),
-            )
+            self.api.calls.clear()
+            self.api.faults.clear()
+
+    def _forget_due(self) -> None:
+        self._transactions.forget_due()
+
+    def _load_deliveries(self) -> None:
+        log = self.webhooks.deliveries
+        for seq, data in self._store.deliveries(log.size):
+            log.append(Delivery.from_json(data, seq))
+
+    def _log_delivery(self, delivery: Delivery) -> None:
+        if self._store.path is None:
+            return
+        with self.lock:
+            size = self.webhooks.deliveries.size
+            delivery.seq = self._store.log_delivery(delivery.seq, delivery.to_json(), size)
 
     # transports ---------------------------------------------------------------------------
 
     @property
-    def calls(self) -> list[Call]:
-        """Every API request answered so far: ``(method, path, query, json, status)``."""
+    def calls(self) -> Ring[Call]:
+        """The latest API requests this process answered: ``(method, path, query, json,
+        status)``, oldest first (a ring of ``call_log_size``)."""
         return self.api.calls
 
     def handle(
@@ -141,12 +211,6 @@ class Sandbox:
 
         return create_blueprint(self)
 
-    @property
-    def lock(self) -> SandboxLock:
-        """The lock every read and change of the sandbox's state holds; webhooks it
-        announces are delivered when the outermost holder lets go."""
-        return self._lock
-
     def mounted_at(self, prefix: str | None) -> None:
         """Say where an app registered the hosted pages, so links to them are right."""
         self._mounted_prefix = (prefix or "").rstrip("/") or None
@@ -162,152 +226,7 @@ class Sandbox:
             return request.host_url.rstrip("/") + prefix
         return self.base_url + prefix
 
-    # helpers for tests --------------------------------------------------------------------
-
-    def create_customer(self, external_id: str, *, name: str = "", email: str = "") -> Record:
-        """The customer with this external id, created (on the default plan) if missing."""
-        with self._lock:
-            cid = self.state.customer_ids_by_external.get(external_id)
-            if cid is None:
-                customer, _ = self.state.create_customer(
-                    {"externalId": external_id, "name": name, "email": email}
-                )
-            else:
-                customer = self.state.customers[cid]
-            return copy.deepcopy(customer)
-
-    def put_customer_on_plan(
-        self,
-        external_id: str,
-        price_slug: str,
-        *,
-        quantity: int = 1,
-        name: str = "",
-        email: str = "",
-    ) -> Record:
-        """Make ``price_slug`` the customer's one current plan, as if they had paid for it.
-
-        Other current subscriptions end (a free plan as ``upgraded_to_paid``), a test card
-        is added when the price costs money. For a one-time price, a paid purchase is
-        recorded instead. Returns the SubscriptionDetails (or the purchase).
-        """
-        with self._lock:
-            state = self.state
-            price = self.pricing.price_by_slug(price_slug)
-            if price is None or price["type"] == "usage":
-                raise ValueError(
-                    f"no subscription or single-payment price with slug {price_slug!r}"
-                )
-            self.create_customer(external_id, name=name, email=email)
-            customer = state.find_customer(external_id)
-            method = state.default_payment_method(customer["id"])
-            if price["unitPrice"] > 0 and method is None:
-                method = state.add_payment_method(customer, "4242", name=None)
-            if price["type"] == "single_payment":
-                purchase = state.purchase(customer, price, quantity, name=None, metadata=None)
-                return copy.deepcopy(purchase)
-            current = [s for s in state.subs_of(customer["id"]) if s.is_current]
-            for sub in current:
-                if sub.record["priceId"] == price["id"] and len(current) == 1:
-                    return copy.deepcopy(state.sub_details(sub))
-            # Make way first: a paid plan replaces the active free plan itself
-            # (upgraded_to_paid); every other current plan ends now.
-            ended = [
-                sub
-                for sub in current
-                if not (
-                    price["unitPrice"] > 0
-                    and sub.record["isFreePlan"]
-                    and sub.record["status"] == "active"
-                )
-            ]
-            for sub in ended:
-                state.end_subscription(sub, "customer_request", reassign=False)
-            new = state.create_subscription(
-                customer, price, quantity, payment_method_id=method["id"] if method else None
-            )
-            for sub in ended:
-                sub.record["replacedBySubscriptionId"] = new.id
-            return copy.deepcopy(state.sub_details(new))
-
-    def record_usage(
-        self,
-        external_id: str,
-        slug: str,
-        amount: int = 1,
-        *,
-        subscription_id: str | None = None,
-        transaction_id: str | None = None,
-        properties: Record | None = None,
-    ) -> Record:
-        """Record usage on a usage meter (or usage price) slug for the current subscription."""
-        with self._lock:
-            state = self.state
-            customer = state.find_customer(external_id)
-            if subscription_id is None:
-                sub = self._latest_current(customer)
-                if sub is None:
-                    raise ValueError(f"customer {external_id!r} has no current subscription")
-                subscription_id = sub.id
-            kind = "usageMeterSlug" if self.pricing.meter_by_slug(slug) else "priceSlug"
-            event = UsageInput(
-                subscription_id=subscription_id,
-                amount=amount,
-                transaction_id=transaction_id or new_id("txn"),
-                identifier=(kind, slug),
-                properties=properties,
-            )
-            return copy.deepcopy(state.record_usage(event))
-
-    def complete_checkout(
-        self, session_id: str, *, card_number: str = "4242 4242 4242 4242"
-    ) -> Record:
-        """Pay for a checkout session as a person on the hosted page would."""
-        with self._lock:
-            return copy.deepcopy(self.state.complete_checkout(session_id, card_number=card_number))
-
-    def decline_checkout(self, session_id: str) -> Record:
-        """Try to pay with the declined test card: the session stays open, nothing is paid."""
-        with self._lock:
-            try:
-                self.state.complete_checkout(session_id, card_number=DECLINED_CARD)
-            except CardDeclined:
-                pass
-            return copy.deepcopy(self.state.get_checkout_session(session_id))
-
-    def expire_checkout(self, session_id: str) -> Record:
-        """Let a checkout session run out: it can no longer be paid."""
-        with self._lock:
-            return copy.deepcopy(self.state.expire_checkout(session_id))
-
-    def advance_billing_period(self, target: str) -> list[Record]:
-        """Move a subscription (by id) or all of a customer's (by external id) to the next
-        billing period: renewals, scheduled cancellations and downgrades, invoices, credits.
-        """
-        with self._lock:
-            state = self.state
-            if target in state.subs:
-                subs = [state.subs[target]]
-            else:
-                customer = state.find_customer(target)
-                subs = [s for s in state.subs_of(customer["id"]) if s.is_current]
-            return copy.deepcopy([state.sub_details(state.advance(sub)) for sub in subs])
-
-    def billing(self, external_id: str) -> Record:
-        """The billing payload (E4) of a customer, without making an API call."""
-        with self._lock:
-            customer = self.state.find_customer(external_id)
-            portal = f"{self.pages_url()}/portal/{customer['id']}"
-            return copy.deepcopy(self.state.billing(customer, portal))
-
-    def subscription(self, subscription_id: str) -> Record:
-        """A subscription's details (items, features, balances)."""
-        with self._lock:
-            return copy.deepcopy(self.state.sub_details(self.state.get_sub(subscription_id)))
-
-    def checkout_session(self, session_id: str) -> Record:
-        with self._lock:
-            return copy.deepcopy(self.state.get_checkout_session(session_id))
+    # failures -----------------------------------------------------------------------------
 
     def fail_next(
         self,
@@ -322,7 +241,7 @@ class Sandbox:
         """Answer the next ``times`` matching requests with a failure (outage, rate limit).
 
         ``path`` matches as a substring of the request path. The default body is Flowglad's
-        unhandled-error JSON.
+        unhandled-error JSON. Faults belong to this process.
         """
         if body is None:
             body = '{"error": "Internal server error", "request_id": "sandbox0"}'
@@ -330,17 +249,29 @@ class Sandbox:
         fault_headers = {"Content-Type": "application/json", **(headers or {})}
         if not 1 <= times <= limits.MAX_FAULT_TIMES:
             raise ValueError(f"times must be from 1 to {limits.MAX_FAULT_TIMES}")
-        with self._lock:
-            if len(self.api.faults) >= limits.MAX_FAULTS:
-                raise ValueError(f"at most {limits.MAX_FAULTS} faults may wait at once")
-            self.api.faults.append(
-                Fault(status, times, method.upper() if method else None, path, raw, fault_headers)
-            )
+        self.api.add_fault(
+            Fault(status, times, method.upper() if method else None, path, raw, fault_headers)
+        )
 
-    # internals shared with the pages ------------------------------------------------------
+    def record_waits(self) -> None:
+        """Let the extension's client record its retry waits in :attr:`waits` instead of
+        sleeping through them: an outage test runs in milliseconds, with the same
+        attempts, in the same order. (The request deadline does not see the waits.)"""
+        self.retry_sleep = self.waits.append
 
-    def _latest_current(self, customer: Record) -> Sub | None:
-        current = [s for s in self.state.subs_of(customer["id"]) if s.is_current]
-        if not current:
-            return None
-        return max(current, key=lambda s: (s.record["createdAt"], s.record["updatedAt"], s.id))
+
+def configured_sandbox(
+    setting: object, pricing: str | None, *, instance_path: str, root_path: str
+) -> Sandbox:
+    """The sandbox an app's ``FLOWGLAD_SANDBOX`` (and ``FLOWGLAD_SANDBOX_PRICING``) asks for.
+
+    A :class:`Sandbox` is used as it is; ``True`` is a new one in memory; a path is a
+    state file, relative to the app's instance folder, as Flask-SQLAlchemy does with
+    SQLite files. The pricing file is relative to the app's root path, as
+    ``app.config.from_file`` reads.
+    """
+    if isinstance(setting, Sandbox):
+        return setting
+    source = os.path.join(root_path, pricing) if pricing else None
+    path = os.path.join(instance_path, setting) if isinstance(setting, str) else None
+    return Sandbox(source, path=path)

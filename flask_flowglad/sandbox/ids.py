@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import secrets
 import string
 import time
@@ -16,9 +17,31 @@ from collections.abc import Callable
 _ALPHABET = string.ascii_letters + string.digits
 
 
+def random_text(alphabet: str, length: int) -> str:
+    """``length`` characters of ``alphabet``, drawn from the system's random source at once
+    (one call, not one per character: ids are made on every request)."""
+    number = int.from_bytes(secrets.token_bytes(length), "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
 def new_id(prefix: str) -> str:
     """``prefix_`` + 21 random characters, like Flowglad's nanoid-based ids."""
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(21))
+    return prefix + "_" + random_text(_ALPHABET, 21)
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """An id that looks like :func:`new_id` but is the same for the same ``parts``: the
+    pricing model's records keep their ids in every process that loads the same file."""
+    number = int.from_bytes(hashlib.sha256("\x00".join(parts).encode()).digest(), "big")
+    chars = []
+    for _ in range(21):
+        number, index = divmod(number, len(_ALPHABET))
+        chars.append(_ALPHABET[index])
+    return prefix + "_" + "".join(chars)
 
 
 def wall_clock_ms() -> int:
@@ -26,16 +49,27 @@ def wall_clock_ms() -> int:
 
 
 class Clock:
-    """Epoch milliseconds, strictly increasing across calls."""
+    """Epoch milliseconds, strictly increasing across calls, ahead of real time by an offset.
 
-    def __init__(self, source: Callable[[], int] = wall_clock_ms) -> None:
+    The offset is how far the sandbox's time was moved forward (``advance_time``); it lives
+    with the records, so every process sharing a sandbox reads the same time.
+    """
+
+    def __init__(
+        self, source: Callable[[], int] = wall_clock_ms, offset: Callable[[], int] = lambda: 0
+    ) -> None:
         self._source = source
+        self._offset = offset
         self._last = 0
 
     def now(self) -> int:
-        value = max(int(self._source()), self._last + 1)
+        value = max(int(self._source()) + self._offset(), self._last + 1)
         self._last = value
         return value
+
+    def real_now(self) -> int:
+        """The source's time, without the offset: what the offset is measured from."""
+        return int(self._source())
 
 
 DAY_MS = 24 * 60 * 60 * 1000

@@ -35,3 +35,8 @@ MAX_TIMESTAMP_MS = 253_402_300_799_999
 #: How many upcoming calls one queued fault may fail, and how many faults may wait.
 MAX_FAULT_TIMES = 1000
 MAX_FAULTS = 100
+#: API calls kept in :attr:`Sandbox.calls <flask_flowglad.sandbox.Sandbox.calls>` and
+#: webhook deliveries kept in ``sandbox.webhooks.deliveries``: the newest, in rings, so a
+#: sandbox serving for days stays the same size.
+CALL_LOG_SIZE = 1000
+DELIVERY_LOG_SIZE = 1000

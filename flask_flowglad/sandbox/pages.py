@@ -7,21 +7,40 @@ are rendered with a private Jinja environment: a user's app templates can never 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+import os
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, redirect, request
 from flask.typing import ResponseReturnValue
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .account import Account
 from .errors import SandboxError
-from .state import CardDeclined
+from .pricing import PricingModel
+from .records import Record
+from .rules import checkout as checkouts
+from .rules import read_models, subscriptions
 from .wire import PAGES_PREFIX
 
 if TYPE_CHECKING:
     from flask.sansio.blueprints import BlueprintSetupState
 
-    from .core import Sandbox
+
+class Host(Protocol):
+    """What the pages need of the sandbox they show."""
+
+    pricing: PricingModel
+    secret_key: str
+
+    @property
+    def path(self) -> str | None: ...
+
+    def transaction(self, write: bool = False) -> AbstractContextManager[Account]: ...
+
+    def mounted_at(self, prefix: str | None) -> None: ...
+
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _ZERO_DECIMAL = {"JPY", "KRW"}
@@ -99,7 +118,7 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
-def create_blueprint(sandbox: Sandbox) -> Blueprint:
+def create_blueprint(sandbox: Host) -> Blueprint:
     """Pages bound to one sandbox; the URL prefix it is registered under is remembered."""
     bp = Blueprint("flowglad_sandbox", __name__)
 
@@ -107,44 +126,64 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
         sandbox.mounted_at(setup.url_prefix)
 
     bp.record(remember_prefix)
-    lock = sandbox.lock
+    bp.add_url_rule("/", "index", lambda: index(sandbox))
+    bp.add_url_rule(
+        "/checkout/<session_id>",
+        "checkout",
+        lambda session_id: checkout(sandbox, session_id),
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/checkout/<session_id>/cancel",
+        "cancel_checkout",
+        lambda session_id: cancel_checkout(sandbox, session_id),
+    )
+    bp.add_url_rule(
+        "/portal/<customer_id>", "portal", lambda customer_id: portal(sandbox, customer_id)
+    )
+    bp.add_url_rule(
+        "/portal/<customer_id>/subscriptions/<subscription_id>/<action>",
+        "portal_action",
+        lambda **ids: portal_action(sandbox, **ids),
+        methods=["POST"],
+    )
+    return bp
 
-    def price_of(session: dict[str, Any]) -> dict[str, Any] | None:
-        return sandbox.pricing.prices.get(session.get("priceId") or "")
 
-    @bp.get("/")
-    def index() -> Response:
-        with lock:
-            customers = [c for c in sandbox.state.customers.values() if not c["archived"]]
-        return _render("index.html", sandbox=sandbox, customers=customers)
+def index(sandbox: Host) -> Response:
+    with sandbox.transaction() as account:
+        customers = [c for c in account.records.customers if not c["archived"]]
+        state_file = os.path.basename(sandbox.path) if sandbox.path else None
+        return _render(
+            "index.html", customers=customers, secret_key=sandbox.secret_key, state_file=state_file
+        )
 
-    @bp.route("/checkout/<session_id>", methods=["GET", "POST"])
-    def checkout(session_id: str) -> ResponseReturnValue:
-        with lock:
-            session = sandbox.state.checkout_sessions.get(session_id)
-            if session is None:
-                abort(404)
-            session = sandbox.state.get_checkout_session(session_id)
-            if session["status"] == "open" and sandbox.state.checkout_blocked(session):
-                # A second paid plan is not sold: back to the app, as Flowglad's page does.
+
+def checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
+    """The checkout page; its form pays (or is declined) and goes back to the app."""
+    paying = request.method == "POST"
+    with sandbox.transaction(write=paying) as account:
+        session = account.records.checkout_sessions.get(session_id)
+        if session is None:
+            abort(404)
+        if session["status"] == "open" and subscriptions.checkout_blocked(account, session):
+            # A second paid plan is not sold: back to the app, as Flowglad's page does.
+            return redirect(session["successUrl"], code=303)
+        error, status = None, 200
+        if paying:
+            try:
+                checkouts.complete(
+                    account,
+                    session_id,
+                    card_number=request.form.get("card_number", ""),
+                    name=request.form.get("name") or None,
+                )
+            except SandboxError as exc:
+                error, status = str(exc.error), exc.status
+            else:
                 return redirect(session["successUrl"], code=303)
-            error = None
-            status = 200
-            if request.method == "POST":
-                try:
-                    sandbox.state.complete_checkout(
-                        session_id,
-                        card_number=request.form.get("card_number", ""),
-                        name=request.form.get("name") or None,
-                    )
-                except CardDeclined as exc:
-                    error, status = str(exc.error), 402
-                except SandboxError as exc:
-                    error, status = str(exc.error), exc.status
-                else:
-                    return redirect(session["successUrl"], code=303)
-            price = price_of(session)
-            product = sandbox.pricing.products.get(price["productId"] or "") if price else None
+        price = account.pricing.prices.get(session.get("priceId") or "")
+        product = account.pricing.products.get(price["productId"] or "") if price else None
         return _render(
             "checkout.html",
             status=status,
@@ -154,50 +193,52 @@ def create_blueprint(sandbox: Sandbox) -> Blueprint:
             error=error,
         )
 
-    @bp.get("/checkout/<session_id>/cancel")
-    def cancel_checkout(session_id: str) -> ResponseReturnValue:
-        with lock:
-            session = sandbox.state.checkout_sessions.get(session_id)
+
+def cancel_checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
+    with sandbox.transaction() as account:
+        session: Record | None = account.records.checkout_sessions.get(session_id)
         if session is None:
             abort(404)
         return redirect(session["cancelUrl"], code=303)
 
-    @bp.get("/portal/<customer_id>")
-    def portal(customer_id: str) -> Response:
-        with lock:
-            customer = sandbox.state.customers.get(customer_id)
-            if customer is None:
-                abort(404)
-            # Rendered under the lock: the billing read model shares the stored records.
-            return _render(
-                "portal.html",
-                customer=customer,
-                billing=sandbox.state.billing(customer, request.url),
-                currency=sandbox.pricing.currency,
-                message=request.args.get("message"),
-            )
 
-    @bp.post("/portal/<customer_id>/subscriptions/<subscription_id>/<action>")
-    def portal_action(customer_id: str, subscription_id: str, action: str) -> ResponseReturnValue:
-        with lock:
-            sub = sandbox.state.subs.get(subscription_id)
-            if sub is None or sub.record["customerId"] != customer_id:
-                abort(404)
-            try:
-                if action == "cancel":
-                    timing = request.form.get("timing", "at_end_of_current_billing_period")
-                    if timing not in ("immediately", "at_end_of_current_billing_period"):
-                        abort(400)
-                    sandbox.state.cancel(sub, timing)
-                    message = "Subscription canceled."
-                elif action == "uncancel":
-                    sandbox.state.uncancel(sub)
-                    message = "Cancellation withdrawn."
-                else:
-                    abort(404)
-            except SandboxError as exc:
-                message = str(exc.error)
-        target = request.base_url.rsplit("/subscriptions/", 1)[0]
-        return redirect(f"{target}?{urlencode({'message': message})}", code=303)
+def portal(sandbox: Host, customer_id: str) -> Response:
+    with sandbox.transaction() as account:
+        customer = account.records.customers.get(customer_id)
+        if customer is None:
+            abort(404)
+        # Rendered inside the transaction: the billing read model shares the records.
+        return _render(
+            "portal.html",
+            customer=customer,
+            billing=read_models.billing(account, customer, request.url),
+            currency=account.pricing.currency,
+            message=request.args.get("message"),
+        )
 
-    return bp
+
+def portal_action(
+    sandbox: Host, customer_id: str, subscription_id: str, action: str
+) -> ResponseReturnValue:
+    """Cancel (at the period's end by default) or uncancel, then back to the portal."""
+    timing = request.form.get("timing", "at_end_of_current_billing_period")
+    with sandbox.transaction(write=True) as account:
+        sub = account.records.subscriptions.get(subscription_id)
+        if sub is None or sub.customer_id != customer_id or action not in ("cancel", "uncancel"):
+            abort(404)
+        if action == "cancel" and timing not in (
+            "immediately",
+            "at_end_of_current_billing_period",
+        ):
+            abort(400)
+        try:
+            if action == "cancel":
+                subscriptions.cancel(account, sub, timing)
+                message = "Subscription canceled."
+            else:
+                subscriptions.uncancel(account, sub)
+                message = "Cancellation withdrawn."
+        except SandboxError as exc:
+            message = str(exc.error)
+    target = request.base_url.rsplit("/subscriptions/", 1)[0]
+    return redirect(f"{target}?{urlencode({'message': message})}", code=303)

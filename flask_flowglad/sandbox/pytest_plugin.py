@@ -39,10 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture
 def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    """A new, empty :class:`~flask_flowglad.sandbox.Sandbox` for each test.
+    """A new, empty :class:`~flask_flowglad.sandbox.Sandbox` for each test, in memory.
 
     The app's warning that billing is simulated is expected here, so it is ignored
-    during the test, even under ``pytest -W error``.
+    during the test, even under ``pytest -W error``. The extension's client records its
+    retry waits in ``flowglad_sandbox.waits`` instead of sleeping through them
+    (:meth:`~flask_flowglad.sandbox.Sandbox.record_waits`): a test of an outage made with
+    ``fail_next`` runs in milliseconds and sees the same attempts.
     """
     from .core import SIMULATED_WARNING, Sandbox
 
@@ -50,7 +53,9 @@ def flowglad_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     path = str(request.config.rootpath / pricing) if pricing else None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=re.escape(SIMULATED_WARNING))
-        yield Sandbox(path)
+        sandbox = Sandbox(path)
+        sandbox.record_waits()
+        yield sandbox
 
 
 @pytest.fixture

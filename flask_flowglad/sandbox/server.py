@@ -3,29 +3,35 @@
 Used by ``flask flowglad sandbox`` for apps (or browsers, or other languages) that must
 reach the sandbox over a socket rather than through the in-process adapter. That command
 uses Werkzeug's development server, which closes every connection; for load tests serve
-``Sandbox().wsgi_app`` with a production WSGI server (the benchmarks use waitress).
+``Sandbox().wsgi_app`` with a production WSGI server (the benchmarks use waitress); give
+it a state file (``Sandbox(path=...)``) and several worker processes serve one sandbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, request
 
+from .adapter import Handler
 from .controls import CONTROLS_PREFIX
 from .limits import MAX_BODY_BYTES
 from .wire import PAGES_PREFIX
 
-if TYPE_CHECKING:
-    from .core import Sandbox
-
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class Served(Handler, Protocol):
+    """A sandbox, as the server needs it: its API and controls, and its pages."""
+
+    def pages_blueprint(self) -> Blueprint: ...
+
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def create_wsgi_app(sandbox: Sandbox) -> Flask:
+def create_wsgi_app(sandbox: Served) -> Flask:
     """A small Flask app: ``/api/...`` and the test controls go to :meth:`Sandbox.handle`."""
     app = Flask("flask_flowglad.sandbox.server")
     app.register_blueprint(sandbox.pages_blueprint(), url_prefix=PAGES_PREFIX)

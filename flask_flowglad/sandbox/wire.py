@@ -15,6 +15,7 @@ from typing import Any
 
 from . import limits
 from .errors import SandboxError, bad_request
+from .ids import random_text
 
 Response = tuple[int, dict[str, str], bytes]
 
@@ -27,7 +28,7 @@ PAGES_PREFIX = "/flowglad-sandbox"
 
 def new_request_id() -> str:
     """Eight lowercase letters and digits, like Flowglad's ``request_id``."""
-    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    return random_text(string.ascii_lowercase + string.digits, 8)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -110,6 +111,10 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+class Encoded(bytes):
+    """A handler's result already encoded as JSON (inside the transaction it read)."""
+
+
 def json_answer(
     run: Callable[[], tuple[int, Any]], request_id: str, base_headers: dict[str, str]
 ) -> Response:
@@ -126,4 +131,5 @@ def json_answer(
     except Exception:  # noqa: BLE001 - a bug in a rule must not crash the user's app
         body_500 = {"error": "Internal server error", "request_id": request_id}
         return 500, json_headers, json.dumps(body_500).encode()
-    return status, json_headers, json.dumps(result).encode()
+    body = result if isinstance(result, Encoded) else json.dumps(result).encode()
+    return status, json_headers, bytes(body)

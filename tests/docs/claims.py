@@ -380,7 +380,7 @@ def unknown_actions(page: Page) -> list[str]:
 def extension_sources() -> list[Path]:
     """The extension's modules: the sandbox speaks Flowglad's API codes, not the envelope's."""
     package = ROOT / "flask_flowglad"
-    return [path for path in package.rglob("*.py") if "sandbox" not in path.parts]
+    return [p for p in package.rglob("*.py") if "sandbox" not in p.relative_to(package).parts]
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,11 +164,19 @@ def test_demo_user_is_seeded_once_and_printed(
     assert created_external_ids(app.config["FLOWGLAD_SANDBOX"]) == ["1"]
 
 
-def test_real_flowglad_when_a_secret_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_flowglad_when_a_secret_key_is_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from saas_app import create_app
     from saas_app.config import default_config
 
     monkeypatch.delenv("FLOWGLAD_SECRET_KEY", raising=False)
-    assert default_config()["FLOWGLAD_SANDBOX"] is True
+    database = str(tmp_path / "saas.sqlite3")
+    app = create_app({"TESTING": True, "DATABASE": database, "SAAS_DEMO_USER": None})
+    # Without a key, the sandbox, kept beside the database: a restart loses nothing.
+    assert app.extensions["flowglad"].sandbox.path == str(tmp_path / "flowglad-sandbox.db")
+    assert len(app.config["SECRET_KEY"]) == 64
+    assert create_app({"DATABASE": database}).config["SECRET_KEY"] == app.config["SECRET_KEY"]
     monkeypatch.setenv("FLOWGLAD_SECRET_KEY", "sk_test_real")
     config = default_config()
     assert config["FLOWGLAD_SANDBOX"] is False

@@ -36,13 +36,6 @@ NOT_CORE = {"webhooks.endpoint"}
 WEB = {"@flask", "@flask_login", "@werkzeug", "@marshmallow", "@apispec", "@click"}
 #: The one module that wires the layers together (and a configured sandbox in).
 WIRING = "extension"
-#: Import circles inside the sandbox, left to its restructuring (issue 19).
-SANDBOX_CIRCLES_LEFT = {
-    ("sandbox.adapter", "sandbox.core"),
-    ("sandbox.core", "sandbox.pages"),
-    ("sandbox.core", "sandbox.server"),
-    ("sandbox.state", "sandbox.webhooks"),
-}
 
 
 def module_name(path: Path) -> str:
@@ -120,13 +113,8 @@ def is_core(name: str) -> bool:
     return name in CORE or name.split(".")[0] in CORE_PACKAGES
 
 
-def test_no_import_circle_but_those_the_sandbox_issue_removes() -> None:
-    cycles = find_cycles(graph())
-    outside_sandbox = {c for c in cycles if not all(m.startswith("sandbox.") for m in c)}
-    assert outside_sandbox == set(), outside_sandbox
-    # The sandbox's own are known; a new one fails, and so does removing one (then drop it
-    # from SANDBOX_CIRCLES_LEFT, until the set is empty).
-    assert {cycle for cycle in cycles if len(cycle) == 2} == SANDBOX_CIRCLES_LEFT
+def test_no_import_circle() -> None:
+    assert find_cycles(graph()) == set()
 
 
 def test_no_module_imports_the_package_root() -> None:
@@ -214,11 +202,9 @@ def test_the_root_exports_each_public_name_from_its_module() -> None:
     assert {"request_deadline", "ConfigurationWarning", "WebhookEvent"} <= set(exports)
 
 
-def test_no_function_is_longer_than_80_lines_outside_the_sandbox() -> None:
+def test_no_function_is_longer_than_80_lines() -> None:
     long = []
     for path in PACKAGE.rglob("*.py"):
-        if "sandbox" in path.relative_to(PACKAGE).parts:
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
@@ -233,3 +219,19 @@ def test_one_transaction_id_format_made_in_one_place() -> None:
     # The service makes its ids with the client's function: one format, one place.
     assert service.new_transaction_id is client.new_transaction_id
     assert "def new_transaction_id" not in (PACKAGE / "service.py").read_text()
+
+
+def test_the_sandboxs_records_and_rules_import_no_flask_and_none_of_its_faces() -> None:
+    """The sandbox's billing is a Flask-free core of its own: records, rules, the store and
+    the transactions; only its faces (API, pages, server, deliveries to an app) know Flask."""
+    edges = graph()
+    core = {"records", "account", "store", "transactions", "ids", "errors", "cards", "ring"}
+    names = {f"sandbox.{name}" for name in core} | {
+        n for n in edges if n.startswith("sandbox.rules")
+    }
+    faces = ("pages", "server", "api", "routes", "core", "helpers", "webhooks", "controls")
+    for name in sorted(names):
+        web = edges[name] & WEB
+        assert not web, f"{name} imports {web}"
+        above = {t for t in edges[name] if t.split(".")[-1] in faces}
+        assert not above, f"{name} imports {above}"

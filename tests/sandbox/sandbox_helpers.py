@@ -126,6 +126,17 @@ class Contract:
         )
 
 
+def assert_file_holds_the_same(sandbox: Sandbox) -> None:
+    """A sandbox opened afresh on ``sandbox``'s file holds exactly its records."""
+    assert sandbox.path is not None
+    fresh = Sandbox(path=sandbox.path)
+    with fresh.transaction(), sandbox.transaction():  # each reads what it has not seen
+        theirs = {(kind, row_id): body for kind, row_id, body in fresh.records.dump_all()}
+        ours = {(kind, row_id): body for kind, row_id, body in sandbox.records.dump_all()}
+    differ = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+    assert not differ, f"not written to the state file as held in memory: {differ[:5]}"
+
+
 class ApiClient:
     """``requests`` through the sandbox's adapter, each answer checked against the contract."""
 

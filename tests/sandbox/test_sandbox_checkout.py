@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from flask_flowglad.sandbox import Sandbox, SandboxError
+from flask_flowglad.sandbox.rules import checkout
 
 from .sandbox_helpers import ApiClient
 
@@ -110,15 +111,17 @@ def test_sessions_expire_after_a_day() -> None:
     now = [1_700_000_000_000]
     sandbox = Sandbox(clock=lambda: now[0])
     sandbox.create_customer("u")
-    session = sandbox.state.create_checkout_session(
-        {
-            "type": "product",
-            "customerExternalId": "u",
-            "priceSlug": "pro_monthly",
-            "successUrl": "http://x/s",
-            "cancelUrl": "http://x/c",
-        }
-    )
+    with sandbox.transaction(write=True) as account:
+        session = checkout.create_session(
+            account,
+            {
+                "type": "product",
+                "customerExternalId": "u",
+                "priceSlug": "pro_monthly",
+                "successUrl": "http://x/s",
+                "cancelUrl": "http://x/c",
+            },
+        )
     now[0] += 25 * 60 * 60 * 1000
     assert sandbox.checkout_session(session["id"])["status"] == "expired"
 

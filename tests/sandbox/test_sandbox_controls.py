@@ -37,7 +37,7 @@ def test_controls_need_the_secret_key(sandbox: Sandbox, controls: requests.Sessi
     assert controls.post(url, headers={"Authorization": "sk_test_other"}).status_code == 401
     sandbox.create_customer("user-1")
     assert controls.post(url, headers={"Authorization": ""}).status_code == 401
-    assert sandbox.state.customers
+    assert sandbox.records.customers
 
 
 def test_reset_forgets_customers_calls_and_webhook_deliveries(
@@ -49,7 +49,7 @@ def test_reset_forgets_customers_calls_and_webhook_deliveries(
     api.create_customer()
     assert sandbox.webhooks.deliveries and all(d.delivered for d in sandbox.webhooks.deliveries)
     assert _post(sandbox, controls, "/reset") == {"reset": True}
-    assert sandbox.state.customers == {}
+    assert sandbox.records.customers.rows == {}
     assert sandbox.calls == []
     assert sandbox.webhooks.deliveries == []
 

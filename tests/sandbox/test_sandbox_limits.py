@@ -55,7 +55,7 @@ def test_a_claim_within_the_quantity_bound_but_over_capacity_allocates_nothing(
         json={"resourceSlug": "seats", "quantity": limits.MAX_QUANTITY},
     )
     _refused(response, "Insufficient capacity")
-    assert sandbox.state.claims == []
+    assert sandbox.records.claims.rows == {}
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_subscription_terms_past_their_bounds_are_refused(
     api.create_customer()
     body = {"customerExternalId": "user-1", "priceSlug": "pro_monthly", member: value}
     _refused(api.post("/api/v1/subscriptions", json=body), needle)
-    assert len(sandbox.state.subs) == 1  # only the free plan
+    assert len(sandbox.records.subscriptions) == 1  # only the free plan
 
 
 def test_yearly_periods_that_would_pass_the_year_9999_are_refused(
@@ -120,7 +120,7 @@ def test_bulk_usage_is_bounded_in_events(api: ApiClient, sandbox: Sandbox, sub_i
     event = {"subscriptionId": sub_id, "usageMeterSlug": "api_calls", "amount": 1}
     events = [{**event, "transactionId": f"t{i}"} for i in range(limits.MAX_BULK_EVENTS + 1)]
     _refused(api.post("/api/v1/usage-events/bulk", json={"usageEvents": events}), "1 to")
-    assert sandbox.state.usage_events == []
+    assert sandbox.records.usage_events.rows == {}
 
 
 def test_properties_and_metadata_are_bounded_in_members(api: ApiClient, sub_id: str) -> None:
@@ -147,13 +147,13 @@ def test_lists_are_bounded(api: ApiClient, sandbox: Sandbox, sub_id: str) -> Non
     items = [{"priceSlug": "pro_monthly"}] * (limits.MAX_LIST + 1)
     adjustment = {"timing": "immediately", "newSubscriptionItems": items}
     _refused(api.post(f"/api/v1/subscriptions/{sub_id}/adjust", json={"adjustment": adjustment}))
-    assert sandbox.state.claims == []
+    assert sandbox.records.claims.rows == {}
 
 
 def test_a_long_external_id_is_refused(api: ApiClient, sandbox: Sandbox) -> None:
     body = {"customer": {"externalId": "x" * (limits.MAX_ID + 1), "name": "", "email": ""}}
     _refused(api.post("/api/v1/customers", json=body), "at most")
-    assert sandbox.state.customers == {}
+    assert sandbox.records.customers.rows == {}
 
 
 def test_an_oversized_body_is_refused_unparsed(sandbox: Sandbox) -> None:
@@ -250,4 +250,4 @@ def test_numbers_json_cannot_carry_are_refused(sandbox: Sandbox, body: bytes) ->
     )
     assert status == 400
     assert json.loads(raw)["error"] == "Invalid JSON in request body"
-    assert sandbox.state.customers == {}
+    assert sandbox.records.customers.rows == {}

@@ -7,6 +7,7 @@ import re
 from flask import Flask
 
 from flask_flowglad.sandbox import Sandbox
+from flask_flowglad.sandbox.rules import subscriptions
 
 from .sandbox_helpers import ApiClient
 
@@ -49,7 +50,10 @@ def test_back_to_the_app_follows_return_to_then_the_referrer_then_the_root(
 
 def test_portal_shows_readable_dates_and_statuses(app: Flask, sandbox: Sandbox) -> None:
     sub = sandbox.put_customer_on_plan("user-1", "pro_monthly")
-    sandbox.state.cancel(sandbox.state.get_sub(sub["id"]), "at_end_of_current_billing_period")
+    with sandbox.transaction(write=True) as account:
+        subscriptions.cancel(
+            account, account.get_sub(sub["id"]), "at_end_of_current_billing_period"
+        )
     customer = sandbox.create_customer("user-1")
     html = app.test_client().get(f"/flowglad-sandbox/portal/{customer['id']}").get_data(True)
     assert "Cancels at period end" in html

@@ -6,6 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from flask import Flask
+
+from flask_flowglad import Flowglad
+from flask_flowglad.sandbox import Sandbox
 
 pytest_plugins = ["pytester"]
 
@@ -36,7 +40,7 @@ def test_fixture_gives_each_test_a_fresh_sandbox_with_helpers(pytester: pytest.P
         def test_second(flowglad_sandbox):
             assert flowglad_sandbox is not seen[0]
             assert flowglad_sandbox.calls == []
-            assert flowglad_sandbox.state.customers == {}
+            assert flowglad_sandbox.records.customers.rows == {}
         """
     )
     result = pytester.runpytest_subprocess()
@@ -72,7 +76,7 @@ def test_url_fixture_serves_the_tests_sandbox_over_http(pytester: pytest.Pyteste
                 json={"externalId": "u"}, headers=key, timeout=10,
             )
             assert created.status_code == 200
-            assert "u" in flowglad_sandbox.state.customer_ids_by_external
+            assert flowglad_sandbox.records.customer_by_external_id("u") is not None
             billing = requests.get(
                 flowglad_sandbox_url + "/api/v1/customers/u/billing", headers=key, timeout=10
             ).json()
@@ -96,3 +100,23 @@ def test_plugin_imports_with_only_the_hard_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_the_fixtures_sandbox_records_retry_waits_instead_of_sleeping(
+    flowglad_sandbox: Sandbox,
+) -> None:
+    """An outage made with ``fail_next`` is retried as against Flowglad (same attempts,
+    same back-off asked for) without the test sleeping through the back-off."""
+    app = Flask(__name__)
+    app.config.update(FLOWGLAD_SANDBOX=flowglad_sandbox, FLOWGLAD_MAX_RETRIES=2)
+    flowglad = Flowglad(app)
+    flowglad_sandbox.create_customer("u1")
+    flowglad_sandbox.fail_next(503, times=2, path="/billing")
+    with app.test_request_context():
+        billing = flowglad.for_customer("u1").get_billing()
+    assert billing.raw["customer"]["externalId"] == "u1"
+    statuses = [c.status for c in flowglad_sandbox.calls if c.path.endswith("/billing")]
+    assert statuses == [503, 503, 200]
+    # The client's back-off (0.5 s, then 1 s, less up to 25% jitter) was asked for, not slept.
+    first, second = flowglad_sandbox.waits
+    assert 0.375 <= first <= 0.5 and 0.75 <= second <= 1.0

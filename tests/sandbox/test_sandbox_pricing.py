@@ -127,6 +127,18 @@ def test_invalid_pricing_data_names_the_problem(data: dict[str, object], message
             "duplicate product slug 'p'",
         ),
         ({"products": [{"slug": "p", "default": "yes", "prices": [{}]}]}, "true or false"),
+        (
+            {"usageMeters": [{"slug": "m", "prices": [{"slug": "m_no_charge"}]}]},
+            "usageMeters[0].prices[0].slug: usage price slugs ending with '_no_charge' are",
+        ),
+        (
+            {"products": [{"slug": "p", "default": True, "prices": [{"unitPrice": 100}]}]},
+            "products[0].prices[0]: the default product's prices must be free",
+        ),
+        (
+            {"products": [{"slug": "p", "default": True, "prices": [{"trialPeriodDays": 7}]}]},
+            "products[0].prices[0]: the default product's prices have no trial",
+        ),
     ],
 )
 def test_invalid_pricing_data_is_refused_when_loaded_with_where_it_is_wrong(
@@ -144,3 +156,50 @@ def test_an_unreadable_or_malformed_pricing_file_is_a_pricing_error(tmp_path: Pa
     broken.write_text('{"products": [}')
     with pytest.raises(PricingError, match="not valid JSON"):
         Sandbox(broken)
+
+
+def test_every_meter_has_a_no_charge_price_its_default_when_it_has_no_other() -> None:
+    """As Flowglad gives every usage meter (``utils/pricingModels/setupTransaction.ts``): a
+    meter without prices counts usage at no charge, instead of refusing the first event."""
+    sandbox = Sandbox(
+        {
+            "usageMeters": [
+                {"slug": "exports", "prices": []},
+                {"slug": "calls", "prices": [{"slug": "call", "unitPrice": 2}]},
+            ],
+            "features": [
+                {"slug": "few", "type": "usage_credit_grant", "usageMeter": "exports", "amount": 2}
+            ],
+            "products": [
+                {
+                    "slug": "free",
+                    "default": True,
+                    "features": ["few"],
+                    "prices": [{"slug": "free"}],
+                }
+            ],
+        }
+    )
+    exports, calls = sandbox.pricing.record["usageMeters"]
+    assert [p["slug"] for p in exports["prices"]] == ["exports_no_charge"]
+    assert exports["defaultPrice"]["slug"] == "exports_no_charge"
+    assert exports["defaultPrice"]["unitPrice"] == 0
+    assert [p["slug"] for p in calls["prices"]] == ["call", "calls_no_charge"]
+    assert calls["defaultPrice"]["slug"] == "call"
+    event = sandbox.record_usage("u1", "exports", 5) if sandbox.create_customer("u1") else None
+    assert event is not None and event["priceId"] == exports["defaultPrice"]["id"]
+    [renewed] = sandbox.advance_billing_period("u1")
+    # Overage at no charge bills nothing: no invoice for a free plan.
+    assert sandbox.billing("u1")["invoices"] == []
+    assert renewed["experimental"]["usageMeterBalances"][0]["availableBalance"] == 2
+
+
+def test_ids_are_the_same_for_the_same_file_and_organization() -> None:
+    from flask_flowglad.sandbox.pricing import PricingModel, load_pricing_data
+
+    data = load_pricing_data(None)
+    one = PricingModel(data, organization_id="org_1", created_at=0)
+    again = PricingModel(data, organization_id="org_1", created_at=0)
+    other = PricingModel(data, organization_id="org_2", created_at=0)
+    assert one.record == again.record
+    assert set(one.prices).isdisjoint(other.prices)

@@ -150,12 +150,12 @@ def test_created_subscription_can_be_retrieved(api: ApiClient) -> None:
     assert fetched == created
 
 
-def test_trial_prices_start_trialing_and_activate_at_renewal() -> None:
+def test_a_trial_without_a_card_ends_past_due_and_uncharged() -> None:
     pricing = {
         "products": [
+            {"slug": "free", "default": True, "prices": [{"slug": "free", "unitPrice": 0}]},
             {
                 "slug": "team",
-                "default": True,
                 "prices": [
                     {
                         "slug": "team_monthly",
@@ -164,13 +164,21 @@ def test_trial_prices_start_trialing_and_activate_at_renewal() -> None:
                         "trialPeriodDays": 14,
                     }
                 ],
-            }
+            },
         ]
     }
     sandbox = Sandbox(pricing)
     sandbox.create_customer("u")
-    [sub] = sandbox.billing("u")["currentSubscriptions"]
-    assert sub["status"] == "trialing" and sub["trialEnd"] > sub["createdAt"]
+    api = ApiClient(sandbox, None)
+    created = api.post(
+        "/api/v1/subscriptions", json={"customerExternalId": "u", "priceSlug": "team_monthly"}
+    ).json()["subscription"]
+    assert created["status"] == "trialing" and created["trialEnd"] > created["createdAt"]
+    # A trial's first billing period is the trial (billingIntervalHelpers.ts).
+    assert created["currentBillingPeriodEnd"] == created["trialEnd"]
     assert sandbox.billing("u")["invoices"] == []
-    [renewed] = sandbox.advance_billing_period("u")
-    assert renewed["status"] == "past_due"
+    [ended] = sandbox.advance_billing_period("u")
+    # No card, so no billing run: past due, nothing invoiced (billingPeriodHelpers.ts).
+    assert ended["status"] == "past_due"
+    assert ended["currentBillingPeriodStart"] == created["trialEnd"]
+    assert sandbox.billing("u")["invoices"] == []

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, request
 
 from flask_flowglad.sandbox import Sandbox
-from flask_flowglad.sandbox.state import CardDeclined
+from flask_flowglad.sandbox.rules.checkout import CardDeclined
 from flask_flowglad.webhooks import EVENT_TYPES
 
 from .sandbox_helpers import SHARED_CONTRACT, ApiClient

@@ -253,3 +253,65 @@ def test_reset_forgets_the_deliveries(app: Flask, flowglad_sandbox: Sandbox) -> 
     assert flowglad_sandbox.webhooks.deliveries == []
     flowglad_sandbox.create_customer("u1")
     assert [d.type for d in flowglad_sandbox.webhooks.deliveries][0] == "customer.created"
+
+
+def test_a_delivery_is_a_request_of_its_own_after_the_customers_request(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    """As Flowglad's deliveries: no cookie, so no logged-in user; its own ``g``, and it
+    comes after the request that made the change has ended."""
+    from flask import flash, g, request, session
+    from flask_login import current_user
+
+    order: list[str] = []
+    seen: list[dict[str, Any]] = []
+
+    @app.before_request
+    def mark() -> None:
+        g.marker = request.path
+
+    @app.teardown_request
+    def ended(exc: BaseException | None) -> None:
+        order.append(f"ended {request.path}")
+
+    def receiver(sender: Any, **kw: Any) -> None:
+        seen.append(
+            {
+                "anonymous": current_user.is_anonymous,
+                "marker": g.marker,
+                "session": dict(session),
+            }
+        )
+        flash("Your plan changed")  # lands in the delivery's own session
+        order.append(f"delivered {kw['event'].object}")
+
+    customer = app.test_client(user=User("u1"))
+    _data(app, "customers/billing")
+    checkout = _data(app, "checkout-sessions/create", {**SUCCESS, "priceSlug": "pro_monthly"})
+    webhook_received.connect(receiver)
+    try:
+        order.clear()
+        paid = customer.post(
+            urlsplit(checkout["url"]).path, data={"card_number": "4242424242424242"}
+        )
+        assert paid.status_code == 303
+        sub = flowglad_sandbox.billing("u1")["currentSubscription"]["id"]
+        cancel = {"id": sub, "cancellation": {"timing": "immediately"}}
+        answer = customer.post("/api/flowglad/subscriptions/cancel", json=cancel)
+        assert answer.status_code == 200
+    finally:
+        webhook_received.disconnect(receiver)
+    assert seen and all(s["anonymous"] for s in seen)
+    assert {s["marker"] for s in seen} == {"/webhooks/flowglad"}
+    assert all("_user_id" not in s["session"] for s in seen)
+    # Each request's events after it ended: none while the customer's request ran.
+    page = urlsplit(checkout["url"]).path
+    first_delivery = order.index("delivered subscription")
+    assert order[0] == f"ended {page}" and first_delivery > 0
+    cancel_ended = order.index("ended /api/flowglad/subscriptions/cancel")
+    assert order[cancel_ended + 1 :] and all(
+        step.startswith(("delivered", "ended /webhooks")) for step in order[cancel_ended + 1 :]
+    )
+    # Nothing of the deliveries' flashes reached the customer's session.
+    with customer.session_transaction() as customer_session:
+        assert "_flashes" not in customer_session

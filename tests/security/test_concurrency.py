@@ -190,7 +190,7 @@ def test_fifty_customers_on_thirty_two_threads_never_see_each_other(
     assert not tally.failures, tally.failures[:20]
     assert answered >= min(REQUESTS, 200), f"only {answered} requests in {elapsed:.0f} s"
     recorded: Counter[str] = Counter()
-    for event in world.sandbox.state.usage_events:
+    for event in world.sandbox.records.usage_events:
         recorded[event["customerId"]] += event["amount"]
     assert recorded == tally.accepted, "usage recorded differs from usage accepted"
-    assert len(world.sandbox.state.usage_events) == tally.accepted_events
+    assert len(world.sandbox.records.usage_events) == tally.accepted_events

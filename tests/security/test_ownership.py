@@ -101,7 +101,7 @@ class Battlefield:
 
     def b_state(self) -> Any:
         """Everything of B's that an attack could change."""
-        state = self.world.sandbox.state
+        state = self.world.sandbox.records
         return json.dumps(
             {
                 "billing": self.world.sandbox.billing(self.b.external_id),

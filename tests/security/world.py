@@ -202,7 +202,7 @@ class World:
         customer.subscription_id = billing["currentSubscriptions"][-1]["id"]
         customer.subscription_ids = [s["id"] for s in billing["subscriptions"]]
         customer.payment_method_ids = [m["id"] for m in billing["paymentMethods"]]
-        state = self.sandbox.state
+        state = self.sandbox.records
         customer.claim_ids = [
             c["id"]
             for c in state.claims

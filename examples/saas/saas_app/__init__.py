@@ -13,7 +13,7 @@ from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
 from .billing_page import bp as billing_bp
-from .config import default_config
+from .config import default_config, instance_secret
 from .csrf import csrf_token
 from .extensions import flowglad, login_manager
 from .pages import bp as pages_bp
@@ -29,11 +29,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise ValueError(f"SAAS_BILLING_MODE must be one of {BILLING_MODES}.")
 
     db.init_app(app)
-    # Handled webhook ids are kept beside the app's own database.
+    # Kept beside the app's own database: handled webhook ids; the sandbox (its customers,
+    # subscriptions and invoices survive a restart and the reloader, and every gunicorn
+    # worker shares them); the key that signs sessions.
     database_dir = os.path.dirname(os.path.abspath(app.config["DATABASE"]))
     app.config.setdefault(
         "FLOWGLAD_WEBHOOK_STORE", os.path.join(database_dir, "flowglad-webhooks.sqlite3")
     )
+    app.config.setdefault("FLOWGLAD_SANDBOX", os.path.join(database_dir, "flowglad-sandbox.db"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(database_dir)
     formatting.init_app(app)
     login_manager.init_app(app)
     flowglad.init_app(app)

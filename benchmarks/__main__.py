@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument(
         "--telemetry-only",
         action="store_true",
-        help="run only the telemetry overhead benchmark (in process, about a minute)",
+        help="run only the telemetry overhead benchmark (a few minutes)",
     )
     parser.add_argument(
         "--telemetry-baseline",

@@ -108,10 +108,6 @@ class ClientTelemetry:
         data = external_id.encode("utf-8", "surrogatepass")
         return hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()[:16]
 
-    def operation(self, name: str, *, customer: str | None = None, **attributes: Any) -> Operation:
-        """A logical operation of its own (a billing read through the cache, a webhook)."""
-        return Operation(self, name, customer, attributes)
-
     def call(self, method: str, path: str, body: Any = None) -> Call:
         """Around one call of the client, all its attempts and waits included."""
         return Call(self, method, path, body)

@@ -59,6 +59,10 @@ __all__ = ["Attempt", "Call", "ClientTelemetry", "Operation", "log", "logger"]
 
 #: One line per call at DEBUG, per failure at WARNING; its fields are the span's names.
 logger = logging.getLogger("flask_flowglad.telemetry")
+# Written where the app's logging sends them, and nowhere without it: a script or the
+# command line with no logging set up does not print every failed call on stderr (the
+# package's own warnings about failures still do).
+logger.addHandler(logging.NullHandler())
 
 #: Flowglad's answers about the request itself, which the caller handles (a 404 is how a
 #: customer not created yet is found): logged at DEBUG like a success. Any other failure

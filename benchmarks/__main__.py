@@ -16,6 +16,7 @@ from . import (
     scale,
     telemetry,
     upstream_costs,
+    usage,
     vs_reference,
 )
 from .environment import describe
@@ -64,6 +65,10 @@ def main() -> None:
         metavar="REV",
         help="also measure the package as it was at this git revision",
     )
+    parser.add_argument(
+        "--usage-only", action="store_true", help="run only the usage outbox benchmark"
+    )
+    parser.add_argument("--no-usage", action="store_true", help="skip the usage outbox benchmark")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument("--plot", type=Path, default=PLOT, help="where to save the scale plot")
     args = parser.parse_args()
@@ -77,7 +82,8 @@ def main() -> None:
     report.environment["settings"] = {**dataclasses.asdict(settings), "quick": args.quick}
     started = time.monotonic()
     costs: dict[str, float] = {}
-    if not args.scale_only:
+    only_one = args.scale_only or args.telemetry_only or args.usage_only
+    if not args.scale_only and not args.usage_only:
         print(f"benchmark: {telemetry.NAME}", flush=True)
         telemetry_settings = telemetry.Settings(baseline=args.telemetry_baseline)
         if args.quick:
@@ -85,11 +91,18 @@ def main() -> None:
                 telemetry_settings, batch=50, pairs=10, warmup=50, rounds=1
             )
         telemetry.run(report, telemetry_settings)
-    if not args.scale_only and not args.telemetry_only:
+    if not args.no_usage and not args.scale_only and not args.telemetry_only:
+        usage_settings = usage.Settings(latency_ms=args.scale_latency_ms)
+        if args.quick:
+            usage_settings = dataclasses.replace(
+                usage_settings, requests=50, events=2000, single_calls=20
+            )
+        usage.run(report, usage_settings, reference=not args.no_reference)
+    if not only_one:
         costs = _single_process(args, settings, report)
     scale_runs: list[scale.Run] = []
     scale_memory: dict[str, Any] = {}
-    if args.telemetry_only:
+    if args.telemetry_only or args.usage_only:
         pass
     elif args.no_scale:
         report.skipped.append({"benchmark": scale.NAME, "reason": "--no-scale"})
@@ -98,7 +111,7 @@ def main() -> None:
         scale_settings = scale.Settings(latency_ms=args.scale_latency_ms)
         if args.quick:
             scale_settings = dataclasses.replace(
-                scale_settings, seconds=1, warmup_seconds=1, rounds=1
+                scale_settings, seconds=1, warmup_seconds=1, rounds=1, outage_seconds=6
             )
         scale_runs, scale_memory = scale.run(report, scale_settings)
     report.environment["duration_s"] = round(time.monotonic() - started, 1)
@@ -108,7 +121,8 @@ def main() -> None:
     print(report.table())
     if scale_runs:
         print(f"\nscale out: {scale.NAME}, {args.scale_latency_ms:g} ms per upstream answer")
-        print(scale.table(scale_runs, scale_memory))
+        found = report.environment.get("scale", {}).get("outage", {})
+        print(scale.table(scale_runs, scale_memory, found.get("verdicts")))
         if scale.plot(scale_runs, args.plot):
             print(f"saved {args.plot.name}")
     print("\nratio = ours / baseline: below 1 means flask-flowglad used less time or memory.")

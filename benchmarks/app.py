@@ -14,11 +14,12 @@ from flask_flowglad import CustomerIdentity, Flowglad
 
 
 def create_app(
-    upstream_url: str, secret_key: str, *, billing_cache: Any = None
+    upstream_url: str, secret_key: str, *, billing_cache: Any = None, **options: Any
 ) -> tuple[Flask, Flowglad]:
+    """The app; ``options`` are more keywords of :class:`Flowglad`."""
     app = Flask("flask_flowglad_bench")
     flowglad = Flowglad(
-        app, secret_key=secret_key, base_url=upstream_url, billing_cache=billing_cache
+        app, secret_key=secret_key, base_url=upstream_url, billing_cache=billing_cache, **options
     )
 
     @flowglad.customer_loader

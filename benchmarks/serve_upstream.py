@@ -9,7 +9,9 @@ served by waitress with enough threads that a wait never queues, with:
 * read answers memoized until a write for the same customer, so the sandbox's own CPU
   (which real Flowglad spends on its machines, not the app's) does not weigh on the
   servers measured;
-* ``GET /_bench/calls``: how many API calls it has answered.
+* ``GET /_bench/calls``: how many API calls it has answered (and failed);
+* ``POST /_bench/outage`` ``{"seconds": S, "status": N}``: for S seconds, every API call
+  answers N after the usual delay, as a Flowglad outage would.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class BenchUpstream:
         self.sandbox = Sandbox()
         self.latency_s = latency_s
         self.calls = 0
+        self.failed = 0
+        #: Until when (monotonic) every call fails, and with which status.
+        self.down_until = 0.0
+        self.down_status = 503
         self._memo: dict[str, tuple[str, list[tuple[str, str]], bytes]] = {}
         self._lock = threading.Lock()
         names = [f"bench-{i}" for i in range(customers)]
@@ -59,8 +65,16 @@ class BenchUpstream:
         path = environ.get("PATH_INFO", "")
         if path == "/_bench/calls":
             start_response("200 OK", [("Content-Type", "application/json")])
-            return [json.dumps({"calls": self.calls}).encode()]
+            return [json.dumps({"calls": self.calls, "failed": self.failed}).encode()]
+        if path == "/_bench/outage":
+            return self._start_outage(environ, start_response)
         time.sleep(self.latency_s)
+        if time.monotonic() < self.down_until:
+            with self._lock:
+                self.calls += 1
+                self.failed += 1
+            start_response(f"{self.down_status} Outage", [("Content-Type", "application/json")])
+            return [b'{"error":"Flowglad is down (benchmark outage)","code":"OUTAGE"}']
         method = environ["REQUEST_METHOD"]
         key = f"{path}?{environ.get('QUERY_STRING', '')}"
         if method != "GET":
@@ -78,6 +92,16 @@ class BenchUpstream:
         status, headers, body = answer
         start_response(status, headers)
         return [body]
+
+    def _start_outage(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        self.down_status = int(asked.get("status", 503))
+        self.down_until = time.monotonic() + float(asked.get("seconds", 60))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
 
     def _customer_of(self, path: str, body: bytes) -> str | None:
         """Whose data a write changes, when the path or body says (else: anyone's)."""

@@ -91,6 +91,8 @@ def gunicorn_server(
     secret_key: str,
     billing_cache: str = "",
     threads: int | None = None,
+    env: dict[str, str] | None = None,
+    usage_outbox: str = "",
 ) -> ServerProcess:
     """``factory`` (in :mod:`benchmarks.wsgi`) under the example's ``gunicorn.conf.py``:
     the deployment the docs recommend, measured as shipped (``threads`` overrides its
@@ -116,9 +118,19 @@ def gunicorn_server(
             "FLOWGLAD_SECRET_KEY": secret_key,
             "FLOWGLAD_BASE_URL": upstream_url,
             "FLOWGLAD_BILLING_CACHE": billing_cache,
+            "FLOWGLAD_USAGE_OUTBOX": usage_outbox,
             **({"GUNICORN_THREADS": str(threads)} if threads else {}),
+            **(env or {}),
         },
     )
+
+
+def upstream_server(latency_ms: float, customers: int) -> ServerProcess:
+    """The scale benchmark's Flowglad (:mod:`benchmarks.serve_upstream`) in a process of
+    its own: every answer delayed ``latency_ms``, ``customers`` customers on the paid plan."""
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks.serve_upstream", str(port), f"{latency_ms:g}"]
+    return ServerProcess("sandbox upstream", [*argv, str(customers)], port, cwd=ROOT, env={})
 
 
 def redis_server(directory: Path) -> ServerProcess:

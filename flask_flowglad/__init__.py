@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .client import FlowgladClient as FlowgladClient
     from .deadline import request_deadline as request_deadline
     from .errors import BillingActionError as BillingActionError
+    from .errors import BillingActionForbidden as BillingActionForbidden
     from .errors import ConfigurationError as ConfigurationError
     from .errors import ConfigurationWarning as ConfigurationWarning
     from .errors import FlowgladAPIError as FlowgladAPIError
@@ -39,16 +40,26 @@ if TYPE_CHECKING:
     from .errors import FlowgladRateLimited as FlowgladRateLimited
     from .errors import FlowgladServerError as FlowgladServerError
     from .errors import FlowgladTimeout as FlowgladTimeout
+    from .errors import IntervalChangeRefused as IntervalChangeRefused
+    from .errors import IntervalChangeRequiresCheckout as IntervalChangeRequiresCheckout
     from .errors import InvalidCustomerId as InvalidCustomerId
+    from .errors import InvalidUsageEvent as InvalidUsageEvent
     from .errors import SandboxWarning as SandboxWarning
+    from .errors import UnknownUsageMeter as UnknownUsageMeter
+    from .errors import UsageNotRecorded as UsageNotRecorded
+    from .errors import UsageOutboxUnavailable as UsageOutboxUnavailable
     from .errors import WebhookVerificationError as WebhookVerificationError
     from .extension import Flowglad as Flowglad
     from .extension import init_app as init_app
     from .identity import CustomerIdentity as CustomerIdentity
+    from .metering import UsageLimitReached as UsageLimitReached
+    from .metering import metered as metered
     from .service import CustomerBilling as CustomerBilling
     from .service import PriceQuantity as PriceQuantity
     from .service import UsageEvent as UsageEvent
     from .state import current_billing as current_billing
+    from .usage import PendingUsage as PendingUsage
+    from .usage import UsageStatus as UsageStatus
     from .webhooks import WebhookEvent as WebhookEvent
     from .webhooks import verify_webhook as verify_webhook
 
@@ -56,6 +67,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "AnonymousBilling": "billing",
     "BillingActionError": "errors",
+    "BillingActionForbidden": "errors",
     "BillingSnapshot": "billing",
     "BillingUnavailable": "access",
     "ConfigurationError": "errors",
@@ -75,15 +87,25 @@ _EXPORTS = {
     "FlowgladRateLimited": "errors",
     "FlowgladServerError": "errors",
     "FlowgladTimeout": "errors",
+    "IntervalChangeRefused": "errors",
+    "IntervalChangeRequiresCheckout": "errors",
     "InvalidCustomerId": "errors",
+    "InvalidUsageEvent": "errors",
+    "PendingUsage": "usage",
     "PriceQuantity": "service",
     "SandboxWarning": "errors",
+    "UnknownUsageMeter": "errors",
     "UsageEvent": "service",
+    "UsageLimitReached": "metering",
+    "UsageNotRecorded": "errors",
+    "UsageOutboxUnavailable": "errors",
+    "UsageStatus": "usage",
     "WebhookEvent": "webhooks",
     "WebhookVerificationError": "errors",
     "current_billing": "state",
     "feature_required": "access",
     "init_app": "extension",
+    "metered": "metering",
     "request_deadline": "deadline",
     "verify_webhook": "webhooks",
 }

@@ -9,8 +9,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, current_app, has_request_context, request
+from flask import Response, current_app, has_request_context, render_template, request
 from flask.typing import ResponseReturnValue
+from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
 from . import envelope
@@ -49,13 +50,30 @@ class FeatureNotAvailable(HTTPException):
 
 
 class BillingUnavailable(ServiceUnavailable):
-    """Flowglad could not be asked, and the view fails closed: **503**."""
+    """Flowglad could not be asked, and the view fails closed: **503**.
+
+    An app's error handler for it (or for 503) renders it as the app likes. Without one,
+    an HTML request gets the template ``flowglad/billing_unavailable.html`` when the app
+    has one (the billing pages, ``FLOWGLAD_UI``, bring one that extends the app's layout),
+    else Werkzeug's page; a JSON request gets the envelope.
+    """
 
     description = "Billing is temporarily unavailable. Please try again shortly."
+
+    #: The template rendered for HTML requests, when the app has it.
+    template = "flowglad/billing_unavailable.html"
 
     def __init__(self, description: str | None = None) -> None:
         super().__init__(description)
         self.response = _json_error(self, "billing_unavailable", {})
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> Any:
+        """The app's ``flowglad/billing_unavailable.html`` for an HTML request, if any."""
+        if self.response is None:
+            page = _render_if_present(self.template, self.code or 503)
+            if page is not None:
+                return page
+        return super().get_response(environ, scope)
 
 
 def feature_required(
@@ -109,8 +127,9 @@ def _require_async_support(feature_slug: str, view: Callable[..., Any]) -> None:
 def feature_allowed(feature_slug: str) -> bool | None:
     """Whether the request's customer has ``feature_slug``; ``None`` for anonymous.
 
-    An outage decides by the fail-open policy; any other failure is
-    :exc:`BillingUnavailable`.
+    While Flowglad fails, a customer seen in the last ``FLOWGLAD_STALE_IF_ERROR`` seconds
+    is decided from the billing the shared cache kept (logged). Without one, an outage
+    decides by the fail-open policy; any other failure is :exc:`BillingUnavailable`.
     """
     state = get_state()
     customer = state.current_customer()
@@ -118,7 +137,7 @@ def feature_allowed(feature_slug: str) -> bool | None:
         return None
     try:
         with request_deadline(state.settings.request_deadline):
-            return customer.get_billing().check_feature_access(feature_slug)
+            return customer.check_feature_access(feature_slug)
     except FlowgladError as exc:
         if not is_outage(exc):
             # Not an outage (a refused key, a wrong base URL): never opened by the policy.
@@ -129,6 +148,23 @@ def feature_allowed(feature_slug: str) -> bool | None:
             return True
         logger.warning("Flowglad unreachable, %r refused (fail closed): %s", feature_slug, exc)
         raise BillingUnavailable() from exc
+
+
+def _render_if_present(template: str, status: int) -> Response | None:
+    """``template`` rendered in the app's layout, when the app has it; ``None`` otherwise,
+    or when the layout itself fails (it may ask for billing, which is what failed)."""
+    if not has_request_context():
+        return None
+    try:
+        current_app.jinja_env.get_template(template)
+    except TemplateNotFound:
+        return None
+    try:
+        html = render_template(template)
+    except Exception:  # noqa: BLE001 - the error page must not fail in turn
+        logger.warning("%s could not be rendered; the plain page is sent", template, exc_info=True)
+        return None
+    return current_app.response_class(html, status=status, mimetype="text/html")
 
 
 def _unauthorized() -> Any:

@@ -7,10 +7,13 @@ difference explained in :meth:`BillingSnapshot.check_feature_access`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import InvalidUpstreamAnswer
+from .summary import BillingSummary, Plan, summarize
+from .summary import as_object as _as_object
+from .summary import as_objects as _as_objects
 from .telemetry.recording import feature_checked
 
 JSONObject = dict[str, Any]
@@ -19,11 +22,15 @@ JSONObject = dict[str, Any]
 class BillingSnapshot:
     """One read of a customer's billing."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("_pending", "_pending_source", "_summary", "raw")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         #: The billing payload exactly as Flowglad returned it.
         self.raw: JSONObject = dict(raw)
+        self._summary: BillingSummary | None = None
+        #: Reads the customer's usage recorded in the outbox and not yet sent.
+        self._pending_source: Callable[[], Mapping[str, int]] | None = None
+        self._pending: dict[str, int] | None = None
 
     @classmethod
     def from_payload(cls, payload: object) -> BillingSnapshot:
@@ -45,6 +52,21 @@ class BillingSnapshot:
     def is_anonymous(self) -> bool:
         """``False``: this is a customer's billing (see :class:`AnonymousBilling`)."""
         return False
+
+    @property
+    def summary(self) -> BillingSummary:
+        """The billing as typed records: the plan, products, usage, purchases, invoices
+        and payment methods, with aware dates and :class:`~flask_flowglad.summary.Money`.
+        Read from :attr:`raw` the first time it is asked for."""
+        if self._summary is None:
+            self._summary = summarize(self.raw)
+        return self._summary
+
+    @property
+    def plan(self) -> Plan | None:
+        """The current plan (``billing.plan.name``, ``.status_text``, ``.renews_at``), or
+        ``None`` without a current subscription."""
+        return self.summary.plan
 
     @property
     def customer(self) -> JSONObject:
@@ -105,6 +127,11 @@ class BillingSnapshot:
             for owner in (*self._products, *self._usage_meters)
             for price in _as_objects(owner.get("prices"))
         ]
+
+    @property
+    def usage_meters(self) -> list[JSONObject]:
+        """The usage meters of the pricing model."""
+        return self._usage_meters
 
     @property
     def _products(self) -> list[JSONObject]:
@@ -184,12 +211,62 @@ class BillingSnapshot:
 
         Without ``subscription_id``, the first current subscription that has the meter
         answers (consistent with :meth:`check_feature_access`).
+
+        With a usage outbox (``FLOWGLAD_USAGE_OUTBOX``), usage recorded and not yet sent
+        counts: ``availableBalance`` is Flowglad's minus the pending amount, which the
+        record carries as ``pendingUsage``, so a metered view can refuse at zero before
+        any worker has sent anything. :meth:`usage_meter_balances` (what the React SDK is
+        sent) keeps Flowglad's own figures.
         """
         for subscription in self._subscriptions_for(subscription_id):
             balances = _index_by_slug(subscription_usage_balances(subscription))
             if usage_meter_slug in balances:
-                return balances[usage_meter_slug]
+                return self._minus_pending(balances[usage_meter_slug])
         return None
+
+    @property
+    def counts_pending_usage(self) -> bool:
+        """Whether usage recorded in the outbox and not yet sent counts in its balances."""
+        return self._pending_source is not None
+
+    def count_pending_usage(self, source: Callable[[], Mapping[str, int]]) -> None:
+        """Count the usage ``source`` returns (``{"meter:<slug>" | "price:<slug>":
+        amount}``, read once, when a balance is first asked) in :meth:`check_usage_balance`."""
+        self._pending_source = source
+        self._pending = None
+
+    def add_pending_usage(self, meter_key: str, amount: int) -> None:
+        """Usage just recorded in this request, counted without reading the outbox again."""
+        if self._pending is not None:
+            self._pending[meter_key] = self._pending.get(meter_key, 0) + amount
+
+    def pending_usage(self, usage_meter_slug: str) -> int:
+        """Usage of the meter recorded in the outbox and not yet sent (its usage prices'
+        included); 0 without an outbox."""
+        if self._pending_source is None:
+            return 0
+        if self._pending is None:
+            self._pending = dict(self._pending_source())
+        total = self._pending.get(f"meter:{usage_meter_slug}", 0)
+        for price_slug in self.usage_price_slugs(usage_meter_slug):
+            total += self._pending.get(f"price:{price_slug}", 0)
+        return total
+
+    def usage_price_slugs(self, usage_meter_slug: str) -> tuple[str, ...]:
+        """The slugs of a usage meter's prices: usage recorded on them counts on the meter."""
+        meter = self.find_usage_meter(slug=usage_meter_slug)
+        prices = _as_objects(meter.get("prices")) if meter else []
+        return tuple(p["slug"] for p in prices if isinstance(p.get("slug"), str))
+
+    def _minus_pending(self, balance: JSONObject) -> JSONObject:
+        if self._pending_source is None:
+            return balance
+        pending = self.pending_usage(str(balance.get("slug")))
+        available = balance.get("availableBalance")
+        adjusted = {**balance, "pendingUsage": pending}
+        if isinstance(available, (int, float)) and not isinstance(available, bool):
+            adjusted["availableBalance"] = available - pending
+        return adjusted
 
     def usage_meter_balances(self, subscription_id: str | None = None) -> list[JSONObject]:
         """The balances of every current subscription, or of the one named."""
@@ -333,13 +410,3 @@ def plain_subscription(details: Mapping[str, Any]) -> JSONObject:
 def _index_by_slug(records: Iterable[JSONObject]) -> dict[Any, JSONObject]:
     """Later duplicates overwrite earlier ones, as in Flowglad's helpers."""
     return {record.get("slug"): record for record in records}
-
-
-def _as_object(value: object) -> JSONObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _as_objects(value: object) -> list[JSONObject]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, dict)]

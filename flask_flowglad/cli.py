@@ -15,6 +15,11 @@ from flask.cli import AppGroup
 from .commands.backfill import backfill_command
 from .commands.check import check_command
 from .commands.inspect import customer_command, pricing_command
+from .commands.usage import (
+    usage_dead_letters_command,
+    usage_status_command,
+    usage_worker_command,
+)
 from .commands.webhook import send_test_webhook_command
 
 #: The entry point group other packages (and the sandbox) add commands through.
@@ -47,5 +52,8 @@ for _command in (
     pricing_command,
     backfill_command,
     send_test_webhook_command,
+    usage_worker_command,
+    usage_status_command,
+    usage_dead_letters_command,
 ):
     flowglad_cli.add_command(_command)

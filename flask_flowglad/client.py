@@ -14,6 +14,7 @@ import threading
 import time
 import typing as t
 import uuid
+from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from requests.adapters import BaseAdapter
 from requests.auth import AuthBase
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
+from . import wirejson
 from ._version import __version__
 from .deadline import request_deadline, time_remaining
 from .errors import (
@@ -36,7 +38,7 @@ from .responses import api_error_from_response, parse_retry_after
 from .telemetry import ClientTelemetry, shown_path, shown_paths
 from .transport import Cutoff, DeadlineAdapter, cut_at_deadline
 
-__all__ = ["FlowgladClient", "new_transaction_id"]
+__all__ = ["FlowgladClient", "JSONAnswer", "new_transaction_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,23 @@ def _timed_out(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.exceptions.Timeout):
         return True
     return any(isinstance(cause, ReadTimeoutError) for cause in exc.args)
+
+
+@dataclass(frozen=True)
+class JSONAnswer:
+    """A JSON object Flowglad answered, with its bytes when they may be sent on as they
+    came (see :mod:`flask_flowglad.wirejson`); ``body`` is ``None`` otherwise."""
+
+    data: dict[str, t.Any]
+    body: bytes | None
+
+
+def _text(response: requests.Response, content: bytes) -> str:
+    """The body as text: in its declared charset, else UTF-8 (JSON's), bad bytes replaced."""
+    try:
+        return content.decode(response.encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return content.decode("utf-8", "replace")
 
 
 class _DeadlinePassed(Exception):
@@ -222,6 +241,12 @@ class FlowgladClient:
         self._sleep = sleep
         self._random = random
         self._local = _Local()
+        #: Sent with every request; requests adds ``Accept-Encoding`` and ``Connection``.
+        self._headers: t.Mapping[str, str] = {
+            **requests.utils.default_headers(),
+            "Accept": "application/json",
+            "User-Agent": self.user_agent,
+        }
         #: Spans, metrics, log lines and debug toolbar records of every call
         #: (:mod:`flask_flowglad.telemetry`); ``telemetry.customer_hash(external_id)`` is
         #: how they name a customer.
@@ -314,13 +339,14 @@ class FlowgladClient:
         *,
         exc: requests.RequestException | None = None,
         response: requests.Response | None = None,
+        max_retries: int | None = None,
     ) -> bool:
         """Whether a failed attempt may be made again (time allowing).
 
         A read may be retried after any transient failure; a write only when the
         request provably never left, so that no retry can double its effect.
         """
-        if retry >= self.max_retries:
+        if retry >= (self.max_retries if max_retries is None else max_retries):
             return False
         if exc is not None:
             return idempotent and isinstance(exc, _TRANSIENT) or _failed_before_sending(exc)
@@ -358,19 +384,22 @@ class FlowgladClient:
         params: t.Mapping[str, str | None] | None = None,
         body: t.Any = None,
         idempotent: bool,
+        keep_body: bool = False,
+        max_retries: int | None = None,
     ) -> t.Any:
-        """Send a request, retrying as the rules allow; return its JSON.
+        """Send a request, retrying as the rules allow; return its JSON (a
+        :class:`JSONAnswer` with ``keep_body``).
 
         :param idempotent: Whether repeating the request cannot double an
             effect, so it may be retried after any transient failure.
         """
         url = self.base_url + path
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        headers = self._headers
         data: bytes | None = None
         if body is not None:
             # encoded once, so every attempt sends the same bytes
             data = json.dumps(body, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
+            headers = {**headers, "Content-Type": "application/json"}
         retry = 0
         error: FlowgladError
 
@@ -383,7 +412,7 @@ class FlowgladClient:
                     )
                 wait: float | None
                 try:
-                    response = self._send(method, url, params, data, headers, remaining)
+                    response, content = self._send(method, url, params, data, headers, remaining)
                 except _DeadlinePassed:
                     raise FlowgladTimeout(
                         f"The deadline passed before Flowglad answered {method}"
@@ -391,7 +420,7 @@ class FlowgladClient:
                     ) from None
                 except requests.RequestException as exc:
                     error = self._transport_error(exc)
-                    if not self._should_retry(retry, idempotent, exc=exc):
+                    if not self._should_retry(retry, idempotent, exc=exc, max_retries=max_retries):
                         # Not chained: requests' own message may quote the request's
                         # headers, the secret key among them; ours is redacted.
                         raise error from None
@@ -400,9 +429,14 @@ class FlowgladClient:
                 else:
                     status = response.status_code
                     if 200 <= status < 300:
-                        return self._parse(response, expect)
-                    error = self._api_error(method, path, response)
-                    if not self._should_retry(retry, idempotent, response=response):
+                        parsed, verbatim = self._parse(response, content, expect)
+                        if keep_body:
+                            return JSONAnswer(parsed, content if verbatim else None)
+                        return parsed
+                    error = self._api_error(method, path, response, content)
+                    if not self._should_retry(
+                        retry, idempotent, response=response, max_retries=max_retries
+                    ):
                         raise error
                     wait = self._sleep_time_seconds(retry, response)
                     reason = str(status)
@@ -418,27 +452,48 @@ class FlowgladClient:
         url: str,
         params: t.Mapping[str, str | None] | None,
         data: bytes | None,
-        headers: dict[str, str],
+        headers: t.Mapping[str, str],
         remaining: float,
-    ) -> requests.Response:
-        """One attempt, over by the deadline; :exc:`_DeadlinePassed` if it cut it short."""
+    ) -> tuple[requests.Response, bytes]:
+        """One attempt, its answer and body read whole, over by the deadline;
+        :exc:`_DeadlinePassed` if it cut it short.
+
+        The request is prepared here rather than by ``Session.request``: the session's
+        defaults (headers, cookies, proxies from the environment) are merged once, when
+        the session is made, instead of on every call, and the body is read in one piece
+        rather than in requests' 10 KiB chunks. Flowglad's API sets no cookies worth
+        sending back, and none are: every customer's calls share a session.
+        """
+        session = self._session()
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=headers,
+            data=data,
+            params=dict(params) if params else None,  # None values are left out
+            auth=self._auth,
+        )
         cutoff: Cutoff | None
         attempt = self.telemetry.attempt(method, url, params)
         with attempt, cut_at_deadline() as cutoff:
             try:
-                response = self._session().request(
-                    method,
-                    url,
-                    params=params,  # requests leaves out None values
-                    data=data,
-                    headers=headers,
-                    auth=self._auth,
+                response = session.send(
+                    prepared,
                     timeout=(
                         min(self.connect_timeout, remaining),
                         min(self.read_timeout, remaining),
                     ),
                     allow_redirects=False,
+                    stream=True,
+                    proxies=session.proxies,
+                    verify=session.verify,
+                    cert=session.cert,
                 )
+                try:
+                    content = b"".join(response.iter_content(None))
+                finally:
+                    response.close()
             except requests.RequestException as exc:
                 if cutoff is not None and cutoff.fired or time_remaining() == 0:
                     raise _DeadlinePassed() from exc
@@ -446,16 +501,17 @@ class FlowgladClient:
             if cutoff is not None and cutoff.fired:
                 # Cut short, the answer may look whole (headers end at the closed
                 # connection, a body without a length ends there too): never use it.
-                response.close()
                 raise _DeadlinePassed()
-            return attempt.answered(response)
+            return attempt.answered(response), content
 
     def _transport_error(self, exc: requests.RequestException) -> FlowgladConnectionError:
         if _timed_out(exc):
             return FlowgladTimeout(self.redact(f"Flowglad did not answer in time: {exc}"))
         return FlowgladConnectionError(self.redact(f"Could not reach Flowglad: {exc}"))
 
-    def _api_error(self, method: str, path: str, response: requests.Response) -> FlowgladError:
+    def _api_error(
+        self, method: str, path: str, response: requests.Response, content: bytes
+    ) -> FlowgladError:
         """The error for a non-2xx answer; a redirect or a bare 404 means a wrong base URL."""
         status = response.status_code
         if 300 <= status < 400:
@@ -468,7 +524,7 @@ class FlowgladClient:
             logger.error("%s", message)
             return FlowgladAPIError(status, None, message, response.headers.get("X-Request-Id"))
         error = api_error_from_response(
-            status, response.text, response.headers, secrets=(self._auth.secret_key,)
+            status, _text(response, content), response.headers, secrets=(self._auth.secret_key,)
         )
         if status == 404 and not isinstance(error.body, dict):
             logger.warning(
@@ -483,21 +539,23 @@ class FlowgladClient:
     def _parse(
         self,
         response: requests.Response,
+        content: bytes,
         expect: type[dict[str, t.Any]] | type[list[t.Any]],
-    ) -> t.Any:
-        """Decode a success body, refusing anything but the expected JSON.
+    ) -> tuple[t.Any, bool]:
+        """Decode a success body, refusing anything but the expected JSON; and whether
+        its bytes may be sent on as they are.
 
         A proxy or a misrouted base URL can answer 200 with HTML; that must
         surface as a Flowglad error, not as a ``JSONDecodeError`` or a
         ``TypeError`` far from here.
         """
         try:
-            data = json.loads(response.content)
+            data, verbatim = wirejson.decode_verbatim(content)
         except (ValueError, RecursionError):
             problem = "the response body is not JSON"
         else:
             if isinstance(data, expect):
-                return data
+                return data, verbatim
             problem = f"expected a JSON {'object' if expect is dict else 'array'}"
         # The body is kept as redacted text: an echo of the request may hold the key.
         raise InvalidUpstreamAnswer(
@@ -505,7 +563,7 @@ class FlowgladClient:
             None,
             f"Unexpected answer from Flowglad: {problem}",
             response.headers.get("X-Request-Id"),
-            self.redact(response.text[:2000]),
+            self.redact(_text(response, content)[:2000]),
         )
 
     def _object(self, method: str, path: str, **kwargs: t.Any) -> dict[str, t.Any]:
@@ -552,7 +610,22 @@ class FlowgladClient:
 
     def get_billing(self, external_id: str) -> dict[str, t.Any]:
         """Everything the React SDK shows about a customer's billing."""
-        return self._get(f"/api/v1/customers/{_segment(external_id)}/billing")
+        return self.get_billing_answer(external_id).data
+
+    def get_billing_answer(self, external_id: str, *, retry: bool = True) -> JSONAnswer:
+        """:meth:`get_billing` with the answer's bytes, which the React SDK can be sent
+        as they are. ``retry=False`` makes one attempt: for a caller that has a stale
+        billing to fall back on, and would rather use it than wait for retries."""
+        path = f"/api/v1/customers/{_segment(external_id)}/billing"
+        answer = self._request(
+            "GET",
+            path,
+            expect=dict,
+            idempotent=True,
+            keep_body=True,
+            max_retries=None if retry else 0,
+        )
+        return t.cast(JSONAnswer, answer)
 
     def get_usage_balances(
         self, external_id: str, subscription_id: str | None = None

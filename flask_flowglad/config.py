@@ -22,11 +22,15 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError, ConfigurationWarning, WebhookVerificationError
 from .redaction import mask_key, mask_url_password
 from .storage import store_setting_problem
+from .usage import outbox_setting_problem
 from .webhooks.signature import decode_secret
 
 #: Flowglad's own host; the API lives under ``/api/v1`` there.
 DEFAULT_BASE_URL = "https://app.flowglad.com"
 API_SUFFIX = "/api/v1"
+
+#: The most events one bulk request carries (the sandbox's limit; Flowglad states none).
+MAX_BATCH_SIZE = 1000
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -60,6 +64,20 @@ def parse_seconds(value: Any, key: str) -> float:
             if 0 < number < float("inf"):
                 return number
     raise ConfigurationError(f"{key} must be a number of seconds greater than 0, not {value!r}.")
+
+
+def parse_seconds_or_off(value: Any, key: str) -> float:
+    """A number of seconds >= 0; ``0``, ``False`` or ``"off"`` turn the feature off."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in _FALSE | {""}):
+        return 0.0
+    if type(value) in (int, float) and value == 0:
+        return 0.0
+    try:
+        return parse_seconds(value, key)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{key} must be a number of seconds >= 0 (0 or 'off' turns it off), not {value!r}."
+        ) from None
 
 
 def parse_count(value: Any, key: str) -> int:
@@ -202,6 +220,60 @@ def parse_store(value: Any, key: str) -> Any:
         f"{key} must be a redis:// URL, a SQLite file (sqlite:///path), or an object with"
         f" get, set and delete (such as a Flask-Caching Cache): {mask_url_password(problem)}."
     )
+
+
+def parse_template_name(value: Any, key: str) -> str:
+    """A Jinja template name such as ``"base.html"``."""
+    if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
+        raise ConfigurationError(
+            f"{key} must be a template name such as 'base.html', not {value!r}."
+        )
+    return value.strip()
+
+
+def parse_block_name(value: Any, key: str) -> str:
+    """A Jinja block name such as ``"content"``."""
+    if not isinstance(value, str) or not value.isidentifier():
+        raise ConfigurationError(
+            f"{key} must be a Jinja block name such as 'content', not {value!r}."
+        )
+    return value
+
+
+def parse_optional_endpoint(value: Any, key: str) -> str | None:
+    """An endpoint name such as ``"auth.signup"``; empty is none."""
+    if value is None or value is False or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or any(ch.isspace() for ch in value):
+        raise ConfigurationError(
+            f"{key} must be an endpoint name such as 'auth.signup', not {value!r}."
+        )
+    return value
+
+
+def parse_outbox(value: Any, key: str) -> Any:
+    """Off (``False``, ``None``, ``""``, ``"off"``), or what names a usage outbox:
+    Flask-SQLAlchemy's ``db``, a ``postgresql://`` or ``sqlite:///path`` URL, or a
+    ``redis://`` URL. Opened by :func:`flask_flowglad.usage.open_outbox`."""
+    if value is False or value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in (_FALSE | {""}):
+        return None
+    problem = outbox_setting_problem(value)
+    if problem is None:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+    raise ConfigurationError(
+        f"{key} must be Flask-SQLAlchemy's db, a SQLAlchemy URL (postgresql://...,"
+        f" sqlite:///path) or a redis:// URL: {mask_url_password(problem)}."
+    )
+
+
+def parse_batch_size(value: Any, key: str) -> int:
+    """Events per request to Flowglad's bulk endpoint: 1 to 1000."""
+    count = parse_count(value, key)
+    if not 1 <= count <= MAX_BATCH_SIZE:
+        raise ConfigurationError(f"{key} must be from 1 to {MAX_BATCH_SIZE}, not {value!r}.")
+    return count
 
 
 def _as_is(value: Any, key: str) -> Any:
@@ -416,6 +488,17 @@ OPTIONS: tuple[Option, ...] = (
         "float",
     ),
     Option(
+        "stale_if_error",
+        "FLOWGLAD_STALE_IF_ERROR",
+        parse_seconds_or_off,
+        900.0,
+        "Seconds past its TTL a shared billing entry may still answer reads, feature checks"
+        " and templates while Flowglad fails, times out or rate-limits (never writes, never"
+        " after a change dropped it); 0 turns it off. Entries stay this much longer in the"
+        " store.",
+        "float",
+    ),
+    Option(
         "billing_cache_checkout_window",
         "FLOWGLAD_BILLING_CACHE_CHECKOUT_WINDOW",
         parse_seconds,
@@ -423,6 +506,96 @@ OPTIONS: tuple[Option, ...] = (
         "Seconds after a checkout session is created during which the customer's billing"
         " bypasses the shared cache, so the checkout's outcome shows at once.",
         "float",
+    ),
+    Option(
+        "usage_outbox",
+        "FLOWGLAD_USAGE_OUTBOX",
+        parse_outbox,
+        None,
+        "Where record_usage keeps usage events until a worker sends them: Flask-SQLAlchemy's"
+        " db (the event commits with the app's change), a postgresql:// URL, a redis:// URL,"
+        " or a SQLite file (sqlite:///path). Off by default.",
+        "str | SQLAlchemy",
+    ),
+    Option(
+        "usage_batch_size",
+        "FLOWGLAD_USAGE_BATCH_SIZE",
+        parse_batch_size,
+        500,
+        "Usage events per request to Flowglad's bulk endpoint (1 to 1000).",
+        "int",
+    ),
+    Option(
+        "usage_linger",
+        "FLOWGLAD_USAGE_LINGER",
+        parse_seconds,
+        1.0,
+        "Seconds a usage worker waits after a batch that was not full, so events gather.",
+        "float",
+    ),
+    Option(
+        "usage_lease",
+        "FLOWGLAD_USAGE_LEASE",
+        parse_seconds,
+        60.0,
+        "Seconds a worker holds a claimed batch; a batch of a worker that died is sent"
+        " again after it. Each batch's calls to Flowglad end within half of it.",
+        "float",
+    ),
+)
+
+#: The server-rendered billing pages (:mod:`flask_flowglad.ui`) and the React SDK's routes.
+OPTIONS += (
+    Option(
+        "react_routes",
+        "FLOWGLAD_REACT_ROUTES",
+        parse_bool,
+        True,
+        "Serve the React SDK's routes at FLOWGLAD_URL_PREFIX; False for an app that renders"
+        " its billing pages on the server only.",
+        "bool",
+    ),
+    Option(
+        "ui",
+        "FLOWGLAD_UI",
+        parse_bool,
+        False,
+        "Serve the server-rendered billing pages (pricing, billing, plan change, cancel,"
+        " checkout) at FLOWGLAD_UI_PREFIX.",
+        "bool",
+    ),
+    Option(
+        "ui_prefix",
+        "FLOWGLAD_UI_PREFIX",
+        parse_url_prefix,
+        "/billing",
+        "Where the billing pages are served.",
+        "str",
+    ),
+    Option(
+        "ui_base_template",
+        "FLOWGLAD_UI_BASE_TEMPLATE",
+        parse_template_name,
+        "base.html",
+        "The app's layout template the billing pages extend.",
+        "str",
+    ),
+    Option(
+        "ui_content_block",
+        "FLOWGLAD_UI_CONTENT_BLOCK",
+        parse_block_name,
+        "content",
+        "The block of the layout template the billing pages fill.",
+        "str",
+    ),
+    Option(
+        "ui_signup_endpoint",
+        "FLOWGLAD_UI_SIGNUP_ENDPOINT",
+        parse_optional_endpoint,
+        None,
+        "Where a visitor who picks a plan signs up (an endpoint such as 'auth.signup'; it"
+        " is sent ?next= back to the plan); else flask-login's login_view.",
+        "str | None",
     ),
 )
 
@@ -454,7 +627,18 @@ class FlowgladSettings:
     billing_cache: Any
     billing_cache_ttl: float
     billing_cache_timeout: float
+    stale_if_error: float
     billing_cache_checkout_window: float
+    react_routes: bool
+    ui: bool
+    ui_prefix: str
+    ui_base_template: str
+    ui_content_block: str
+    ui_signup_endpoint: str | None
+    usage_outbox: Any
+    usage_batch_size: int
+    usage_linger: float
+    usage_lease: float
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={_shown(name, value)}" for name, value in vars(self).items())
@@ -491,11 +675,21 @@ class FlowgladSettings:
                 "FLOWGLAD_SANDBOX_PRICING applies to the sandbox FLOWGLAD_SANDBOX = True (or a"
                 " file) makes; a Sandbox object has its own pricing model: give it there."
             )
+        if self.ui and self.react_routes and _overlaps(self.ui_prefix, self.url_prefix):
+            raise ConfigurationError(
+                f"FLOWGLAD_UI_PREFIX ({self.ui_prefix}) and FLOWGLAD_URL_PREFIX"
+                f" ({self.url_prefix}) overlap: the billing pages and the React SDK's routes"
+                " need paths of their own."
+            )
         if self.webhook_path.startswith(self.url_prefix.rstrip("/") + "/"):
             raise ConfigurationError(
                 f"FLOWGLAD_WEBHOOK_PATH ({self.webhook_path}) must not be under"
                 f" FLOWGLAD_URL_PREFIX ({self.url_prefix}), where the React SDK's routes are."
             )
+
+
+def _overlaps(first: str, second: str) -> bool:
+    return first == second or first.startswith(second + "/") or second.startswith(first + "/")
 
 
 def _shown(name: str, value: Any) -> str:
@@ -505,7 +699,7 @@ def _shown(name: str, value: Any) -> str:
         value = masked_key(value)
     elif name == "webhook_secret":
         value = "<set>" if value else "<not set>"
-    elif name == "billing_cache" and isinstance(value, str):
+    elif name in ("billing_cache", "usage_outbox") and isinstance(value, str):
         value = mask_url_password(value)
     return repr(value)
 

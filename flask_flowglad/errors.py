@@ -18,6 +18,7 @@ import typing as t
 __all__ = [
     "AmbiguousSubscription",
     "BillingActionError",
+    "BillingActionForbidden",
     "CheckoutRequired",
     "CheckoutSessionNotFound",
     "ConfigurationError",
@@ -34,7 +35,10 @@ __all__ = [
     "FlowgladServerError",
     "FlowgladTimeout",
     "InvalidCustomerId",
+    "IntervalChangeRefused",
+    "IntervalChangeRequiresCheckout",
     "InvalidUpstreamAnswer",
+    "InvalidUsageEvent",
     "MalformedWebhook",
     "NoCurrentSubscription",
     "NoScheduledAdjustment",
@@ -45,6 +49,9 @@ __all__ = [
     "SandboxWarning",
     "SubscriptionAlreadyCanceled",
     "SubscriptionNotOwned",
+    "UnknownUsageMeter",
+    "UsageNotRecorded",
+    "UsageOutboxUnavailable",
     "WebhookVerificationError",
     "is_outage",
 ]
@@ -176,6 +183,24 @@ class NotInPricingModel(BillingActionError):
     """A usage meter or resource the customer's pricing model does not have."""
 
 
+class InvalidUsageEvent(ValueError):
+    """A usage event that can never be billed (an amount out of range, properties that are
+    not JSON): refused by ``record_usage`` before anything is stored."""
+
+
+class UnknownUsageMeter(NotInPricingModel, InvalidUsageEvent):
+    """A usage event on a meter or usage price the customer's pricing model does not have."""
+
+
+class UsageOutboxUnavailable(RuntimeError):
+    """The usage outbox's database or Redis failed (the cause says how)."""
+
+
+class UsageNotRecorded(UsageOutboxUnavailable):
+    """The usage outbox could not store an event: nothing was recorded, and the caller
+    decides whether to retry with the same transaction id."""
+
+
 class ResourceClaimNotFound(BillingActionError):
     """A claim id that is not one of the subscription's claims."""
 
@@ -186,6 +211,36 @@ class CheckoutSessionNotFound(BillingActionError):
 
 class NoScheduledAdjustment(BillingActionError):
     """Undoing a plan change when none is scheduled."""
+
+
+class BillingActionForbidden(BillingActionError):
+    """The user may not take this billing action for the customer: the app's billing
+    authorizer said no (**403**)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Your role does not allow this billing action ({action}).")
+        self.action = action
+
+
+class IntervalChangeRequiresCheckout(BillingActionError):
+    """A plan change to a price billed at another interval (monthly to yearly).
+
+    Flowglad adjusts a subscription inside its current billing period and keeps its
+    interval (``subscriptions/adjustSubscription.ts``): adjusting a monthly plan to a
+    yearly price would charge the yearly amount every month. Such a change is a new
+    subscription: :meth:`~flask_flowglad.CustomerBilling.start_interval_change`.
+    """
+
+
+class IntervalChangeRefused(BillingActionError):
+    """The plan cannot move to that interval now (a cancellation or a change is
+    scheduled, the plan is free, the new interval is shorter than a period paid for):
+    the message says why."""
+
+    def __init__(self, message: str, refusal: str) -> None:
+        super().__init__(message)
+        #: A code for the reason, for a page that words it itself.
+        self.refusal = refusal
 
 
 #: Failures that mean "Flowglad cannot be asked right now", not "Flowglad said no": the

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask
 
+from .authorization import BillingAuthorizer
 from .billing import JSONObject
 from .cache import SharedBillingCache, account_hash
 from .client import FlowgladClient
 from .config import FlowgladSettings, key_mode
 from .csrf import exempt_from_csrf
+from .delivery import usage_outbox, usage_worker
 from .errors import SandboxWarning
 from .identity import CustomerIdentity, coerce_identity
 from .login import identity_from_flask_login
@@ -25,7 +27,8 @@ from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
 from .storage import Store, open_store
-from .templating import template_context
+from .templating import register_templating
+from .usage import UsageOutbox, UsageStatus, UsageWorker, open_outbox
 from .webhooks.endpoint import register_webhook_endpoint
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ CustomerLoader = Callable[[], "CustomerIdentity | str | None"]
 LoaderT = TypeVar("LoaderT", bound=CustomerLoader)
 CustomerSource = Callable[[], "Iterable[CustomerIdentity | str]"]
 SourceT = TypeVar("SourceT", bound=CustomerSource)
+AuthorizerT = TypeVar("AuthorizerT", bound=BillingAuthorizer)
 
 
 class Flowglad:
@@ -81,7 +85,18 @@ class Flowglad:
         billing_cache: str | Store | Any = None,
         billing_cache_ttl: float | None = None,
         billing_cache_timeout: float | None = None,
+        stale_if_error: float | None = None,
         billing_cache_checkout_window: float | None = None,
+        react_routes: bool | None = None,
+        ui: bool | None = None,
+        ui_prefix: str | None = None,
+        ui_base_template: str | None = None,
+        ui_content_block: str | None = None,
+        ui_signup_endpoint: str | None = None,
+        usage_outbox: Any = None,
+        usage_batch_size: int | None = None,
+        usage_linger: float | None = None,
+        usage_lease: float | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "secret_key": secret_key,
@@ -104,10 +119,22 @@ class Flowglad:
             "billing_cache": billing_cache,
             "billing_cache_ttl": billing_cache_ttl,
             "billing_cache_timeout": billing_cache_timeout,
+            "stale_if_error": stale_if_error,
             "billing_cache_checkout_window": billing_cache_checkout_window,
+            "react_routes": react_routes,
+            "ui": ui,
+            "ui_prefix": ui_prefix,
+            "ui_base_template": ui_base_template,
+            "ui_content_block": ui_content_block,
+            "ui_signup_endpoint": ui_signup_endpoint,
+            "usage_outbox": usage_outbox,
+            "usage_batch_size": usage_batch_size,
+            "usage_linger": usage_linger,
+            "usage_lease": usage_lease,
         }
         self._customer_loader: CustomerLoader = customer_loader or identity_from_flask_login
         self._customer_source: CustomerSource | None = None
+        self._billing_authorizer: BillingAuthorizer | None = None
         if app is not None:
             self.init_app(app)
 
@@ -138,17 +165,32 @@ class Flowglad:
             billing_cache = _billing_cache(
                 app, settings, sandbox.secret_key, where, private=sandbox.path is None
             )
+            account = (sandbox.secret_key, where)
         else:
             client = _client(settings, str(settings.secret_key), settings.base_url)
             billing_cache = _billing_cache(
                 app, settings, str(settings.secret_key), settings.base_url
             )
+            account = (str(settings.secret_key), settings.base_url)
         app.extensions[EXTENSION_NAME] = FlowgladState(
-            settings, client, sandbox, self.current_identity, self.all_customers, billing_cache
+            settings,
+            client,
+            sandbox,
+            self.current_identity,
+            self.all_customers,
+            billing_cache,
+            authorizer=lambda: self._billing_authorizer,
+            usage_outbox=_usage_outbox(app, settings, *account),
         )
-        blueprint = create_blueprint()
-        app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
-        exempt.append(blueprint.name)
+        if settings.react_routes:
+            blueprint = create_blueprint()
+            app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+            exempt.append(blueprint.name)
+        if settings.ui:
+            from .ui import register_ui
+
+            # Not exempt from CSRFProtect: its forms carry the token.
+            register_ui(app, settings)
         if settings.openapi_path is not None:
             app.add_url_rule(
                 settings.openapi_path, "flowglad_openapi", serve_openapi, methods=["GET"]
@@ -157,7 +199,7 @@ class Flowglad:
             shared = billing_cache.store if billing_cache is not None else None
             exempt.append(register_webhook_endpoint(app, settings, sandbox, shared))
         app.teardown_request(drop_request_cache)
-        app.context_processor(template_context)
+        register_templating(app)
         exempt_from_csrf(app, exempt)
 
     def customer_loader(self, loader: LoaderT) -> LoaderT:
@@ -180,6 +222,19 @@ class Flowglad:
         """
         self._customer_source = source
         return source
+
+    def billing_authorizer(self, authorizer: AuthorizerT) -> AuthorizerT:
+        """Register the function that says which billing actions the request's user may
+        take for the customer: ``authorizer(customer)`` gets the
+        :class:`CustomerIdentity` the customer loader returned and returns a collection of
+        :data:`~flask_flowglad.authorization.BILLING_ACTIONS` (``{"read"}`` for a member,
+        ``ALL_BILLING_ACTIONS`` for an admin).
+
+        Enforced on the billing pages and the React SDK's routes (403 before any call to
+        Flowglad). Without one, every logged-in customer may take every action.
+        """
+        self._billing_authorizer = authorizer
+        return authorizer
 
     def all_customers(self) -> Iterable[CustomerIdentity | str]:
         """The accounts of the registered customer source."""
@@ -231,6 +286,25 @@ class Flowglad:
         """The organization's default pricing model, for pages shown to anonymous visitors."""
         return get_state().default_pricing_model()
 
+    # -- usage -----------------------------------------------------------------------
+
+    def usage_status(self) -> UsageStatus:
+        """The current app's usage outbox at a glance: pending events, the oldest one's
+        age, events sent in the last minute, dead letters. For health checks and metrics.
+
+        .. versionadded:: 0.1
+        """
+        return usage_outbox().status()
+
+    def usage_worker(self, **settings: Any) -> UsageWorker:
+        """A worker sending the current app's usage outbox to Flowglad; ``settings``
+        (``batch_size``, ``linger``, ``lease``, ...) win over the app's config. Run it with
+        :meth:`~flask_flowglad.usage.UsageWorker.run` or ``drain``.
+
+        .. versionadded:: 0.1
+        """
+        return usage_worker(**settings)
+
 
 def init_app(app: Flask, **options: Any) -> Flowglad:
     """Set Flowglad up on ``app`` with a new :class:`Flowglad` and return it."""
@@ -277,9 +351,20 @@ def _billing_cache(
         account=account_hash(secret_key, base_url, uuid.uuid4().hex if private else ""),
         ttl=settings.billing_cache_ttl,
         checkout_window=settings.billing_cache_checkout_window,
+        stale_if_error=settings.stale_if_error,
         per_process=private,
         seal_key=hmac.new(secret_key.encode(), b"flask-flowglad billing seal", "sha256").digest(),
     )
+
+
+def _usage_outbox(
+    app: Flask, settings: FlowgladSettings, secret_key: str, base_url: str
+) -> UsageOutbox | None:
+    """The usage outbox; a Redis one keyed to the account and mode of ``secret_key``."""
+    if settings.usage_outbox is None:
+        return None
+    namespace = f"{key_mode(secret_key)}:{account_hash(secret_key, base_url)}"
+    return open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
 
 
 def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:

@@ -14,18 +14,22 @@ from typing import Any, Protocol, cast
 from flask import Blueprint, Flask, current_app, g, has_request_context
 from werkzeug.local import LocalProxy
 
+from .authorization import BillingAuthorizer, allowed_actions
 from .billing import AnonymousBilling, BillingSnapshot, JSONObject, pricing_model_problem
 from .cache import SharedBillingCache
 from .client import FlowgladClient
 from .config import FlowgladSettings
-from .errors import InvalidUpstreamAnswer
+from .errors import BillingActionForbidden, InvalidUpstreamAnswer
 from .identity import CustomerIdentity
 from .service import CustomerBilling, CustomerCache
+from .usage.outbox import UsageOutbox
 
 #: The key of ``app.extensions``.
 EXTENSION_NAME = "flowglad"
 #: The one attribute of ``flask.g`` the extension uses: ``{external_id: cache entry}``.
 G_CACHE_ATTRIBUTE = "_flowglad_customers"
+#: The request's customer and its service, reused while the loader names the same one.
+G_CURRENT_ATTRIBUTE = "_flowglad_current"
 
 
 class SandboxLike(Protocol):
@@ -64,11 +68,45 @@ class FlowgladState:
     accounts: Callable[[], Iterable[CustomerIdentity | str]]
     #: The billing cache every worker shares, when ``FLOWGLAD_BILLING_CACHE`` is set.
     billing_cache: SharedBillingCache | None = None
+    #: The app's billing authorizer, when it registered one (asked each time: it may be
+    #: registered after ``init_app``).
+    authorizer: Callable[[], BillingAuthorizer | None] = lambda: None
+    #: Where usage events wait for a worker, when ``FLOWGLAD_USAGE_OUTBOX`` is set.
+    usage_outbox: UsageOutbox | None = None
+
+    def allowed_actions(self, identity: CustomerIdentity) -> frozenset[str]:
+        """The billing actions the request's user may take for ``identity``, asked once
+        per request."""
+        cache = request_cache()
+        entry = cache.setdefault(identity.external_id, {}) if cache is not None else {}
+        allowed = entry.get("allowed_actions")
+        if not isinstance(allowed, frozenset):
+            allowed = entry["allowed_actions"] = allowed_actions(self.authorizer(), identity)
+        return allowed
+
+    def require(self, identity: CustomerIdentity, action: str) -> None:
+        """:exc:`~flask_flowglad.errors.BillingActionForbidden` unless ``action`` is allowed."""
+        if action not in self.allowed_actions(identity):
+            raise BillingActionForbidden(action)
 
     def current_customer(self) -> CustomerBilling | None:
-        """The billing service of the request's customer, or ``None`` when anonymous."""
+        """The billing service of the request's customer, or ``None`` when anonymous.
+
+        The loader is asked every time (a view may log someone in or out); while it names
+        the same customer, the request keeps one service, so a page of feature checks
+        pays for one.
+        """
         identity = self.identify()
-        return None if identity is None else self.for_identity(identity)
+        if identity is None:
+            return None
+        if not has_request_context():
+            return self.for_identity(identity)
+        current: tuple[CustomerIdentity, CustomerBilling] | None = g.get(G_CURRENT_ATTRIBUTE)
+        if current is not None and current[0] == identity:
+            return current[1]
+        service = self.for_identity(identity)
+        setattr(g, G_CURRENT_ATTRIBUTE, (identity, service))
+        return service
 
     def for_customer(
         self, external_id: str, name: str | None = None, email: str | None = None
@@ -78,7 +116,9 @@ class FlowgladState:
 
     def for_identity(self, identity: CustomerIdentity) -> CustomerBilling:
         """The billing service of any customer, sharing the request's cache."""
-        return CustomerBilling(self.client, identity, request_cache(), self.billing_cache)
+        return CustomerBilling(
+            self.client, identity, request_cache(), self.billing_cache, self.usage_outbox
+        )
 
     def default_pricing_model(self) -> JSONObject:
         """The organization's default pricing model, for pages shown to anonymous visitors."""
@@ -139,3 +179,4 @@ def drop_request_cache(exc: BaseException | None = None) -> None:
     """Forget what the request read: a pushed app context (and so ``g``) can outlive a
     request before Flask 3.2."""
     g.pop(G_CACHE_ATTRIBUTE, None)
+    g.pop(G_CURRENT_ATTRIBUTE, None)

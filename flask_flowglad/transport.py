@@ -91,6 +91,9 @@ class Cutoff:
                     pass  # already closed
 
 
+#: Every how many attempts the watchdog forgets those that finished.
+_PRUNE_EVERY = 256
+
 _current: ContextVar[Cutoff | None] = ContextVar("flask_flowglad_cutoff", default=None)
 
 
@@ -130,7 +133,10 @@ class _Watchdog:
 
     def schedule(self, cutoff: Cutoff) -> None:
         with self._condition:
-            heapq.heappush(self._heap, (cutoff.end, next(self._order), cutoff))
+            order = next(self._order)
+            if order % _PRUNE_EVERY == 0:
+                self._prune()
+            heapq.heappush(self._heap, (cutoff.end, order, cutoff))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="flask-flowglad-deadline", daemon=True
@@ -138,6 +144,13 @@ class _Watchdog:
                 self._thread.start()
             if self._heap[0][2] is cutoff:  # the thread sleeps until a later end
                 self._condition.notify()
+
+    def _prune(self) -> None:
+        """Drop the attempts that finished. Only the earliest end wakes the thread, so
+        without this every attempt of a busy process stays here until its deadline (ten
+        seconds of a process's requests: thousands of objects for nothing)."""
+        self._heap = [entry for entry in self._heap if not entry[2].finished]
+        heapq.heapify(self._heap)
 
     def _run(self) -> None:
         with self._condition:

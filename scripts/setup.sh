@@ -53,3 +53,10 @@ build_fidelity() {
     echo "==> Building the fidelity test's page"
     (cd "$root/tests/fidelity/node" && npm run --silent build)
 }
+
+# build_ui_tests: what the billing pages' browser tests inject into Chromium (axe-core, and
+# htmx for the enhanced journey), from the lock file in tests/ui/node. Apps need neither.
+build_ui_tests() {
+    need npm "install Node.js 20 or newer (it comes with npm)"
+    npm_packages "$root/tests/ui/node"
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh clone: creates .venv if needed, installs flask-flowglad
 # with its test and docs dependencies and the example's, builds the example's billing page and
-# the fidelity test's page (Flowglad's own SDKs), runs pytest.
+# the fidelity test's page (Flowglad's own SDKs), installs axe-core and htmx for the billing
+# pages' browser tests, runs pytest.
 #
 #   scripts/test.sh                  # everything
 #   scripts/test.sh -k sandbox -x    # arguments go to pytest
@@ -17,7 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Under the dev tools' pins: the suite's mypy run is the typing check's mypy.
 install_python ".[test,e2e,docs]" -c "$root/requirements/dev.txt"
 # Outside CI a missing or old npm only costs the browser tests, which then skip and say why.
-if ! (build_frontend && build_fidelity); then
+if ! (build_frontend && build_fidelity && build_ui_tests); then
     if [ -n "${CI:-}" ]; then
         echo "test.sh: CI must build the example's billing page and the fidelity test's page" >&2
         exit 1

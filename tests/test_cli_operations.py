@@ -60,7 +60,7 @@ def test_check_shows_the_masked_key_and_the_pricing_model(flowglad_sandbox: Sand
     assert "Secret key:        sk_test_\u2026 (sandbox)" in result.output
     assert flowglad_sandbox.secret_key not in result.output
     assert "Secret key:        accepted" in result.output
-    assert "3 products, 6 prices, 5 features, 1 usage meter; default product free" in (
+    assert "3 products, 8 prices, 6 features, 2 usage meters; default product free" in (
         result.output
     )
     assert result.output.rstrip().endswith("OK")

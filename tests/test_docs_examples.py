@@ -93,6 +93,39 @@ def test_gating_the_template_reads_billing_once_per_request() -> None:
     assert [c.path for c in sandbox.calls[before:]] == ["/api/v1/customers/7/billing"]
 
 
+# -- metering at scale -----------------------------------------------------------------
+
+
+def test_metering_records_in_the_outbox_and_a_worker_sends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    example = load("metering")
+    client = example.app.test_client()
+    alice = {"Authorization": "Bearer token-alice"}
+    assert client.post("/api/search", headers=alice).status_code == 200
+    assert client.post("/api/reports", headers=alice, json={"title": "Q3"}).status_code == 201
+    assert client.post("/api/reports", headers=alice, json={}).status_code == 400
+    assert client.post("/api/exports", headers=alice).status_code == 201
+    assert client.post("/api/search").status_code == 401
+    with example.app.app_context():
+        flowglad = example.flowglad
+        assert flowglad.usage_status().pending == 3
+        # 1 + 5 + 10 recorded, none sent yet: the balance already counts them.
+        billing = flowglad.for_customer("alice").get_billing()
+        assert billing.check_usage_balance("api_calls")["availableBalance"] == 84
+        assert flowglad.usage_worker(linger=0.01).drain().sent == 3
+        billing = flowglad.for_customer("alice").get_billing()
+        assert billing.usage_meter_balances()[0]["availableBalance"] == 84
+        # Spend the rest (committed with the session, as the app's own change would be):
+        # a search needs 1 and 0 are left.
+        flowglad.for_customer("alice").record_usage("api_calls", amount=84)
+        example.db.session.commit()
+    refused = client.post("/api/search", headers={**alice, "Accept": "application/json"})
+    assert refused.status_code == 402
+    assert refused.get_json()["error"]["code"] == "usage_limit_reached"
+
+
 # -- usage -----------------------------------------------------------------------------
 
 
@@ -199,6 +232,8 @@ def load_factory() -> ModuleType:
 
 
 def test_every_example_the_docs_can_include_is_exercised_here() -> None:
-    # webhooks.py is exercised by tests/test_docs_webhooks_example.py.
-    exercised = {"b2b", "gating", "usage", "cross_origin", "factory", "webhooks"}
+    # webhooks.py is exercised by tests/test_docs_webhooks_example.py, billing_pages.py and
+    # team_billing.py by tests/ui/test_docs_billing_pages.py.
+    exercised = {"b2b", "gating", "usage", "cross_origin", "factory", "webhooks", "metering"}
+    exercised |= {"billing_pages", "team_billing"}
     assert {path.stem for path in EXAMPLES.glob("*.py")} == exercised

@@ -157,7 +157,7 @@ def test_adjust_to_pro_and_list_invoices(app: Flask, flowglad_sandbox: Sandbox) 
     invoices = data(app, "invoices/list")["invoices"]
     assert invoices and all("invoice" in entry for entry in invoices)
     assert data(app, "invoices/list", {"limit": 1})["invoices"] == invoices[:1]
-    adjusted = data(app, "subscriptions/adjust", {"priceSlug": "pro_yearly"})
+    adjusted = data(app, "subscriptions/adjust", {"priceSlug": "pro_monthly", "quantity": 2})
     assert adjusted["subscription"]["id"] == current["id"]
     assert adjusted["resolvedTiming"] in ("immediately", "at_end_of_current_billing_period")
 
@@ -283,7 +283,9 @@ def test_preview_adjust_shows_the_upgrade_charge_before_it_is_made(
     app: Flask, flowglad_sandbox: Sandbox
 ) -> None:
     upgrade_to_pro(app, flowglad_sandbox)
-    preview = data(app, "subscriptions/preview-adjust", {"priceSlug": "pro_yearly"})
+    preview = data(
+        app, "subscriptions/preview-adjust", {"priceSlug": "pro_monthly", "quantity": 2}
+    )
     assert (preview["canAdjust"], preview["resolvedTiming"]) == (True, "immediately")
     assert preview["prorationAmount"] > 0
     current = data(app, "subscriptions/list")["currentSubscription"]
@@ -293,11 +295,11 @@ def test_preview_adjust_shows_the_upgrade_charge_before_it_is_made(
 def test_a_scheduled_downgrade_is_undone_from_the_browser(
     app: Flask, flowglad_sandbox: Sandbox
 ) -> None:
-    flowglad_sandbox.put_customer_on_plan("u1", "pro_yearly")
+    flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly", quantity=2)
     nothing = post(app, "subscriptions/cancel-scheduled-adjustment")
     assert nothing.status_code == 409
     assert nothing.json["error"]["code"] == "no_scheduled_adjustment"
-    down = data(app, "subscriptions/adjust", {"priceSlug": "pro_monthly"})
+    down = data(app, "subscriptions/adjust", {"priceSlug": "pro_monthly", "quantity": 1})
     assert down["resolvedTiming"] == "at_end_of_current_billing_period"
     undone = data(app, "subscriptions/cancel-scheduled-adjustment")
     assert undone["canceledItemCount"] == 1

@@ -10,6 +10,8 @@ from flask_flowglad import Flowglad
 from flask_flowglad.errors import (
     FlowgladBadRequest,
     FlowgladServerError,
+    IntervalChangeRefused,
+    IntervalChangeRequiresCheckout,
     NoScheduledAdjustment,
     NotInPricingModel,
     PriceNotFound,
@@ -140,7 +142,8 @@ def test_preview_adjust_through_the_react_route_changes_nothing(
     sub = flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly")
     client = app.test_client(user=User("u1"))
     response = client.post(
-        "/api/flowglad/subscriptions/preview-adjust", json={"priceSlug": "pro_yearly"}
+        "/api/flowglad/subscriptions/preview-adjust",
+        json={"priceSlug": "pro_monthly", "quantity": 2},
     )
     assert response.status_code == 200, response.json
     preview = response.json["data"]
@@ -166,13 +169,13 @@ def test_preview_adjust_of_another_customers_subscription_is_refused_unsent(
 def test_cancel_scheduled_adjustment_keeps_the_current_plan(
     app: Flask, flowglad_sandbox: Sandbox
 ) -> None:
-    sub = flowglad_sandbox.put_customer_on_plan("u1", "pro_yearly")
+    sub = flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly", quantity=3)
     with app.app_context():
         customer = flowglad(app).for_customer("u1")
         with pytest.raises(NoScheduledAdjustment):
             customer.cancel_scheduled_adjustment()
         assert not [w for w in writes(flowglad_sandbox) if "scheduled" in w]
-        down = customer.adjust_subscription(price_slug="pro_monthly")
+        down = customer.adjust_subscription(price_slug="pro_monthly", quantity=1)
         assert down["resolvedTiming"] == "at_end_of_current_billing_period"
         undone = customer.cancel_scheduled_adjustment()
         assert undone["canceledItemCount"] == 1
@@ -181,6 +184,58 @@ def test_cancel_scheduled_adjustment_keeps_the_current_plan(
         assert current is not None and current["scheduledAdjustmentAt"] is None
     flowglad_sandbox.advance_billing_period(sub["id"])
     assert flowglad_sandbox.subscription(sub["id"])["priceId"] == sub["priceId"]
+
+
+def test_an_adjustment_to_another_interval_is_refused_unsent(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    """Flowglad would keep the monthly period and charge the yearly price each month."""
+    sub = flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly")
+    with app.app_context():
+        customer = flowglad(app).for_customer("u1")
+        with pytest.raises(IntervalChangeRequiresCheckout, match="through checkout"):
+            customer.adjust_subscription(price_slug="pro_yearly")
+        preview = customer.preview_adjust_subscription(price_slug="pro_yearly")
+        assert preview["canAdjust"] is False
+    assert not [w for w in writes(flowglad_sandbox) if "adjust" in w]
+    assert flowglad_sandbox.subscription(sub["id"])["priceId"] == sub["priceId"]
+
+
+def test_start_interval_change_checks_out_first_then_ends_the_old_plan(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    monthly = flowglad_sandbox.put_customer_on_plan("u1", "pro_monthly")
+    with app.app_context():
+        customer = flowglad(app).for_customer("u1")
+        answer = customer.start_interval_change(
+            price_slug="pro_yearly", success_url="http://app.test/ok", cancel_url="http://x/no"
+        )
+    order = [w for w in writes(flowglad_sandbox) if "checkout" in w or "cancel" in w]
+    assert order[-2:] == [
+        "POST /api/v1/checkout-sessions",
+        f"POST /api/v1/subscriptions/{monthly['id']}/cancel",
+    ]
+    session = answer["checkoutSession"]
+    assert session["outputMetadata"] == {"replacesSubscriptionId": monthly["id"]}
+    assert flowglad_sandbox.subscription(monthly["id"])["status"] == "canceled"
+    flowglad_sandbox.complete_checkout(session["id"])
+    current = flowglad_sandbox.billing("u1")["currentSubscription"]
+    assert (current["interval"], current["status"]) == ("year", "active")
+
+
+def test_start_interval_change_refused_changes_nothing(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    yearly = flowglad_sandbox.put_customer_on_plan("u1", "pro_yearly")
+    with app.app_context():
+        customer = flowglad(app).for_customer("u1")
+        with pytest.raises(IntervalChangeRefused) as refused:
+            customer.start_interval_change(
+                price_slug="pro_monthly", success_url="http://a/ok", cancel_url="http://a/no"
+            )
+    assert refused.value.refusal == "shorter_interval"
+    assert flowglad_sandbox.subscription(yearly["id"])["status"] == "active"
+    assert not [w for w in writes(flowglad_sandbox) if "checkout" in w or "cancel" in w]
 
 
 # -- checkout errors -----------------------------------------------------------------

@@ -96,8 +96,10 @@ def test_a_page_that_never_asks_costs_no_billing_read(
 HELPERS_ONLY = "{% if has_feature('advanced_analytics') %}pro{% else %}free{% endif %}"
 
 
-@pytest.mark.parametrize(("fail_open", "status", "body"), [(False, 503, None), (True, 200, "pro")])
-def test_outage_follows_the_fail_open_policy_of_gated_views(
+@pytest.mark.parametrize(
+    ("fail_open", "status", "body"), [(False, 200, "free"), (True, 200, "pro")]
+)
+def test_outage_follows_the_fail_open_policy_of_gated_views_and_never_raises(
     flowglad_sandbox: Sandbox, fail_open: bool, status: int, body: str | None
 ) -> None:
     app = make_sandbox_app(flowglad_sandbox, FLOWGLAD_FAIL_OPEN=fail_open)
@@ -112,6 +114,26 @@ def test_outage_follows_the_fail_open_policy_of_gated_views(
     assert response.status_code == status
     if body is not None:
         assert response.get_data(as_text=True) == body
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_has_feature_answers_its_default_in_an_outage(
+    flowglad_sandbox: Sandbox, default: bool
+) -> None:
+    app = make_sandbox_app(flowglad_sandbox, FLOWGLAD_FAIL_OPEN=not default)
+
+    @app.get("/menu")
+    def menu() -> str:
+        return render_template_string(
+            "{{ 'pro' if has_feature('advanced_analytics', default=default) else 'free' }}",
+            default=default,
+        )
+
+    flowglad_sandbox.put_customer_on_plan("u1", "free")
+    flowglad_sandbox.fail_next(503, times=10)
+    response = app.test_client(user=User("u1")).get("/menu")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == ("pro" if default else "free")
 
 
 def test_usage_balance_in_an_outage_is_503(app: Flask, flowglad_sandbox: Sandbox) -> None:

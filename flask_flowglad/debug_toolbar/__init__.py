@@ -103,17 +103,15 @@ class FlowgladPanel(DebugPanel):
 
 
 def _customers_read() -> list[CustomerBillingShown]:
-    """Each customer whose billing this request read (the request cache in ``flask.g``)."""
+    """Each customer whose billing this request read (from the request's cache)."""
     state = current_app.extensions.get(EXTENSION_NAME)
-    telemetry = state.client.telemetry if isinstance(state, FlowgladState) else None
-    entries = g.get(G_CACHE_ATTRIBUTE) or {}
+    if not isinstance(state, FlowgladState):
+        return []
     shown = []
-    for external_id, entry in entries.items():
-        snapshot = _snapshot(entry)
+    for external_id in list(g.get(G_CACHE_ATTRIBUTE) or {}):
+        snapshot = state.for_customer(external_id).billing_already_read()
         customer = CustomerBillingShown(
-            external_id,
-            telemetry.customer_hash(external_id) if telemetry is not None else None,
-            snapshot,
+            external_id, state.client.telemetry.customer_hash(external_id), snapshot
         )
         if snapshot is not None:
             customer.subscriptions = snapshot.current_subscriptions
@@ -122,19 +120,3 @@ def _customers_read() -> list[CustomerBillingShown]:
             customer.raw = json.dumps(snapshot.raw, indent=2, sort_keys=True)
         shown.append(customer)
     return shown
-
-
-def _snapshot(entry: Any) -> BillingSnapshot | None:
-    """The billing a request-cache entry holds: parsed, or as the bytes the cache sent."""
-    if not isinstance(entry, dict):
-        return None
-    snapshot = entry.get("billing")
-    if isinstance(snapshot, BillingSnapshot):
-        return snapshot
-    encoded = entry.get("billing_json")
-    if isinstance(encoded, bytes):
-        try:
-            return BillingSnapshot(json.loads(encoded))
-        except ValueError:
-            return None
-    return None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
 
+from ..authorization import BUY, CANCEL, CHANGE_PLAN, MANAGE_PAYMENT_METHODS, READ
 from ..billing import BillingSnapshot, JSONObject
 from ..envelope import EncodedJSON
 from ..errors import CheckoutRequired, InvalidUpstreamAnswer
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from ..state import FlowgladState
 
 Params = dict[str, Any]
+
+#: On an answer made from a billing the shared cache kept while Flowglad failed
+#: (``FLOWGLAD_STALE_IF_ERROR``): how many seconds old that billing is.
+STALE_HEADER = "X-Flowglad-Stale"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ class Action:
     #: May answer ``{"data": null}`` to a logged-out visitor, when the app asks for that.
     null_when_logged_out: bool = False
     methods: frozenset[str] = field(default_factory=lambda: frozenset({"POST"}))
+    #: The billing action (:mod:`flask_flowglad.authorization`) the user must be allowed
+    #: for the customer; ``None`` for what is not billing management (usage is the
+    #: product's own, pricing is public).
+    permission: str | None = READ
 
     @cached_property
     def validator(self) -> Schema:
@@ -80,8 +89,15 @@ class Action:
 
 
 def customer_billing(context: ActionContext, params: Params) -> EncodedJSON:
-    # The payload as the shared cache keeps it: checked bytes, sent without a new encode.
+    # The payload as the shared cache keeps it (or as Flowglad sent it): checked bytes,
+    # sent without a new encode. Served stale, it says so in ``STALE_HEADER``.
     return EncodedJSON(context.signed_in.billing_json())
+
+
+def stale_headers(context: ActionContext) -> dict[str, str]:
+    """:data:`STALE_HEADER` when the answer was made from a stale billing."""
+    age = None if context.customer is None else context.customer.stale_age
+    return {} if age is None else {STALE_HEADER: str(int(age))}
 
 
 def find_or_create_customer(context: ActionContext, params: Params) -> JSONObject:
@@ -306,7 +322,10 @@ ACTIONS: dict[str, Action] = {
         "customer_find_or_create_failed",
     ),
     "customers/update": Action(
-        schemas.CustomerUpdateSchema, update_customer, "customer_update_failed"
+        schemas.CustomerUpdateSchema,
+        update_customer,
+        "customer_update_failed",
+        permission=MANAGE_PAYMENT_METHODS,
     ),
     "customerDetails": Action(
         schemas.CustomerDetailsSchema, customer_details, "customer_details_fetch_failed"
@@ -315,16 +334,19 @@ ACTIONS: dict[str, Action] = {
         schemas.CheckoutSessionCreateSchema,
         create_product_checkout,
         "checkout_session_create_failed",
+        permission=BUY,
     ),
     "checkout-sessions/create-add-payment-method": Action(
         schemas.AddPaymentMethodCheckoutSchema,
         create_add_payment_method_checkout,
         "checkout_session_create_failed",
+        permission=MANAGE_PAYMENT_METHODS,
     ),
     "checkout-sessions/create-activate-subscription": Action(
         schemas.ActivateSubscriptionCheckoutSchema,
         create_activate_subscription_checkout,
         "checkout_session_create_failed",
+        permission=BUY,
     ),
     "checkout-sessions/retrieve": Action(
         schemas.CheckoutSessionRetrieveSchema,
@@ -332,13 +354,22 @@ ACTIONS: dict[str, Action] = {
         "checkout_session_retrieve_failed",
     ),
     "subscriptions/cancel": Action(
-        schemas.SubscriptionCancelSchema, cancel_subscription, "subscription_cancel_failed"
+        schemas.SubscriptionCancelSchema,
+        cancel_subscription,
+        "subscription_cancel_failed",
+        permission=CANCEL,
     ),
     "subscriptions/uncancel": Action(
-        schemas.SubscriptionUncancelSchema, uncancel_subscription, "subscription_uncancel_failed"
+        schemas.SubscriptionUncancelSchema,
+        uncancel_subscription,
+        "subscription_uncancel_failed",
+        permission=CANCEL,
     ),
     "subscriptions/adjust": Action(
-        schemas.SubscriptionAdjustSchema, adjust_subscription, "subscription_adjust_failed"
+        schemas.SubscriptionAdjustSchema,
+        adjust_subscription,
+        "subscription_adjust_failed",
+        permission=CHANGE_PLAN,
     ),
     "subscriptions/preview-adjust": Action(
         schemas.SubscriptionPreviewAdjustSchema,
@@ -349,15 +380,22 @@ ACTIONS: dict[str, Action] = {
         schemas.SubscriptionCancelScheduledAdjustmentSchema,
         cancel_scheduled_adjustment,
         "subscription_cancel_scheduled_adjustment_failed",
+        permission=CHANGE_PLAN,
     ),
     "subscriptions/create": Action(
-        schemas.SubscriptionCreateSchema, create_subscription, "subscription_create_failed"
+        schemas.SubscriptionCreateSchema,
+        create_subscription,
+        "subscription_create_failed",
+        permission=CHANGE_PLAN,
     ),
     "subscriptions/list": Action(
         schemas.SubscriptionListSchema, list_subscriptions, "subscription_list_failed"
     ),
     "usage-events/create": Action(
-        schemas.UsageEventCreateSchema, create_usage_event, "usage_event_create_failed"
+        schemas.UsageEventCreateSchema,
+        create_usage_event,
+        "usage_event_create_failed",
+        permission=None,
     ),
     "usage-meters/balances": Action(
         schemas.UsageMeterBalancesSchema, list_usage_meter_balances, "usage_meter_balances_failed"
@@ -377,10 +415,16 @@ ACTIONS: dict[str, Action] = {
         schemas.ResourceUsageRetrieveSchema, resource_usage, "get_resource_usage_failed"
     ),
     "resources/claim": Action(
-        schemas.ResourceClaimSchema, claim_resource, "claim_resource_failed"
+        schemas.ResourceClaimSchema,
+        claim_resource,
+        "claim_resource_failed",
+        permission=CHANGE_PLAN,
     ),
     "resources/release": Action(
-        schemas.ResourceReleaseSchema, release_resource, "release_resource_failed"
+        schemas.ResourceReleaseSchema,
+        release_resource,
+        "release_resource_failed",
+        permission=CHANGE_PLAN,
     ),
     "resources/claims": Action(
         schemas.ResourceClaimsSchema, resource_claims, "list_resource_claims_failed"
@@ -391,5 +435,6 @@ ACTIONS: dict[str, Action] = {
         _pricing_failure_code,
         requires_customer=False,
         methods=frozenset({"GET", "POST"}),
+        permission=None,
     ),
 }

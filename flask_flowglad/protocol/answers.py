@@ -22,6 +22,7 @@ from ..envelope import failure
 from ..errors import (
     AmbiguousSubscription,
     BillingActionError,
+    BillingActionForbidden,
     CheckoutRequired,
     CheckoutSessionNotFound,
     FlowgladAPIError,
@@ -33,6 +34,8 @@ from ..errors import (
     FlowgladNotFound,
     FlowgladRateLimited,
     FlowgladTimeout,
+    IntervalChangeRefused,
+    IntervalChangeRequiresCheckout,
     InvalidUpstreamAnswer,
     NoCurrentSubscription,
     NoScheduledAdjustment,
@@ -69,6 +72,9 @@ REFUSALS: dict[type[BillingActionError], tuple[int, str]] = {
     CheckoutSessionNotFound: (404, "checkout_session_not_found"),
     ResourceClaimNotFound: (404, "claim_not_found"),
     NoScheduledAdjustment: (409, "no_scheduled_adjustment"),
+    BillingActionForbidden: (403, "forbidden"),
+    IntervalChangeRequiresCheckout: (409, "interval_change_requires_checkout"),
+    IntervalChangeRefused: (409, "interval_change_refused"),
 }
 
 

@@ -1,8 +1,9 @@
 """The ``/api/flowglad/<subroute>`` endpoint the React SDK talks to.
 
 One catch-all view looks the subroute up in :data:`~flask_flowglad.protocol.actions.ACTIONS`,
-then checks method, content type, body size and shape, the customer and the body's values,
-in that order, before any upstream call. It knows nothing of Flowglad's HTTP API: handlers
+then checks method, content type, body size and shape, the customer, what the app's
+billing authorizer allows the user, and the body's values, in that order, before any
+upstream call. It knows nothing of Flowglad's HTTP API: handlers
 call the per-customer service, and :mod:`~flask_flowglad.protocol.answers` turns failures
 into statuses. Whatever goes wrong, the answer is the JSON envelope, never an HTML page.
 """
@@ -23,7 +24,7 @@ from ..errors import ConfigurationError, FlowgladError, InvalidCustomerId
 from ..identity import CustomerIdentity
 from ..state import FlowgladState, get_state
 from . import answers
-from .actions import ACTIONS, Action, ActionContext
+from .actions import ACTIONS, Action, ActionContext, stale_headers
 from .schemas import validation_issues
 
 logger = logging.getLogger("flask_flowglad")
@@ -108,6 +109,12 @@ def _dispatch(subroute: str) -> Response:
         if action.null_when_logged_out and state.settings.null_billing_when_logged_out:
             return envelope.success(None)
         return envelope.failure(401, "unauthorized", "Not authenticated")
+    if identity is not None and action.permission is not None:
+        # The app's authorizer, before the body is read further or Flowglad is asked.
+        allowed = state.allowed_actions(identity)
+        if action.permission not in allowed:
+            message = f"Your role does not allow this billing action ({action.permission})."
+            return envelope.failure(403, "forbidden", message)
     try:
         params = action.validator.load(body)
     except ValidationError as exc:
@@ -125,11 +132,13 @@ def _dispatch(subroute: str) -> Response:
     except FlowgladError as exc:
         return answers.failure_for(exc, action.failure_code(context))
     try:
-        return envelope.success(data)
+        response = envelope.success(data)
     except ValueError:
         # Flowglad sent a number JSON cannot carry (NaN, Infinity).
         logger.error("Flowglad's answer to %r could not be written as JSON", key)
         return envelope.failure(502, action.failure_code(context), "Billing's answer was invalid.")
+    response.headers.update(stale_headers(context))
+    return response
 
 
 def options(action: Action) -> Response:

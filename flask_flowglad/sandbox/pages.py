@@ -169,8 +169,10 @@ def checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
         if session["status"] == "open" and subscriptions.checkout_blocked(account, session):
             # A second paid plan is not sold: back to the app, as Flowglad's page does.
             return redirect(session["successUrl"], code=303)
-        error, status = None, 200
-        if paying:
+        error = None
+        # A post to a session that is no longer open pays nothing; the page says why.
+        status = 200 if not paying or session["status"] == "open" else 400
+        if paying and session["status"] == "open":
             try:
                 checkouts.complete(
                     account,
@@ -184,7 +186,7 @@ def checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
                 return redirect(session["successUrl"], code=303)
         price = account.pricing.prices.get(session.get("priceId") or "")
         product = account.pricing.products.get(price["productId"] or "") if price else None
-        return _render(
+        page = _render(
             "checkout.html",
             status=status,
             session=session,
@@ -192,6 +194,9 @@ def checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
             product=product,
             error=error,
         )
+    # The back button after paying asks again, and finds the session paid.
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 def cancel_checkout(sandbox: Host, session_id: str) -> ResponseReturnValue:
@@ -214,6 +219,8 @@ def portal(sandbox: Host, customer_id: str) -> Response:
             billing=read_models.billing(account, customer, request.url),
             currency=account.pricing.currency,
             message=request.args.get("message"),
+            confirm=request.args.get("confirm"),
+            return_to=request.args.get("return_to"),
         )
 
 
@@ -241,4 +248,7 @@ def portal_action(
         except SandboxError as exc:
             message = str(exc.error)
     target = request.base_url.rsplit("/subscriptions/", 1)[0]
-    return redirect(f"{target}?{urlencode({'message': message})}", code=303)
+    query = {"message": message}
+    if request.form.get("return_to"):
+        query["return_to"] = request.form["return_to"]
+    return redirect(f"{target}?{urlencode(query)}", code=303)

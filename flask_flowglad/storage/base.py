@@ -16,9 +16,10 @@ class Store(Protocol):
     ``add`` sets only an absent key and says whether it did: atomic on Redis and SQLite,
     so of two workers taking one lock or one webhook id, one wins.
 
-    A store may also offer the two atomic steps of the billing cache (``set_if_held``
-    and ``delete_unless_tagged``, see :class:`~.redis.RedisStore`); without them the
-    cache takes two calls, with a window of one call between them.
+    A store may also offer ``get_many`` (several keys in one round trip) and the atomic
+    steps of the billing cache (``set_if_held``, ``delete_unless_tagged`` and
+    ``set_and_delete``, see :class:`~.redis.RedisStore`); without them the cache takes
+    several calls, with a window of one call between them.
     """
 
     def get(self, key: str) -> bytes | None:

@@ -21,6 +21,7 @@ class RedisStore:
     _SET_IF_HELD = """
     if redis.call('GET', KEYS[1]) == ARGV[1] then
         redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+        for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
         redis.call('DEL', KEYS[1])
         return 1
     end
@@ -31,7 +32,12 @@ class RedisStore:
     if value and string.sub(value, 1, string.len(ARGV[1])) ~= ARGV[1] then
         redis.call('DEL', KEYS[1])
     end
-    redis.call('DEL', KEYS[2])
+    for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+    return 1
+    """
+    _SET_AND_DELETE = """
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
     return 1
     """
 
@@ -52,6 +58,7 @@ class RedisStore:
         )
         self._set_if_held = self.client.register_script(self._SET_IF_HELD)
         self._delete_unless_tagged = self.client.register_script(self._DELETE_UNLESS_TAGGED)
+        self._set_and_delete = self.client.register_script(self._SET_AND_DELETE)
 
     def __repr__(self) -> str:
         kwargs = self.client.connection_pool.connection_kwargs
@@ -70,15 +77,25 @@ class RedisStore:
     def delete(self, key: str) -> None:
         self.client.delete(key)
 
-    def set_if_held(self, lock: str, token: bytes, key: str, value: bytes, timeout: float) -> bool:
-        """Set ``key`` only while ``lock`` still holds ``token``, then free the lock: a
-        value read before someone dropped the lock is never stored."""
-        args: list[Any] = [token, value, _millis(timeout)]
-        return bool(self._set_if_held(keys=[lock, key], args=args))
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        """The values of ``keys`` in one round trip."""
+        return [v if isinstance(v, bytes) else None for v in self.client.mget(keys)]
 
-    def delete_unless_tagged(self, key: str, tag: bytes, also: str) -> None:
+    def set_if_held(
+        self, lock: str, token: bytes, key: str, value: bytes, timeout: float, *drop: str
+    ) -> bool:
+        """Set ``key`` and delete ``drop`` only while ``lock`` still holds ``token``, then
+        free the lock: a value read before someone dropped the lock is never stored."""
+        args: list[Any] = [token, value, _millis(timeout)]
+        return bool(self._set_if_held(keys=[lock, key, *drop], args=args))
+
+    def delete_unless_tagged(self, key: str, tag: bytes, *also: str) -> None:
         """Delete ``key`` unless its value starts with ``tag``, and ``also`` in any case."""
-        self._delete_unless_tagged(keys=[key, also], args=[tag])
+        self._delete_unless_tagged(keys=[key, *also], args=[tag])
+
+    def set_and_delete(self, key: str, value: bytes, timeout: float, *drop: str) -> None:
+        """Set ``key`` and delete ``drop``, as one step."""
+        self._set_and_delete(keys=[key, *drop], args=[value, _millis(timeout)])
 
 
 def _millis(seconds: float) -> int:

@@ -65,7 +65,20 @@ class SQLiteStore:
         with self._connection() as db:
             db.execute("DELETE FROM entries WHERE key = ?", (key,))
 
-    def set_if_held(self, lock: str, token: bytes, key: str, value: bytes, timeout: float) -> bool:
+    def get_many(self, *keys: str) -> list[bytes | None]:
+        """The values of ``keys``, in one query."""
+        marks = ", ".join("?" * len(keys))
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT key, value FROM entries WHERE key IN ({marks}) AND expires > ?",  # noqa: S608
+                (*keys, time.time()),
+            ).fetchall()
+        found = {key: _bytes(value) for key, value in rows}
+        return [found.get(key) for key in keys]
+
+    def set_if_held(
+        self, lock: str, token: bytes, key: str, value: bytes, timeout: float, *drop: str
+    ) -> bool:
         """As :meth:`RedisStore.set_if_held <flask_flowglad.storage.redis.RedisStore.set_if_held>`,
         in one transaction."""
         now = time.time()
@@ -80,11 +93,12 @@ class SQLiteStore:
                     "INSERT OR REPLACE INTO entries (key, value, expires) VALUES (?, ?, ?)",
                     (key, value, now + timeout),
                 )
-                db.execute("DELETE FROM entries WHERE key = ?", (lock,))
+                for gone in (*drop, lock):
+                    db.execute("DELETE FROM entries WHERE key = ?", (gone,))
             db.execute("COMMIT")
         return held
 
-    def delete_unless_tagged(self, key: str, tag: bytes, also: str) -> None:
+    def delete_unless_tagged(self, key: str, tag: bytes, *also: str) -> None:
         """As :meth:`RedisStore.delete_unless_tagged
         <flask_flowglad.storage.redis.RedisStore.delete_unless_tagged>`, in one transaction."""
         with self._connection() as db:
@@ -92,7 +106,21 @@ class SQLiteStore:
             row = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
             if row is not None and not _bytes(row[0]).startswith(tag):
                 db.execute("DELETE FROM entries WHERE key = ?", (key,))
-            db.execute("DELETE FROM entries WHERE key = ?", (also,))
+            for gone in also:
+                db.execute("DELETE FROM entries WHERE key = ?", (gone,))
+            db.execute("COMMIT")
+
+    def set_and_delete(self, key: str, value: bytes, timeout: float, *drop: str) -> None:
+        """Set ``key`` and delete ``drop``, in one transaction."""
+        now = time.time()
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT OR REPLACE INTO entries (key, value, expires) VALUES (?, ?, ?)",
+                (key, value, now + timeout),
+            )
+            for gone in drop:
+                db.execute("DELETE FROM entries WHERE key = ?", (gone,))
             db.execute("COMMIT")
 
     def _connection(self) -> _Connection:

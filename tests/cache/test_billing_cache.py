@@ -11,7 +11,7 @@ import pytest
 from cachelib import SimpleCache
 
 from flask_flowglad import Flowglad
-from flask_flowglad.cache import KEY_PREFIX, SEAL_BYTES, SharedBillingCache, account_hash
+from flask_flowglad.cache import HEADER_BYTES, KEY_PREFIX, SharedBillingCache, account_hash
 from flask_flowglad.errors import ConfigurationError
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.storage import ObjectStore
@@ -159,8 +159,9 @@ def test_billing_is_served_as_the_cached_bytes(upstream: HTTPUpstream) -> None:
     app, _ = billing_app(upstream, backend)
     first = app.test_client(user=User("u1")).post(f"{PREFIX}/customers/billing", json={})
     [stored] = backend.values.values()
-    # The tag, the seal, then the bytes the browser gets, which a hit sends unparsed.
-    assert first.data == b'{"data":' + stored[1 + SEAL_BYTES :] + b"}"
+    # The tag, the seal, the time it was read, then the bytes the browser gets, which a
+    # hit sends unparsed.
+    assert first.data == b'{"data":' + stored[HEADER_BYTES:] + b"}"
     second = app.test_client(user=User("u1")).post(f"{PREFIX}/customers/billing", json={})
     assert second.data == first.data
     assert second.mimetype == "application/json"
@@ -199,7 +200,7 @@ def test_a_cached_entry_this_app_did_not_seal_is_replaced_from_upstream(
         other = SharedBillingCache(
             ObjectStore(DictBackend()), mode="test", account="x", ttl=60, checkout_window=600
         )
-        entry = other._seal(b'{"customer": {}}')[1:]
+        entry = other._seal(key, b'{"customer": {}}')[1:]
     backend.values[key] = b"B" + entry
     status, data = post(app, action)
     assert status == 200
@@ -230,14 +231,14 @@ def test_a_checkout_pin_survives_invalidations_until_it_expires() -> None:
     )
     reads: list[int] = []
 
-    def load() -> bytes:
+    def load(stale_available: bool) -> bytes:
         reads.append(1)
         return b"{}"
 
     cache.pin("u1")
     cache.invalidate("u1")
     for _ in range(3):
-        assert cache.read("u1", load) == b"{}"
+        assert cache.read("u1", load).payload == b"{}"
     assert len(reads) == 3  # every read bypassed the cache while pinned
     backend.delete(cache.key("u1"))  # the pin's time is up
     cache.read("u1", load)

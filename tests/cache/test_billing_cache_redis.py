@@ -10,8 +10,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -27,23 +25,7 @@ from ..support.cache_support import (
     free_port,
     plan_of,
     post,
-    running_redis,
 )
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    with running_redis(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def upstream() -> Iterator[HTTPUpstream]:
-    upstream = HTTPUpstream()
-    upstream.sandbox.put_customer_on_plan("u1", "pro_monthly")
-    upstream.sandbox.put_customer_on_plan("u2", "free")
-    yield upstream
-    upstream.close()
 
 
 def test_two_apps_sharing_redis_read_a_customers_billing_upstream_once(

@@ -186,3 +186,25 @@ def test_real_flowglad_when_a_secret_key_is_set(
 def test_unknown_billing_mode_is_refused(make_app: Callable[..., Flask]) -> None:
     with pytest.raises(ValueError, match="SAAS_BILLING_MODE"):
         make_app(SAAS_BILLING_MODE="org")
+
+
+def test_the_metered_endpoints_usage_reaches_flowglad_through_the_outbox(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The run is recorded in the usage outbox; the app's worker thread (what `flask run`
+    on the in-memory sandbox starts) sends it to Flowglad."""
+    import time
+
+    app = make_app(SAAS_USAGE_WORKER_THREAD=True, FLOWGLAD_USAGE_LINGER=0.05)
+    client = signed_up_client(app)
+    assert client.post("/analytics/run", json={"calls": 4}).status_code == 200
+    sandbox: Sandbox = app.config["FLOWGLAD_SANDBOX"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if app.extensions["flowglad"].usage_outbox.status().pending == 0:
+                break
+        time.sleep(0.05)
+    billing = sandbox.billing("1")
+    (balance,) = billing["currentSubscriptions"][0]["experimental"]["usageMeterBalances"]
+    assert balance["availableBalance"] == 96

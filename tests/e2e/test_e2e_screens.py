@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pytest
 
-from .e2e_harness import ARTIFACTS, LiveApp, sign_up
+from .e2e_harness import ARTIFACTS, LiveApp, pay_on_hosted_checkout, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -88,48 +89,40 @@ def test_billing_page_reads_in_words_and_fits_the_screen(live_app: LiveApp, scre
     shoot(screen, "billing-cancellation-scheduled")
 
 
-def test_switching_to_yearly_is_priced_before_it_is_confirmed_and_back_can_be_undone(
+def test_switching_to_yearly_is_a_new_yearly_plan_priced_before_checkout(
     live_app: LiveApp, screen: Page
 ) -> None:
+    """Monthly to yearly is a new plan through checkout (Flowglad keeps a subscription's
+    interval when it is adjusted): priced first, paid on the hosted page, renewing a year
+    later. Back to monthly is refused with the reason."""
     from playwright.sync_api import expect
 
     sign_up(screen, live_app, "Ada", "ada@example.com")
     sub = live_app.sandbox.put_customer_on_plan("1", "pro_monthly")
     screen.reload()
-    adjust_path = f"/api/v1/subscriptions/{sub['id']}/adjust"
 
     screen.get_by_test_id("switch-to-pro_yearly").click()
     charge = screen.get_by_test_id("switch-charge")
-    expect(charge).to_contain_text(re.compile(r"\$1\d\d\.\d\d is charged now"))
-    expect(charge).to_contain_text("card ending 4242")
-    assert live_app.upstream_calls("POST", f"/api/v1/subscriptions/{sub['id']}/preview-adjust")
-    assert not live_app.upstream_calls("POST", adjust_path), "charged before confirming"
+    expect(charge).to_contain_text("$200.00 is charged now on the payment page")
+    expect(charge).to_contain_text(str(datetime.now(timezone.utc).year + 1))
+    expect(screen.get_by_test_id("switch-ends")).to_contain_text("is not refunded")
+    assert not live_app.upstream_calls("POST", f"/api/v1/subscriptions/{sub['id']}/adjust")
+    before = live_app.sandbox.subscription(sub["id"])["status"]
+    assert before == "active", "changed before confirming"
     shoot(screen, "billing-switch-preview")
 
     screen.get_by_test_id("switch-confirm").click()
+    pay_on_hosted_checkout(screen, live_app)
+    screen.wait_for_url(live_app("/billing?checkout=success"))
+    expect(screen.get_by_test_id("checkout-success")).to_be_visible()
     expect(screen.get_by_test_id("current-price")).to_have_text("$200.00 / year")
-    assert len(live_app.upstream_calls("POST", adjust_path)) == 1
+    renewal = screen.get_by_text(re.compile(f"Renews on {READABLE_DATE}"))
+    expect(renewal).to_contain_text(str(datetime.now(timezone.utc).year + 1))
+    assert live_app.sandbox.subscription(sub["id"])["status"] == "canceled"
 
-    # Back to monthly is a downgrade: nothing now, at the end of the (yearly) period.
     screen.get_by_test_id("switch-to-pro_monthly").click()
-    expect(screen.get_by_test_id("switch-charge")).to_have_text(
-        re.compile(f"Nothing is charged now. The switch takes effect on {READABLE_DATE}")
-    )
-    screen.get_by_test_id("switch-confirm").click()
-    expect(screen.get_by_test_id("scheduled-change")).to_have_text(
-        re.compile(f"Your plan changes on {READABLE_DATE}\\.")
-    )
-    shoot(screen, "billing-switch-scheduled")
-
-    # Changed their mind: the scheduled switch is undone, the yearly plan stays.
-    screen.get_by_test_id("keep-current-price").click()
-    expect(screen.get_by_test_id("switch-to-pro_monthly")).to_be_visible()
-    expect(screen.get_by_test_id("scheduled-change")).to_have_count(0)
-    undo = f"/api/v1/subscriptions/{sub['id']}/cancel-scheduled-adjustment"
-    assert len(live_app.upstream_calls("POST", undo)) == 1
-    live_app.sandbox.advance_billing_period(sub["id"])
-    screen.reload()
-    expect(screen.get_by_test_id("current-price")).to_have_text("$200.00 / year")
+    expect(screen.get_by_test_id("switch-refused")).to_contain_text("cannot be shortened")
+    shoot(screen, "billing-switch-refused")
 
 
 def test_see_plans_lands_on_the_plans(live_app: LiveApp, screen: Page) -> None:

@@ -14,9 +14,10 @@ import flask_flowglad
 PACKAGE = Path(flask_flowglad.__file__).parent
 #: Modules and packages that must import nothing of Flask, flask-login or marshmallow, and
 #: nothing above themselves: what a script or a worker uses without an app.
-CORE_PACKAGES = ("storage", "telemetry", "webhooks")
+CORE_PACKAGES = ("storage", "telemetry", "usage", "webhooks")
 CORE = {
     "_version",
+    "authorization",
     "backfill",
     "billing",
     "cache",
@@ -24,12 +25,17 @@ CORE = {
     "config",
     "deadline",
     "errors",
+    "formatting",
     "headers",
     "identity",
+    "intervals",
+    "prepared",
     "redaction",
     "responses",
     "service",
+    "summary",
     "transport",
+    "wirejson",
 }
 #: Modules of the core packages that are Flask's side of them.
 NOT_CORE = {"webhooks.endpoint"}

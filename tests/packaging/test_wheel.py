@@ -56,14 +56,22 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_holds_the_package_data_and_no_tests_or_examples(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {
-        "flask_flowglad/py.typed",
-        "flask_flowglad/sandbox/default_pricing.json",
-        "flask_flowglad/protocol/openapi.py",
-    } | {
-        f"flask_flowglad/sandbox/templates/{page}.html"
-        for page in ("base", "checkout", "index", "portal")
-    }
+    expected = (
+        {
+            "flask_flowglad/py.typed",
+            "flask_flowglad/sandbox/default_pricing.json",
+            "flask_flowglad/protocol/openapi.py",
+        }
+        | {
+            f"flask_flowglad/sandbox/templates/{page}.html"
+            for page in ("base", "checkout", "index", "portal")
+        }
+        | {
+            f"flask_flowglad/ui/templates/flowglad/{page}.html"
+            for page in ("account", "pricing", "components", "cancel", "billing_unavailable")
+        }
+        | {"flask_flowglad/ui/static/flowglad.css"}
+    )
     assert expected <= names
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     tops = {name.split("/")[0] for name in names}
@@ -101,6 +109,41 @@ def test_flowglad_check_passes_on_the_sandbox_from_the_wheel(
     assert result.stdout.rstrip().endswith("OK")
     assert "Secret key:        accepted" in result.stdout
     assert "3 products" in result.stdout
+
+
+#: An app with the billing pages, run by the wheel's Python (no Babel there: the fixed
+#: formats are used) to render the pricing page from the wheel's templates and CSS.
+BILLING_PAGES = """
+import warnings
+from flask import Flask
+from flask_login import LoginManager
+from jinja2 import DictLoader
+from flask_flowglad import Flowglad
+warnings.simplefilter("ignore")
+app = Flask("shop")
+app.config.update(SECRET_KEY="x", FLOWGLAD_SANDBOX=True, FLOWGLAD_UI=True)
+LoginManager(app).user_loader(lambda user_id: None)
+app.jinja_loader = DictLoader({"base.html": "<main>{% block content %}{% endblock %}</main>"})
+Flowglad(app)
+client = app.test_client()
+page = client.get("/billing/pricing").get_data(as_text=True)
+css = client.get("/billing/static/flowglad.css")
+print(page.count('data-testid="plan-'), "$20.00" in page, css.status_code, css.mimetype)
+"""
+
+
+def test_the_billing_pages_render_from_the_wheel_without_babel(
+    installed: Path, tmp_path: Path
+) -> None:
+    missing = run(installed / "bin" / "python", "-c", BABEL_MISSING, cwd=tmp_path)
+    assert missing.stdout.strip() == "no babel"
+    result = run(installed / "bin" / "python", "-c", BILLING_PAGES, cwd=tmp_path)
+    assert result.stdout.split() == ["3", "True", "200", "text/css"]
+
+
+BABEL_MISSING = (
+    "import importlib.util; print('babel' if importlib.util.find_spec('babel') else 'no babel')"
+)
 
 
 def free_port() -> int:

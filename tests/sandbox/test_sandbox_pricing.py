@@ -20,11 +20,15 @@ def test_default_model_has_free_pro_usage_and_one_time_products() -> None:
     pro_features = {f["slug"]: f for f in pricing.product_features[pro["id"]]}
     assert pro_features["advanced_analytics"]["type"] == "toggle"
     assert pro_features["pro_api_credits"]["type"] == "usage_credit_grant"
-    [meter] = record["usageMeters"]
+    meter, reports = record["usageMeters"]
     assert meter["slug"] == "api_calls"
     assert meter["prices"][0]["slug"] == "api_call_overage"
     one_time = pricing.price_by_slug("report_pack")
     assert one_time is not None and one_time["type"] == "single_payment"
+    # The report pack grants its 10 reports as credits on a meter of their own.
+    [grant] = pricing.product_features[one_time["productId"]]
+    assert (grant["amount"], grant["renewalFrequency"]) == (10, "once")
+    assert grant["usageMeterId"] == reports["id"] and reports["slug"] == "premium_reports"
 
 
 def test_a_custom_pricing_file_is_loaded(tmp_path: Path) -> None:

@@ -84,7 +84,8 @@ def valid_bodies(customer: Customer) -> dict[str, list[dict[str, Any]]]:
         ],
         "subscriptions/uncancel": [{"id": sub}],
         "subscriptions/adjust": [
-            {"priceSlug": "pro_yearly"},
+            # Another interval (pro_yearly) is a new plan through checkout, refused here.
+            {"priceSlug": "pro_monthly", "quantity": 3},
             {
                 "subscriptionId": sub,
                 "priceSlug": "pro_monthly",
@@ -95,7 +96,7 @@ def valid_bodies(customer: Customer) -> dict[str, list[dict[str, Any]]]:
             {"subscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}]},
         ],
         "subscriptions/preview-adjust": [
-            {"priceSlug": "pro_yearly"},
+            {"priceSlug": "pro_monthly", "quantity": 3},
             {"subscriptionId": sub, "priceSlug": "pro_monthly", "quantity": 2},
             {"subscriptionItems": [{"priceSlug": "pro_monthly", "quantity": 1}]},
         ],

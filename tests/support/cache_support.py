@@ -116,12 +116,21 @@ class HTTPUpstream:
         self.billing_delay = 0.0
         #: When set, the body of every billing answer (a 200) instead of the sandbox's.
         self.billing_body: bytes | None = None
+        #: When set, Flowglad is down: every call answers this status, nothing is done.
+        self.failing: int | None = None
+        #: ``METHOD /path`` of every call answered while failing.
+        self.failed_calls: list[str] = []
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.failing is not None:
+            self.failed_calls.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+            status = f"{self.failing} Flowglad is down"
+            start_response(status, [("Content-Type", "application/json")])
+            return [b'{"error": "down", "code": "INTERNAL_SERVER_ERROR"}']
         if not environ["PATH_INFO"].endswith("/billing"):
             return self.sandbox.wsgi_app(environ, start_response)
         # Flowglad has read the billing; its answer is on the way (held by ``gate``).
@@ -150,6 +159,16 @@ class HTTPUpstream:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class Clock:
+    """A wall clock the test moves: put in place of a cache's to age its entries."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def billing_app(upstream: HTTPUpstream, cache: Any, **config: Any) -> tuple[Flask, Flowglad]:

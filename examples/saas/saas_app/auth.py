@@ -71,7 +71,10 @@ def signup() -> ResponseReturnValue:
                 create_billing_customer(user)
                 login_user(user)
                 flash("Welcome! You are on the free plan.", "success")
-                return redirect(url_for("billing.page"))
+                # A plan picked on the pricing page comes along in `next`.
+                return redirect(
+                    _safe_next(url_for(current_app.jinja_env.globals["billing_endpoint"]))
+                )
     status = 400 if errors else 200
     return render_template("auth/signup.html", errors=errors), status
 

@@ -12,6 +12,10 @@ import os
 import secrets
 from typing import Any
 
+#: htmx from a CDN, pinned with its integrity hash: the app needs no Node toolchain.
+HTMX_URL = "https://unpkg.com/htmx.org@2.0.4/dist/htmx.min.js"
+HTMX_INTEGRITY = "sha384-HGfztofotfshcF7+8n44JQL2oJmowVChPTg48S+jvZoztPfvwD79OC/LTtG6dMp+"
+
 #: The demo account seeded into an empty database.
 DEMO_USER = {"email": "demo@example.com", "password": "flowglad-demo", "name": "Demo User"}
 
@@ -22,6 +26,11 @@ def default_config() -> dict[str, Any]:
         # "user": every user is a Flowglad customer (B2C).
         # "team": the user's team is the customer (B2B), see billing_identity.py.
         "SAAS_BILLING_MODE": os.environ.get("SAAS_BILLING_MODE", "user"),
+        # "react": the billing page is the React app in frontend/ (@flowglad/react).
+        # "jinja": flask-flowglad's server-rendered billing pages (FLOWGLAD_UI), no Node.
+        "SAAS_UI": os.environ.get("SAAS_UI", "react"),
+        # htmx on the server-rendered pages (they work without it); None leaves it out.
+        "SAAS_HTMX_URL": HTMX_URL,
         # Prometheus metrics at /metrics (saas_app/metrics.py).
         "SAAS_METRICS": bool(os.environ.get("SAAS_METRICS")),
         "SAAS_DEMO_USER": DEMO_USER,
@@ -39,7 +48,7 @@ def default_config() -> dict[str, Any]:
         if os.environ.get("FLOWGLAD_WEBHOOK_SECRET"):
             config["FLOWGLAD_WEBHOOK_SECRET"] = os.environ["FLOWGLAD_WEBHOOK_SECRET"]
     # A shared `flask flowglad sandbox` process, and the billing cache shared by workers.
-    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE"):
+    for key in ("FLOWGLAD_BASE_URL", "FLOWGLAD_BILLING_CACHE", "FLOWGLAD_USAGE_OUTBOX"):
         if os.environ.get(key):
             config[key] = os.environ[key]
     return config

@@ -29,6 +29,11 @@ def date(epoch_ms: int | float | None) -> str:
     return moment.strftime("%b %d, %Y").replace(" 0", " ")
 
 
+def date_of(moment: datetime) -> str:
+    """An aware ``datetime`` (``current_billing.plan.renews_at``) as ``Jan 7, 2027``."""
+    return moment.astimezone(timezone.utc).strftime("%b %d, %Y").replace(" 0", " ")
+
+
 def price_label(price: dict[str, object]) -> str:
     amount = money(price.get("unitPrice"), price.get("currency"))  # type: ignore[arg-type]
     if price.get("type") == "subscription":

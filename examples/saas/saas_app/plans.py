@@ -10,3 +10,5 @@ from __future__ import annotations
 PRO_FEATURE = "advanced_analytics"
 #: The usage meter that each analysis run draws on.
 USAGE_METER = "api_calls"
+#: The usage meter the report pack's credits are on; each premium report uses one.
+REPORT_METER = "premium_reports"

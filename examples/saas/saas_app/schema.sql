@@ -15,16 +15,17 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 
--- What Flowglad told the app through webhooks, as the customer's activity log.
--- One row per (record, what happened to it): a redelivered webhook adds nothing.
-CREATE TABLE IF NOT EXISTS billing_activity (
+-- The activity log, one row per webhook event (redeliveries share the event's id), so a
+-- record that changes back and forth (cancel, keep, cancel) is logged each time.
+CREATE TABLE IF NOT EXISTS billing_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
     customer_external_id TEXT NOT NULL,
     subject_id TEXT NOT NULL,
     kind TEXT NOT NULL,
     message TEXT NOT NULL,
-    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    UNIQUE (subject_id, kind)
+    created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-CREATE INDEX IF NOT EXISTS billing_activity_customer
-    ON billing_activity (customer_external_id, id);
+CREATE INDEX IF NOT EXISTS billing_events_customer
+    ON billing_events (customer_external_id, id);
+CREATE INDEX IF NOT EXISTS billing_events_subject ON billing_events (subject_id, id);

@@ -1,14 +1,33 @@
 // The billing page: every panel reads the same useBilling() state.
 import { useBilling } from "@flowglad/react";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
+import { forgetCheckout, rememberedCheckout, retrieveCheckoutSession } from "./api.js";
 import { CurrentPlan } from "./components/CurrentPlan.jsx";
 import { Invoices } from "./components/Invoices.jsx";
 import { PaymentMethods } from "./components/PaymentMethods.jsx";
 import { PlanCards } from "./components/PlanCards.jsx";
 import { UsageMeters } from "./components/UsageMeters.jsx";
 
+/** "paid" only when Flowglad says the checkout this browser was sent to succeeded. */
+function useCheckoutOutcome(config) {
+  const [outcome, setOutcome] = useState(null);
+  useEffect(() => {
+    const id = rememberedCheckout();
+    if (!id || new URLSearchParams(window.location.search).get("checkout") !== "success") return;
+    retrieveCheckoutSession(config.apiPrefix, id)
+      .then((data) => {
+        const status = data?.checkoutSession?.status;
+        if (status === "succeeded") forgetCheckout();
+        setOutcome(status === "succeeded" ? "paid" : "unpaid");
+      })
+      .catch(() => setOutcome(null));
+  }, [config.apiPrefix]);
+  return outcome;
+}
+
 export function BillingPage({ config }) {
   const billing = useBilling();
+  const outcome = useCheckoutOutcome(config);
   const ready = billing.loaded && Boolean(billing.customer);
   // A link to /billing#plans arrives before React has drawn #plans, so the browser's own
   // jump to the anchor finds nothing: jump once the page is there.
@@ -32,6 +51,16 @@ export function BillingPage({ config }) {
   }
   return (
     <div className="billing" data-testid="billing-loaded">
+      {outcome === "paid" && (
+        <p className="flash flash-success" role="status" data-testid="checkout-success">
+          Thanks! Your payment went through.
+        </p>
+      )}
+      {outcome === "unpaid" && (
+        <p className="flash flash-info" role="status" data-testid="checkout-unpaid">
+          The payment was not completed: nothing was charged.
+        </p>
+      )}
       <CurrentPlan billing={billing} config={config} />
       <PlanCards billing={billing} config={config} />
       <UsageMeters billing={billing} />

@@ -29,3 +29,36 @@ async function post(apiPrefix, action, params) {
 export async function cancelScheduledAdjustment(apiPrefix, subscriptionId) {
   return post(apiPrefix, "subscriptions/cancel-scheduled-adjustment", { subscriptionId });
 }
+
+// A checkout session of the customer, as Flowglad has it: "succeeded" once paid.
+export async function retrieveCheckoutSession(apiPrefix, id) {
+  return post(apiPrefix, "checkout-sessions/retrieve", { id });
+}
+
+// The app's own routes for a change of billing interval (monthly to yearly): a new plan
+// through checkout, since Flowglad keeps a subscription's interval when it is adjusted.
+export async function previewIntervalChange(priceSlug) {
+  return postJson("/billing/interval/preview", { priceSlug });
+}
+
+export async function startIntervalChange(priceSlug) {
+  return postJson("/billing/interval", { priceSlug });
+}
+
+async function postJson(url, params) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify(params),
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok || !body) throw new Error(body?.error ?? `The request failed (${response.status}).`);
+  return body;
+}
+
+// The checkout the customer was sent to, kept across the hosted page.
+const CHECKOUT_KEY = "flowgladCheckoutSession";
+export const rememberCheckout = (id) => window.sessionStorage.setItem(CHECKOUT_KEY, id);
+export const rememberedCheckout = () => window.sessionStorage.getItem(CHECKOUT_KEY);
+export const forgetCheckout = () => window.sessionStorage.removeItem(CHECKOUT_KEY);

@@ -23,10 +23,10 @@ export function Invoices({ invoices }) {
           <tbody>
             {rows.map((row) => (
               <tr key={row.invoice.id} data-testid="invoice-row">
-                <td>{row.invoice.invoiceNumber}</td>
-                <td>{formatDate(row.invoice.invoiceDate ?? row.invoice.createdAt)}</td>
+                <td className="wrap">{row.invoice.invoiceNumber}</td>
+                <td className="nowrap">{formatDate(row.invoice.invoiceDate ?? row.invoice.createdAt)}</td>
                 <td><span className="badge">{row.invoice.status}</span></td>
-                <td>
+                <td className="nowrap">
                   {humanReadableCurrencyAmount((row.invoice.currency ?? "usd").toUpperCase(), invoiceTotal(row))}
                 </td>
                 <td>{row.invoice.pdfURL && <a href={row.invoice.pdfURL}>PDF</a>}</td>

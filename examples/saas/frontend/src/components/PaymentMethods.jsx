@@ -23,7 +23,8 @@ export function PaymentMethods({ billing }) {
       )}
       {billing.billingPortalUrl && (
         <p>
-          <a className="button secondary" href={billing.billingPortalUrl} data-testid="billing-portal">
+          <a className="button secondary" data-testid="billing-portal"
+            href={`${billing.billingPortalUrl}?return_to=${encodeURIComponent(window.location.href)}`}>
             Open billing portal
           </a>
         </p>

@@ -1,5 +1,6 @@
 // One card per product, with a hosted-checkout button for each price on sale.
 import { useState } from "react";
+import { rememberCheckout } from "../api.js";
 import { buyablePrices, planProducts, priceLabel, productOfSubscription } from "../pricing.js";
 
 export function PlanCards({ billing, config }) {
@@ -11,17 +12,20 @@ export function PlanCards({ billing, config }) {
     setPending(price.id);
     setError(null);
     const target = price.slug ? { priceSlug: price.slug } : { priceId: price.id };
-    // autoRedirect: the SDK sends the browser to the hosted checkout page.
     const result = await billing.createCheckoutSession({
       ...target,
       successUrl: config.successUrl,
       cancelUrl: config.cancelUrl,
-      autoRedirect: true,
+      autoRedirect: false,
     });
     if (result.error) {
-      setError(result.error.json?.message ?? result.error.code ?? "Checkout failed.");
+      setError(result.error.json?.message ?? result.error.message ?? result.error.code ?? "Checkout failed.");
       setPending(null);
+      return;
     }
+    // Back from the hosted page, the billing page asks Flowglad whether it was paid.
+    rememberCheckout(result.id);
+    window.location.href = result.url;
   }
 
   return (

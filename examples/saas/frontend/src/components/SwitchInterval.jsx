@@ -1,6 +1,14 @@
-// Switch a paid plan between its prices (monthly ↔ yearly), showing what it costs first.
+// Switch a paid plan between its prices, showing what it costs first. Another interval
+// (monthly to yearly) is a new plan through checkout: Flowglad keeps a subscription's
+// interval when it is adjusted. The same interval (another quantity) is an adjustment.
 import { useState } from "react";
-import { cancelScheduledAdjustment, previewAdjust } from "../api.js";
+import {
+  cancelScheduledAdjustment,
+  previewAdjust,
+  previewIntervalChange,
+  rememberCheckout,
+  startIntervalChange,
+} from "../api.js";
 import { formatAmount, formatDate, priceLabel, switchablePrices } from "../pricing.js";
 
 export function SwitchInterval({ billing, product, subscription, config }) {
@@ -37,11 +45,17 @@ export function SwitchInterval({ billing, product, subscription, config }) {
     );
   }
 
+  const current = (product.prices ?? []).find((p) => p.id === subscription.priceId);
+  const newInterval = (price) =>
+    !current || price.intervalUnit !== current.intervalUnit || (price.intervalCount ?? 1) !== (current.intervalCount ?? 1);
+
   async function ask(price) {
     setBusy(true);
     setError(null);
     try {
-      const data = await previewAdjust(config.apiPrefix, { subscriptionId: subscription.id, priceSlug: price.slug });
+      const data = newInterval(price)
+        ? { interval: await previewIntervalChange(price.slug) }
+        : await previewAdjust(config.apiPrefix, { subscriptionId: subscription.id, priceSlug: price.slug });
       setPreview({ price, data });
     } catch (e) {
       setError(e.message);
@@ -53,6 +67,17 @@ export function SwitchInterval({ billing, product, subscription, config }) {
   async function confirm() {
     setBusy(true);
     setError(null);
+    if (preview.data.interval) {
+      try {
+        const { id, url } = await startIntervalChange(preview.price.slug);
+        rememberCheckout(id);
+        window.location.href = url;
+      } catch (e) {
+        setError(e.message);
+        setBusy(false);
+      }
+      return;
+    }
     try {
       const result = await billing.adjustSubscription({ subscriptionId: subscription.id, priceSlug: preview.price.slug });
       if (!result?.subscription) throw new Error("The plan change failed. Please try again.");
@@ -79,8 +104,45 @@ export function SwitchInterval({ billing, product, subscription, config }) {
   );
 }
 
+function IntervalPanel({ price, change, busy, onConfirm, onCancel }) {
+  if (!change.allowed) {
+    return (
+      <div className="confirm" data-testid="switch-preview">
+        <p data-testid="switch-refused">This change cannot be made: {change.reason}</p>
+        <button type="button" className="button secondary" onClick={onCancel}>Close</button>
+      </div>
+    );
+  }
+  const charge = formatAmount(change.chargeNow.amount, change.chargeNow.currency);
+  return (
+    <div className="confirm" data-testid="switch-preview">
+      <p><strong>Switch to {priceLabel(price)}?</strong> A new billing interval starts a new plan.</p>
+      <p data-testid="switch-charge">
+        {charge} is charged now on the payment page; the new plan renews on {formatDate(change.renewsAt)}.
+      </p>
+      <p data-testid="switch-ends">
+        Your current plan ends when you continue
+        {change.unused && change.unused.amount > 0
+          ? `; what is left of it until ${formatDate(change.currentPeriodEnd)} (${formatAmount(change.unused.amount, change.unused.currency)}) is not refunded`
+          : ""}.
+      </p>
+      <div className="actions">
+        <button type="button" className="button" disabled={busy} onClick={onConfirm} data-testid="switch-confirm">
+          Continue to payment
+        </button>
+        <button type="button" className="button secondary" disabled={busy} onClick={onCancel}>
+          Not now
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function PreviewPanel({ preview, busy, onConfirm, onCancel }) {
   const { price, data } = preview;
+  if (data.interval) {
+    return <IntervalPanel price={price} change={data.interval} busy={busy} onConfirm={onConfirm} onCancel={onCancel} />;
+  }
   if (!data.canAdjust) {
     return (
       <div className="confirm" data-testid="switch-preview">

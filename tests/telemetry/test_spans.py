@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cachelib import SimpleCache
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -65,6 +66,32 @@ def test_an_uncached_billing_read_is_one_operation_with_one_http_span_under_it(
     }
     assert http.status.status_code is StatusCode.UNSET
     assert operation.parent is None  # no span around the test client's request
+
+
+def test_a_cached_read_is_one_operation_with_no_http_span_and_its_cache_result(
+    otel: Capture, sandbox: Sandbox, flowglad_url: str
+) -> None:
+    sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
+    app = billed_app(flowglad_url, sandbox, FLOWGLAD_BILLING_CACHE=SimpleCache())
+
+    assert _billing_read(app).status_code == 200  # a miss: read from Flowglad, stored
+    assert _billing_read(app).status_code == 200  # a hit
+
+    miss, hit = sorted((span for span in otel.spans() if span.name == BILLING), key=_started)
+    assert miss.attributes["flowglad.billing_cache.result"] == "miss"
+    assert [span.name for span in otel.children(miss)] == ["GET"]
+    assert miss.attributes["flowglad.attempts"] == 1
+    assert hit.attributes["flowglad.billing_cache.result"] == "hit"
+    assert otel.children(hit) == []
+    assert "flowglad.attempts" not in hit.attributes  # nothing was sent
+    customer_hash = app.extensions["flowglad"].client.telemetry.customer_hash(CUSTOMER)
+    assert hit.attributes["flowglad.customer.hash"] == customer_hash
+    assert hit.status.status_code is StatusCode.UNSET
+    results = {
+        point.attributes["flowglad.billing_cache.result"]: point.value
+        for point in otel.points("flowglad.billing_cache.lookups")
+    }
+    assert results == {"miss": 1, "hit": 1}
 
 
 def test_a_503_is_retried_in_a_second_http_span_with_its_resend_count(

@@ -18,7 +18,7 @@ No customer's external id is ever told (a keyed hash names the customer), nor an
 
 from __future__ import annotations
 
-from .cache import BillingRead, billing_cache_lookup
+from .cache import BillingRead, billing_cache_lookup, billing_served_stale
 from .calls import ClientTelemetry, Operation, current_operation, logger
 from .names import CACHE_RESULTS, WEBHOOK_OUTCOMES
 from .operations import REDACTED, ROUTES, route_of, shown_path, shown_paths
@@ -44,6 +44,7 @@ __all__ = [
     "Recording",
     "UsageFlush",
     "billing_cache_lookup",
+    "billing_served_stale",
     "current_operation",
     "current_recording",
     "feature_checked",

@@ -18,6 +18,10 @@ CACHE_RESULT = "flowglad.billing_cache.result"
 #: stored); an older entry did while Flowglad failed; Flowglad did because a checkout
 #: pinned the customer; Flowglad did because the store failed lately.
 CACHE_RESULTS = ("hit", "miss", "stale", "pinned", "skipped")
+#: A read served stale: seconds since Flowglad answered the entry, and why Flowglad was
+#: not (the error's class, or ``Flowglad is failing`` while another read asks it again).
+STALE_AGE = "flowglad.billing_cache.stale_age"
+STALE_REASON = "flowglad.billing_cache.stale_reason"
 #: Flowglad's id of its request (its ``X-Request-Id`` header): quote it to Flowglad.
 REQUEST_ID = "flowglad.request_id"
 #: The class of a call's answer: ``2xx``, ``4xx``, ``5xx``, ...; absent when none came.

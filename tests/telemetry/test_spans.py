@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
+from ..support.cache_support import Clock
 from ..support.otel_capture import Capture
 from ..support.telemetry import (
     CUSTOMER,
@@ -92,6 +93,54 @@ def test_a_cached_read_is_one_operation_with_no_http_span_and_its_cache_result(
         for point in otel.points("flowglad.billing_cache.lookups")
     }
     assert results == {"miss": 1, "hit": 1}
+
+
+def test_a_stale_read_is_the_reads_span_with_the_entrys_age_and_why_and_one_log_line(
+    otel: Capture, sandbox: Sandbox, flowglad_url: str, logs: pytest.LogCaptureFixture
+) -> None:
+    sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
+    app = billed_app(
+        flowglad_url,
+        sandbox,
+        FLOWGLAD_BILLING_CACHE=SimpleCache(),
+        FLOWGLAD_BILLING_CACHE_TTL=60,
+        FLOWGLAD_STALE_IF_ERROR=600,
+    )
+    clock = Clock()
+    app.extensions["flowglad"].billing_cache._clock = clock
+    assert _billing_read(app).status_code == 200  # a miss: stored
+    clock.now += 90  # past the TTL, within stale-if-error
+    sandbox.fail_next(503, path="/billing", times=5)
+
+    answer = _billing_read(app)
+
+    assert answer.status_code == 200
+    assert answer.headers["X-Flowglad-Stale"] == "90"
+    miss, stale = sorted((span for span in otel.spans() if span.name == BILLING), key=_started)
+    assert miss.attributes["flowglad.billing_cache.result"] == "miss"  # type: ignore[index]
+    attributes = dict(stale.attributes or {})
+    assert attributes["flowglad.billing_cache.result"] == "stale"
+    assert attributes["flowglad.billing_cache.stale_age"] == 90.0
+    assert attributes["flowglad.billing_cache.stale_reason"] == "FlowgladServerError"
+    assert stale.status.status_code is StatusCode.UNSET  # the read was answered
+    [event] = stale.events
+    assert event.name == "flowglad.billing_cache.served_stale"
+    # One attempt, no retries: a stale entry was there to fall back on.
+    [http] = otel.children(stale)
+    assert http.attributes["http.response.status_code"] == 503  # type: ignore[index]
+    assert http.status.status_code is StatusCode.ERROR
+    results = {
+        point.attributes["flowglad.billing_cache.result"]: point.value
+        for point in otel.points("flowglad.billing_cache.lookups")
+    }
+    assert results == {"miss": 1, "stale": 1}
+    [line] = [r for r in logs.records if "served stale" in r.getMessage()]
+    assert line.levelname == "INFO"
+    customer_hash = app.extensions["flowglad"].client.telemetry.customer_hash(CUSTOMER)
+    assert line.getMessage() == (
+        "flowglad billing served stale result=stale stale_age=90.0"
+        f" stale_reason=FlowgladServerError customer={customer_hash}"
+    )
 
 
 def test_a_503_is_retried_in_a_second_http_span_with_its_resend_count(

@@ -27,6 +27,7 @@ from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
 from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
 from .storage import Store, open_store
+from .telemetry import watch_usage_outbox
 from .templating import register_templating
 from .usage import UsageOutbox, UsageStatus, UsageWorker, open_outbox
 from .webhooks.endpoint import register_webhook_endpoint
@@ -364,7 +365,9 @@ def _usage_outbox(
     if settings.usage_outbox is None:
         return None
     namespace = f"{key_mode(secret_key)}:{account_hash(secret_key, base_url)}"
-    return open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
+    outbox = open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
+    # Its pending count, oldest age and dead letters as gauges, read when the SDK collects.
+    return watch_usage_outbox(outbox)
 
 
 def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
+from cachelib import SimpleCache
 
+from flask_flowglad.delivery import usage_worker
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
+from ..support.cache_support import Clock
 from ..support.otel_capture import Capture
 from ..support.telemetry import (
     CUSTOMER,
@@ -79,6 +83,52 @@ def test_every_kind_of_work_tells_no_customer_id_and_no_key(
     calls = _lines(logs.records, "call")
     assert len(calls) >= 6
     assert {getattr(r, "flowglad.customer.hash") for r in calls} == {customer_hash}
+
+
+@pytest.mark.usefixtures("stable_semconv")
+def test_the_shared_cache_and_the_usage_outbox_tell_no_customer_id_and_no_key(
+    otel: Capture,
+    logs: pytest.LogCaptureFixture,
+    sandbox: Sandbox,
+    flowglad_url: str,
+    tmp_path: Path,
+) -> None:
+    sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
+    app = billed_app(
+        flowglad_url,
+        sandbox,
+        FLOWGLAD_BILLING_CACHE=SimpleCache(),
+        FLOWGLAD_BILLING_CACHE_TTL=60,
+        FLOWGLAD_STALE_IF_ERROR=600,
+        FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'outbox.sqlite3'}",
+    )
+    clock = Clock()
+    app.extensions["flowglad"].billing_cache._clock = clock
+    user = User(CUSTOMER)
+    for _ in range(2):  # a miss, then a hit
+        with app.test_client(user=user) as client:
+            assert client.post("/api/flowglad/customers/billing", json={}).status_code == 200
+    clock.now += 90
+    sandbox.fail_next(503, path="/billing")
+    with app.test_client(user=user) as client:  # served stale
+        answer = client.post("/api/flowglad/customers/billing", json={})
+        assert answer.headers["X-Flowglad-Stale"] == "90"
+    with app.app_context():
+        customer = app.extensions["flowglad"].for_customer(CUSTOMER)
+        for _ in range(2):
+            customer.record_usage("api_calls")
+        sandbox.fail_next(422, path="/usage-events/bulk", times=10)  # both dead letters
+        assert usage_worker(linger=0.01).drain(max_seconds=10).dead == 2
+
+    texts = told(otel.spans(), _ours(logs.records))
+    assert_nothing_names([CUSTOMER, sandbox.secret_key, WEBHOOK_SECRET], texts)
+    customer_hash = app.extensions["flowglad"].client.telemetry.customer_hash(CUSTOMER)
+    # The read above, then the usage's own reads (while Flowglad counts as failing).
+    stale = _lines(logs.records, "billing served stale")
+    assert stale and {getattr(r, "flowglad.customer.hash") for r in stale} == {customer_hash}
+    dead = [r for r in logs.records if "refused for good" in r.getMessage()]
+    assert len(dead) == 2
+    assert all(f"of customer {customer_hash} " in r.getMessage() for r in dead)
 
 
 def test_a_call_logs_one_debug_line_with_the_span_names(

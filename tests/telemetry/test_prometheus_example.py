@@ -40,6 +40,9 @@ def test_prometheus_scrapes_billing_metrics_from_the_example(tmp_path: Path) -> 
         "SAAS_METRICS": "1",
         "FLOWGLAD_BILLING_CACHE": str(tmp_path / "billing-cache.sqlite3"),
         "GUNICORN_THREADS": "4",
+        # One worker: each counts on its own (the docs' multi-process case), and the scrape
+        # must reach the worker that served the reads.
+        "WEB_CONCURRENCY": "1",
     }
     with running(argv, port, env, tmp_path / "gunicorn.log") as url:
         browser = _log_in(url)
@@ -61,5 +64,17 @@ def test_prometheus_scrapes_billing_metrics_from_the_example(tmp_path: Path) -> 
     assert read is not None, text
     assert 'flowglad_status_class="2xx"' in read.group(1)
     assert int(read.group(2)) >= 1
+    hits = re.search(
+        r'^flowglad_billing_cache_lookups_total\{[^}]*result="hit"[^}]*\} (\S+)', text, re.M
+    )
+    assert hits is not None and float(hits.group(1)) >= 1, text
+    misses = re.search(
+        r'^flowglad_billing_cache_lookups_total\{[^}]*result="miss"[^}]*\} (\S+)', text, re.M
+    )
+    assert misses is not None and float(misses.group(1)) >= 1, text
+    # The example's usage outbox (a SQLite file), read when Prometheus scrapes.
+    for gauge in ("pending", "dead_letters"):
+        found = re.search(rf"^flowglad_usage_outbox_{gauge}\{{[^}}]*\}} (\S+)", text, re.M)
+        assert found is not None and float(found.group(1)) >= 0, text
     assert "flowglad_customer" not in text  # no customer in any label
     assert "demo@example.com" not in text

@@ -176,6 +176,7 @@ class Operation:
         "has_call",
         "failure",
         "span",
+        "recorded",
         "_hash",
         "_started",
         "_context_token",
@@ -200,6 +201,8 @@ class Operation:
         #: ``error.type`` of a failure that raised nothing (a webhook answered 500).
         self.failure: str | None = None
         self.span: Span | None = None
+        #: Indexes of the toolbar's records of its calls (the cache's answer comes later).
+        self.recorded: list[int] = []
         self._hash: str | None = None
         self._context_token: object = None
 
@@ -271,6 +274,8 @@ class Operation:
                 self.name, None, None, None, elapsed, 0, self.cache_result, None, failure
             )
             recording.add_call(record)
+        elif recording is not None and self.cache_result is not None and self.recorded:
+            recording.cache_answered(self.recorded, self.cache_result)
 
 
 class Call:
@@ -351,7 +356,9 @@ class Call:
                 self.request_id,
                 failure,
             )
-            recording.add_call(record)
+            index = recording.add_call(record)
+            if index is not None and self._own is None:
+                operation.recorded.append(index)
         if self._own is not None:
             self._own.__exit__(exc_type, exc, tb)
 

@@ -8,7 +8,7 @@ Nothing is kept while nothing records: each hook then reads one context variable
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "CallRecord",
@@ -60,11 +60,19 @@ class Recording:
     #: Records not kept past :data:`MAX_RECORDS`.
     dropped: int = 0
 
-    def add_call(self, record: CallRecord) -> None:
+    def add_call(self, record: CallRecord) -> int | None:
+        """Keep ``record``; its index in :attr:`calls`, ``None`` when it was not kept."""
         if len(self.calls) < MAX_RECORDS:
             self.calls.append(record)
-        else:
-            self.dropped += 1
+            return len(self.calls) - 1
+        self.dropped += 1
+        return None
+
+    def cache_answered(self, indexes: list[int], result: str) -> None:
+        """The shared cache's answer, known once the calls it made to Flowglad ended (a
+        miss reads upstream first, and is a miss only then)."""
+        for index in indexes:
+            self.calls[index] = replace(self.calls[index], cache=result)
 
     def add_check(self, check: FeatureCheck) -> None:
         if len(self.checks) < MAX_RECORDS:

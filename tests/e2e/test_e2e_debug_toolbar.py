@@ -1,6 +1,6 @@
 """The Flowglad panel of Flask-DebugToolbar, opened in Chromium as a developer opens it: the
-page's calls to Flowglad, its feature checks and the billing it read. The screen is kept
-in ``test-artifacts/debug-toolbar.png``."""
+page's calls to Flowglad, its feature checks and the billing it read, a miss of the shared
+billing cache then a hit. The screens are kept in ``test-artifacts/debug-toolbar*.png``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from cachelib import SimpleCache
 from flask import redirect, render_template_string
 from flask_debugtoolbar import DebugToolbarExtension
 from flask_login import login_required, login_user
@@ -46,6 +47,7 @@ def test_the_panel_shows_the_pages_calls_checks_and_billing(desktop: Page) -> No
             sandbox,
             DEBUG_TB_PANELS=["flask_flowglad.debug_toolbar.FlowgladPanel"],
             DEBUG_TB_INTERCEPT_REDIRECTS=False,
+            FLOWGLAD_BILLING_CACHE=SimpleCache(),
         )
         app.debug = True
         DebugToolbarExtension(app)
@@ -61,17 +63,30 @@ def test_the_panel_shows_the_pages_calls_checks_and_billing(desktop: Page) -> No
             return render_template_string(PAGE)
 
         with serving(app) as url:
-            desktop.goto(f"{url}/login")
+            desktop.goto(f"{url}/login")  # the billing read from Flowglad: a miss
             assert desktop.get_by_text("Advanced analytics are on.").is_visible()
-            desktop.locator("#flDebugFlowgladPanel a").click()
+            calls = _open_panel(desktop, "debug-toolbar.png")
+            assert "customers.billing.read\tGET\t" in calls
+            assert "/api/v1/customers/ada-lovelace-1815/billing\t200\t" in calls
+            assert "\tmiss\t" in calls
             panel = desktop.locator("#flDebugFlowgladPanel-content")
-            panel.wait_for(state="visible")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            desktop.screenshot(path=str(ARTIFACTS / "debug-toolbar.png"))
-            calls = panel.locator("table").first
-            assert "customers.billing.read" in calls.inner_text()
-            assert "/api/v1/customers/ada-lovelace-1815/billing" in calls.inner_text()
             checks = panel.locator("table").nth(1).inner_text()
             assert "advanced_analytics\tgranted" in checks
             assert "sso\trefused" in checks
             assert "Pro" in panel.inner_text()
+
+            desktop.goto(f"{url}/reports")  # answered by the shared cache: a hit
+            calls = _open_panel(desktop, "debug-toolbar-hit.png")
+            assert "customers.billing.read\t\t(not sent: the cache answered)\t" in calls
+            assert "\thit\t" in calls
+            assert "Pro" in desktop.locator("#flDebugFlowgladPanel-content").inner_text()
+
+
+def _open_panel(page: Page, screenshot: str) -> str:
+    """Open the Flowglad panel, keep the screen in ``screenshot``; the calls' table."""
+    page.locator("#flDebugFlowgladPanel a").click()
+    panel = page.locator("#flDebugFlowgladPanel-content")
+    panel.wait_for(state="visible")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot))
+    return panel.locator("table").first.inner_text()

@@ -4,7 +4,9 @@ the billing it read, the feature checks with their answers."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from cachelib import SimpleCache
 from flask import Flask, render_template_string
 from flask_debugtoolbar import DebugToolbarExtension
 from flask_login import login_required
@@ -22,9 +24,13 @@ PAGE = """<!doctype html><html><body>
 PANEL = "flask_flowglad.debug_toolbar.FlowgladPanel"
 
 
-def toolbar_app(flowglad_url: str, sandbox: Sandbox) -> Flask:
+def toolbar_app(flowglad_url: str, sandbox: Sandbox, **config: Any) -> Flask:
     app = billed_app(
-        flowglad_url, sandbox, DEBUG_TB_PANELS=[PANEL], DEBUG_TB_INTERCEPT_REDIRECTS=False
+        flowglad_url,
+        sandbox,
+        DEBUG_TB_PANELS=[PANEL],
+        DEBUG_TB_INTERCEPT_REDIRECTS=False,
+        **config,
     )
     app.debug = True
     DebugToolbarExtension(app)
@@ -71,6 +77,23 @@ def test_the_panel_lists_the_calls_the_billing_and_the_feature_checks(
     assert telemetry.customer_hash(CUSTOMER) in panel
     assert "Pro" in panel and "active" in panel  # the current subscription
     assert "1 call in" in html  # the toolbar's subtitle
+
+
+def test_a_call_made_by_the_shared_caches_miss_shows_the_miss(
+    sandbox: Sandbox, flowglad_url: str
+) -> None:
+    """The cache's answer comes after the call it made: the call's row still shows it."""
+    sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
+    app = toolbar_app(flowglad_url, sandbox, FLOWGLAD_BILLING_CACHE=SimpleCache())
+    with app.test_client(user=User(CUSTOMER)) as client:
+        miss = _panel(client.get("/reports").get_data(as_text=True))
+        hit = _panel(client.get("/reports").get_data(as_text=True))
+
+    assert re.search(r"<td>GET</td>\s*<td>/api/v1/customers/[^<]+/billing</td>", miss)
+    assert "<td>miss</td>" in miss
+    assert "(not sent: the cache answered)" not in miss
+    assert "(not sent: the cache answered)" in hit
+    assert "<td>hit</td>" in hit
 
 
 def test_a_page_that_bills_nothing_says_so_and_records_stop_with_the_request(

@@ -4,17 +4,10 @@ no customer's id and no key is told anywhere."""
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
-import requests
 from cachelib import SimpleCache
 from flask import Flask
 from flask_login import FlaskLoginClient, LoginManager, UserMixin
@@ -22,7 +15,8 @@ from flask_login import FlaskLoginClient, LoginManager, UserMixin
 from flask_flowglad import Flowglad
 from flask_flowglad.sandbox import Sandbox
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "saas"
+from .cache_support import Clock
+
 #: The customer: an id distinctive enough to be searched for in everything told.
 CUSTOMER = "ada-lovelace-1815"
 EMAIL = "ada@example.com"
@@ -36,6 +30,22 @@ class User(UserMixin):
         self.id = user_id
         self.name = "Ada Lovelace"
         self.email = EMAIL
+
+
+def stale_ready_app(flowglad_url: str, sandbox: Sandbox, **config: Any) -> tuple[Flask, Clock]:
+    """:func:`billed_app` with a shared billing cache (TTL 60 s, stale-if-error 600 s)
+    whose clock the test moves."""
+    app = billed_app(
+        flowglad_url,
+        sandbox,
+        FLOWGLAD_BILLING_CACHE=SimpleCache(),
+        FLOWGLAD_BILLING_CACHE_TTL=60,
+        FLOWGLAD_STALE_IF_ERROR=600,
+        **config,
+    )
+    clock = Clock()
+    app.extensions["flowglad"].billing_cache._clock = clock
+    return app, clock
 
 
 def billed_app(flowglad_url: str, sandbox: Sandbox, **config: Any) -> Flask:
@@ -101,44 +111,3 @@ def assert_nothing_names(secrets: Iterable[str], texts: list[str]) -> None:
     for secret in secrets:
         leaks = [text for text in texts if secret in text]
         assert leaks == [], f"{secret!r} told in {leaks[:3]}"
-
-
-def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-@contextmanager
-def running(argv: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """A server process started from the example's folder; its URL once it answers."""
-    with log.open("wb") as errors:
-        process = subprocess.Popen(
-            argv,
-            cwd=EXAMPLE,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"exited at start:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not listening:\n{log.read_text()[-3000:]}"
-            try:
-                requests.get(url, timeout=1, allow_redirects=False)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()

@@ -4,34 +4,16 @@ cache's answer as an attribute and a count."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import pytest
 from opentelemetry.trace import SpanKind
 
 from flask_flowglad import FlowgladClient
+from flask_flowglad.cache import Lookup, Outcome
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.telemetry import BillingRead
 
 from ..support.otel_capture import Capture
 from ..support.telemetry import CUSTOMER
-
-
-class Outcome(enum.Enum):
-    """The cache's names of its answers."""
-
-    HIT = "hit"
-    MISS = "miss"
-    STALE = "stale"
-    BYPASS = "bypass"
-    SKIPPED = "skipped"
-
-
-@dataclass
-class Lookup:
-    payload: bytes
-    outcome: Outcome
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from cachelib import SimpleCache
 
 from flask_flowglad.delivery import usage_worker
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
-from ..support.cache_support import Clock
 from ..support.otel_capture import Capture
 from ..support.telemetry import (
     CUSTOMER,
@@ -26,6 +24,7 @@ from ..support.telemetry import (
     User,
     assert_nothing_names,
     billed_app,
+    stale_ready_app,
     told,
 )
 
@@ -94,16 +93,8 @@ def test_the_shared_cache_and_the_usage_outbox_tell_no_customer_id_and_no_key(
     tmp_path: Path,
 ) -> None:
     sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
-    app = billed_app(
-        flowglad_url,
-        sandbox,
-        FLOWGLAD_BILLING_CACHE=SimpleCache(),
-        FLOWGLAD_BILLING_CACHE_TTL=60,
-        FLOWGLAD_STALE_IF_ERROR=600,
-        FLOWGLAD_USAGE_OUTBOX=f"sqlite:///{tmp_path / 'outbox.sqlite3'}",
-    )
-    clock = Clock()
-    app.extensions["flowglad"].billing_cache._clock = clock
+    outbox = f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
+    app, clock = stale_ready_app(flowglad_url, sandbox, FLOWGLAD_USAGE_OUTBOX=outbox)
     user = User(CUSTOMER)
     for _ in range(2):  # a miss, then a hit
         with app.test_client(user=user) as client:

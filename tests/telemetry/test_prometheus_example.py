@@ -4,38 +4,18 @@ Prometheus' scrape of ``/metrics`` with billing's metrics."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import requests
 
 from ..support.cache_support import free_port
-from ..support.telemetry import EXAMPLE, running
-
-
-def _log_in(url: str) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{url}/login", timeout=10)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    form = {"email": "demo@example.com", "password": "flowglad-demo", "csrf_token": token.group(1)}
-    assert browser.post(f"{url}/login", data=form, timeout=10).status_code == 200
-    return browser
+from ..support.example import EXAMPLE, gunicorn_argv, logged_in
+from ..support.servers import running
 
 
 def test_prometheus_scrapes_billing_metrics_from_the_example(tmp_path: Path) -> None:
     port = free_port()
-    database = str(tmp_path / "saas.sqlite3")
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(EXAMPLE / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        f"saas_app:create_app({{'DATABASE': {database!r}}})",
-    ]
+    argv = gunicorn_argv(port, str(tmp_path / "saas.sqlite3"))
     env = {
         "SAAS_METRICS": "1",
         "FLOWGLAD_BILLING_CACHE": str(tmp_path / "billing-cache.sqlite3"),
@@ -44,8 +24,10 @@ def test_prometheus_scrapes_billing_metrics_from_the_example(tmp_path: Path) -> 
         # must reach the worker that served the reads.
         "WEB_CONCURRENCY": "1",
     }
-    with running(argv, port, env, tmp_path / "gunicorn.log") as url:
-        browser = _log_in(url)
+    log = tmp_path / "gunicorn.log"
+    with running(argv, port, cwd=EXAMPLE, env=env, log=log) as server:
+        url = server.url
+        browser = logged_in(url)
         for _ in range(3):
             answer = browser.post(f"{url}/api/flowglad/customers/billing", json={}, timeout=10)
             assert answer.status_code == 200

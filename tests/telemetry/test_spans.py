@@ -13,7 +13,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 from flask_flowglad.sandbox import Sandbox
 from flask_flowglad.webhooks import signed_headers
 
-from ..support.cache_support import Clock
 from ..support.otel_capture import Capture
 from ..support.telemetry import (
     CUSTOMER,
@@ -23,6 +22,7 @@ from ..support.telemetry import (
     SlowPaths,
     User,
     billed_app,
+    stale_ready_app,
 )
 
 pytestmark = pytest.mark.usefixtures("stable_semconv")
@@ -99,15 +99,7 @@ def test_a_stale_read_is_the_reads_span_with_the_entrys_age_and_why_and_one_log_
     otel: Capture, sandbox: Sandbox, flowglad_url: str, logs: pytest.LogCaptureFixture
 ) -> None:
     sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
-    app = billed_app(
-        flowglad_url,
-        sandbox,
-        FLOWGLAD_BILLING_CACHE=SimpleCache(),
-        FLOWGLAD_BILLING_CACHE_TTL=60,
-        FLOWGLAD_STALE_IF_ERROR=600,
-    )
-    clock = Clock()
-    app.extensions["flowglad"].billing_cache._clock = clock
+    app, clock = stale_ready_app(flowglad_url, sandbox)
     assert _billing_read(app).status_code == 200  # a miss: stored
     clock.now += 90  # past the TTL, within stale-if-error
     sandbox.fail_next(503, path="/billing", times=5)

@@ -8,10 +8,11 @@ difference explained in :meth:`BillingSnapshot.check_feature_access`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .errors import InvalidUpstreamAnswer
-from .summary import BillingSummary, Plan, summarize
+from .summary import BillingSummary, Plan, Usage, summarize
 from .summary import as_object as _as_object
 from .summary import as_objects as _as_objects
 from .telemetry.recording import feature_checked
@@ -57,10 +58,23 @@ class BillingSnapshot:
     def summary(self) -> BillingSummary:
         """The billing as typed records: the plan, products, usage, purchases, invoices
         and payment methods, with aware dates and :class:`~flask_flowglad.summary.Money`.
-        Read from :attr:`raw` the first time it is asked for."""
+        Read from :attr:`raw` the first time it is asked for. With a usage outbox, the
+        usage counts what was recorded and not yet sent, as :meth:`check_usage_balance`
+        does: the app's own pages never show a balance its metered views would refuse."""
         if self._summary is None:
-            self._summary = summarize(self.raw)
+            summary = summarize(self.raw)
+            if self._pending_source is not None:
+                summary = replace(
+                    summary, usage=tuple(map(self._usage_minus_pending, summary.usage))
+                )
+            self._summary = summary
         return self._summary
+
+    def _usage_minus_pending(self, usage: Usage) -> Usage:
+        pending = self.pending_usage(usage.slug)
+        if not pending:
+            return usage
+        return replace(usage, available=usage.available - pending, used=usage.used + pending)
 
     @property
     def plan(self) -> Plan | None:
@@ -234,11 +248,13 @@ class BillingSnapshot:
         amount}``, read once, when a balance is first asked) in :meth:`check_usage_balance`."""
         self._pending_source = source
         self._pending = None
+        self._summary = None
 
     def add_pending_usage(self, meter_key: str, amount: int) -> None:
         """Usage just recorded in this request, counted without reading the outbox again."""
         if self._pending is not None:
             self._pending[meter_key] = self._pending.get(meter_key, 0) + amount
+            self._summary = None
 
     def pending_usage(self, usage_meter_slug: str) -> int:
         """Usage of the meter recorded in the outbox and not yet sent (its usage prices'

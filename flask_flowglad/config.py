@@ -205,13 +205,18 @@ def parse_file(value: Any, key: str) -> str | None:
     raise ConfigurationError(f"{key} must be the path of a file, not {value!r}.")
 
 
+def _is_off(value: Any) -> bool:
+    """``False``, ``None``, ``""`` or ``"off"`` (any case): a store that is not wanted."""
+    if value is False or value is None:
+        return True
+    return isinstance(value, str) and value.strip().lower() in (_FALSE | {""})
+
+
 def parse_store(value: Any, key: str) -> Any:
     """Off (``False``, ``None``, ``""``, ``"off"``), or what names a store: a ``redis://``
     URL, a ``sqlite:///`` URL or file path, or an object with ``get``, ``set`` and ``delete``
     (a Flask-Caching ``Cache``). Opened by :func:`flask_flowglad.storage.open_store`."""
-    if value is False or value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in (_FALSE | {""}):
+    if _is_off(value):
         return None
     problem = store_setting_problem(value)
     if problem is None:
@@ -255,9 +260,7 @@ def parse_outbox(value: Any, key: str) -> Any:
     """Off (``False``, ``None``, ``""``, ``"off"``), or what names a usage outbox:
     Flask-SQLAlchemy's ``db``, a ``postgresql://`` or ``sqlite:///path`` URL, or a
     ``redis://`` URL. Opened by :func:`flask_flowglad.usage.open_outbox`."""
-    if value is False or value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in (_FALSE | {""}):
+    if _is_off(value):
         return None
     problem = outbox_setting_problem(value)
     if problem is None:

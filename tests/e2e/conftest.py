@@ -97,7 +97,10 @@ def make_live_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Live
     servers: list[tuple[Any, threading.Thread]] = []
 
     def start(**config: Any) -> LiveApp:
-        app = make_app(**config)
+        # As `flask run` on the sandbox: a thread of the app sends the usage outbox.
+        app = make_app(
+            **{"SAAS_USAGE_WORKER_THREAD": True, "FLOWGLAD_USAGE_LINGER": 0.05, **config}
+        )
         sandbox = app.config["FLOWGLAD_SANDBOX"]
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -107,6 +110,9 @@ def make_live_app(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Live
 
     yield start
     for server, thread in servers:
+        worker = server.app.extensions.get("saas_usage_worker")
+        if worker is not None:
+            worker.set()
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -80,6 +81,20 @@ class LiveApp:
         """The app's calls to (sandboxed) Flowglad with this method and path."""
         calls = [c if isinstance(c, dict) else vars(c) for c in self.sandbox.calls]
         return [c for c in calls if c["method"] == method and c["path"] == path]
+
+    def usage_sent(self, events: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """The usage events the app's worker has sent to Flowglad's bulk endpoint, once
+        there are ``events`` of them (or what there is after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = [
+                event
+                for call in self.upstream_calls("POST", "/api/v1/usage-events/bulk")
+                for event in call["json"]["usageEvents"]
+            ]
+            if len(sent) >= events or time.monotonic() > deadline:
+                return sent
+            time.sleep(0.05)
 
 
 @dataclass

@@ -55,9 +55,11 @@ def test_journey_from_sign_up_to_log_out(
         page.get_by_test_id("run-analysis").click()
         expect(page.get_by_test_id("flash-success")).to_contain_text("1 API call used")
         expect(calls_left).to_have_text(f"{before - 1:,}")
-        events = live_app.upstream_calls("POST", "/api/v1/usage-events")
-        assert len(events) == 1, dump(events)
-        # The billing page (useUsageMeters) shows the same balance.
+        # Recorded in the usage outbox; the app's worker sends it in a batch.
+        events = live_app.usage_sent(1)
+        assert [e["amount"] for e in events] == [1], dump(events)
+        assert live_app.upstream_calls("POST", "/api/v1/usage-events") == []
+        # The billing page (useUsageMeters, Flowglad's own figure) shows the same balance.
         page.goto(live_app("/billing"))
         expect(page.get_by_test_id("usage-balance-api_calls")).to_have_text(f"{before - 1:,}")
 
@@ -69,7 +71,10 @@ def test_journey_from_sign_up_to_log_out(
         page.get_by_test_id("run-analysis").click()
         expect(page.get_by_test_id("flash-error")).to_contain_text("Out of API calls")
         expect(calls_left).to_have_text("0")
-        assert len(live_app.upstream_calls("POST", "/api/v1/usage-events")) == 2
+        # The refused run recorded nothing: two events in all, what was spent to the unit.
+        events = live_app.usage_sent(2)
+        assert sorted(e["amount"] for e in events) == [1, before - 1], dump(events)
+        assert live_app.usage_sent(3, timeout=0.5) == events
 
     with step("cancel at period end, after a confirmation"):
         page.goto(live_app("/billing"))

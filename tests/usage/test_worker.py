@@ -203,6 +203,13 @@ def test_balances_count_pending_usage_until_flowglad_has_it(app: Flask) -> None:
         balance = billing.check_usage_balance("api_calls")
         assert balance is not None
         assert (balance["availableBalance"], balance["pendingUsage"]) == (70, 30)
+        # The billing pages' summary counts it too...
+        (usage,) = billing.summary.usage
+        assert (usage.available, usage.used, usage.granted) == (70, 30, 100)
+        # ...and usage recorded later in the same request.
+        flowglad.for_customer("u1").record_usage("api_calls", amount=5)
+        (usage,) = billing.summary.usage
+        assert (usage.available, usage.used) == (65, 35)
         # What the React SDK is sent stays Flowglad's own figure.
         assert billing.usage_meter_balances()[0]["availableBalance"] == 100
     worker(app).drain()
@@ -211,7 +218,7 @@ def test_balances_count_pending_usage_until_flowglad_has_it(app: Flask) -> None:
             flowglad_of(app).for_customer("u1").get_billing().check_usage_balance("api_calls")
         )
         assert balance is not None
-        assert (balance["availableBalance"], balance["pendingUsage"]) == (70, 0)
+        assert (balance["availableBalance"], balance["pendingUsage"]) == (65, 0)
 
 
 def test_the_shared_cache_forgets_the_customers_of_a_delivered_batch(app: Flask) -> None:

@@ -16,7 +16,8 @@ from .extensions import flowglad
 
 def init_app(app: Flask) -> None:
     if app.config.get("SAAS_USAGE_WORKER_THREAD", _developing_on_the_sandbox(app)):
-        start_thread(app)
+        # Kept where whoever made the app (a test's live server) can stop the thread.
+        app.extensions["saas_usage_worker"] = start_thread(app)
 
 
 def _developing_on_the_sandbox(app: Flask) -> bool:

@@ -366,8 +366,9 @@ def _usage_outbox(
         return None
     namespace = f"{key_mode(secret_key)}:{account_hash(secret_key, base_url)}"
     outbox = open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
-    # Its pending count, oldest age and dead letters as gauges, read when the SDK collects.
-    return watch_usage_outbox(outbox)
+    # Its pending count, oldest age and dead letters as gauges, read when the SDK collects
+    # (in an app context: Flask-SQLAlchemy's engine exists only there).
+    return watch_usage_outbox(outbox, app.app_context)
 
 
 def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:

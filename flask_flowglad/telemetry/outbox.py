@@ -7,10 +7,12 @@ A flush that finds nothing to send makes no span: an idle worker polls every sec
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -76,10 +78,17 @@ class UsageFlush:
 
 
 class _Watched:
-    """An outbox, its last status and when it was read."""
+    """An outbox, what its status is read in, its last status and when it was read."""
 
-    def __init__(self, outbox: StatusSource) -> None:
+    def __init__(self, outbox: StatusSource, context: Callable[[], Any] | None) -> None:
         self.outbox = weakref.ref(outbox)
+        # Held weakly when it is an object's method (an app's app_context): watching an
+        # outbox keeps neither it nor its app alive.
+        self.context: Callable[[], Callable[[], Any] | None] | None = None
+        if inspect.ismethod(context):
+            self.context = weakref.WeakMethod(context)
+        elif context is not None:
+            self.context = lambda: context
         self.name = type(outbox).__name__
         self.status: _Status | None = None
         self.read_at = 0.0
@@ -91,8 +100,17 @@ class _Watched:
             return None
         with self.lock:
             if time.monotonic() - self.read_at > STATUS_SECONDS:
-                self.status, self.read_at = outbox.status(), time.monotonic()
+                self.status, self.read_at = self._read(outbox), time.monotonic()
             return self.status
+
+    def _read(self, outbox: StatusSource) -> Any:
+        if self.context is None:
+            return outbox.status()
+        context = self.context()
+        if context is None:
+            return None  # its app is gone
+        with context():
+            return outbox.status()
 
 
 _watched: list[_Watched] = []
@@ -116,13 +134,19 @@ GAUGES = (
 _gauges: list[object] = []
 
 
-def watch_usage_outbox(outbox: SourceT) -> SourceT:
+def watch_usage_outbox(
+    outbox: SourceT, context: Callable[[], AbstractContextManager[Any]] | None = None
+) -> SourceT:
     """Report ``outbox``'s pending count, oldest age and dead letters as gauges (the SDK
-    asks for them when it collects; nothing is read before); ``outbox`` is handed back."""
+    asks for them when it collects; nothing is read before); ``outbox`` is handed back.
+
+    ``context`` makes what its status is read in: an app's ``app_context`` for an outbox
+    in Flask-SQLAlchemy's ``db``, whose engine exists only in one (an exporter collects
+    from a thread of its own)."""
     with _watched_lock:
         _watched[:] = [w for w in _watched if w.outbox() is not None]
         if not any(w.outbox() is outbox for w in _watched):
-            _watched.append(_Watched(outbox))
+            _watched.append(_Watched(outbox, context))
         otel = api()
         if otel is not None and not _gauges:
             _gauges.extend(_create_gauges(otel.meter))

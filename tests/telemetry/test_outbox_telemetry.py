@@ -4,6 +4,7 @@ a flush: with a fake outbox, and with an app's own outbox sent by its worker."""
 from __future__ import annotations
 
 import gc
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,3 +199,33 @@ def test_an_apps_outbox_is_watched_its_gauges_follow_the_worker(
     assert _values(otel, "flowglad.usage_outbox.dead_letters") == [(4, store)]
     dead = [span for span in otel.spans() if span.name == FLUSH]
     assert sum(span.attributes["flowglad.usage_outbox.dead"] for span in dead) == 4  # type: ignore[index,misc]
+
+
+def test_an_outbox_in_flask_sqlalchemys_db_is_read_in_its_apps_context(
+    otel: Capture, sandbox: Sandbox, flowglad_url: str, tmp_path: Path
+) -> None:
+    """Its engine exists only in an app context; an exporter collects from its own thread,
+    in none: the gauges are read in one of the app's own."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    sandbox.put_customer_on_plan(CUSTOMER, "pro_monthly")
+    database = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    app = billed_app(
+        flowglad_url, sandbox, FLOWGLAD_USAGE_OUTBOX=db, SQLALCHEMY_DATABASE_URI=database
+    )
+    db.init_app(app)
+    with app.app_context():
+        db.create_all()
+        customer = app.extensions["flowglad"].for_customer(CUSTOMER)
+        customer.record_usage("api_calls")
+        customer.record_usage("api_calls")
+        db.session.commit()
+
+    found: list[list[tuple[float, dict[str, str]]]] = []
+    collecting = threading.Thread(
+        target=lambda: found.append(_values(otel, "flowglad.usage_outbox.pending"))
+    )
+    collecting.start()
+    collecting.join(10)
+    assert found == [[(2, {"flowglad.usage_outbox.store": "SQLOutbox"})]]

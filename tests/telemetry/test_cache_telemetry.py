@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 from flask_flowglad import FlowgladClient
 from flask_flowglad.cache import Lookup, Outcome
 from flask_flowglad.sandbox import Sandbox
-from flask_flowglad.telemetry import BillingRead
+from flask_flowglad.telemetry import CACHE_RESULTS, BillingRead
 
 from ..support.otel_capture import Capture
 from ..support.telemetry import CUSTOMER
@@ -43,7 +43,12 @@ def test_a_miss_is_one_operation_with_the_upstream_call_inside(
 
 @pytest.mark.parametrize(
     ("outcome", "result"),
-    [(Outcome.HIT, "hit"), (Outcome.STALE, "stale"), (Outcome.BYPASS, "pinned")],
+    [
+        (Outcome.HIT, "hit"),
+        (Outcome.STALE, "stale"),
+        (Outcome.BYPASS, "pinned"),
+        (Outcome.SKIPPED, "skipped"),
+    ],
 )
 def test_the_caches_answer_is_the_reads_attribute(
     otel: Capture, client: FlowgladClient, outcome: Outcome, result: str
@@ -56,3 +61,14 @@ def test_the_caches_answer_is_the_reads_attribute(
     assert otel.children(operation) == []
     [point] = otel.points("flowglad.billing_cache.lookups")
     assert dict(point.attributes) == {"flowglad.billing_cache.result": result}
+
+
+def test_every_answer_the_cache_can_give_has_one_of_the_documented_names(
+    otel: Capture, client: FlowgladClient
+) -> None:
+    for outcome in Outcome:
+        with BillingRead(client.telemetry, CUSTOMER) as read:
+            read.found(Lookup(b"{}", outcome))
+
+    results = [span.attributes["flowglad.billing_cache.result"] for span in otel.spans()]
+    assert sorted(results) == sorted(CACHE_RESULTS)  # each once: none unnamed, none shared

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
+from werkzeug.local import LocalProxy
 
 from .access import BillingUnavailable
 from .deadline import request_deadline
 from .errors import FlowgladError, is_outage
 from .formatting import format_date, format_money
-from .state import current_billing, get_state
+from .state import current_billing, get_state, load_current_billing
 from .summary import Money
 
 logger = logging.getLogger("flask_flowglad")
@@ -70,6 +71,22 @@ def usage_balance(usage_meter_slug: str) -> Any:
     return 0 if record is None else record.get("availableBalance", 0)
 
 
+def _billing_for_templates() -> Any:
+    """``current_billing`` as templates see it. A failed read is
+    :exc:`~flask_flowglad.BillingUnavailable` (503, shown by the app's handler in its
+    layout), as in ``usage_balance``, instead of an unhandled error's 500 page."""
+    try:
+        return load_current_billing()
+    except FlowgladError as exc:
+        logger.warning("current_billing in a template: billing unavailable (%s)", exc)
+        raise BillingUnavailable() from exc
+
+
+#: What templates get as ``current_billing``: read lazily, once per request, like the
+#: views' proxy.
+template_billing = LocalProxy(_billing_for_templates)
+
+
 def money_filter(money: Money | None) -> str:
     """``{{ plan.total | flowglad_money }}``: ``$20.00``, in the request's locale when the
     app uses flask-babel."""
@@ -96,7 +113,7 @@ def request_locale() -> Any:
 def template_context() -> dict[str, Any]:
     """The app's context processor: registered by ``init_app``."""
     return {
-        "current_billing": current_billing,
+        "current_billing": template_billing,
         "has_feature": has_feature,
         "usage_balance": usage_balance,
     }

@@ -145,3 +145,31 @@ def test_usage_balance_in_an_outage_is_503(app: Flask, flowglad_sandbox: Sandbox
         return render_template_string("{{ usage_balance('api_calls') }}")
 
     assert app.test_client(user=User("u1")).get("/left").status_code == 503
+
+
+def test_current_billing_in_an_outage_is_503_in_the_apps_own_error_page(
+    app: Flask, flowglad_sandbox: Sandbox
+) -> None:
+    """A template reading the plan during an outage answers 503 through the app's handler
+    for BillingUnavailable, not a 500; the view's own proxy still raises FlowgladError."""
+    from flask_flowglad import BillingUnavailable
+
+    flowglad_sandbox.put_customer_on_plan("u1", "free")
+
+    @app.errorhandler(BillingUnavailable)
+    def unavailable(error: BillingUnavailable) -> tuple[str, int]:
+        return "our layout: billing is down", 503
+
+    @app.get("/plan")
+    def plan() -> str:
+        return render_template_string("{{ current_billing.plan.name }}")
+
+    client = app.test_client(user=User("u1"))
+    assert client.get("/plan").get_data(as_text=True) == "Free"
+    flowglad_sandbox.fail_next(503, times=10)
+    other = app.test_client(user=User("u2"))  # no billing of this request yet
+    response = other.get("/plan")
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        503,
+        "our layout: billing is down",
+    )

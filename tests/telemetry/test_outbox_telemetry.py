@@ -3,7 +3,6 @@ a flush: with a fake outbox, and with an app's own outbox sent by its worker."""
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,9 +52,10 @@ def _values(otel: Capture, name: str) -> list[tuple[float, dict[str, str]]]:
 
 
 @pytest.fixture(autouse=True)
-def no_outbox_of_earlier_tests() -> None:
-    """Apps of earlier tests gone, their outboxes are no longer watched."""
-    gc.collect()
+def no_outbox_of_earlier_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only this test's outboxes are watched: an earlier test's app may still be alive
+    (another test's helpers keep it), its outbox with it."""
+    monkeypatch.setattr(outbox_telemetry, "_watched", [])
 
 
 def test_the_gauges_read_the_status_once_per_collection(otel: Capture) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask
+from flask_login import user_logged_in, user_logged_out
 
 from .authorization import BillingAuthorizer
 from .billing import JSONObject
@@ -25,7 +26,14 @@ from .login import identity_from_flask_login
 from .protocol.blueprint import create_blueprint
 from .protocol.openapi import serve_openapi
 from .service import CustomerBilling
-from .state import EXTENSION_NAME, FlowgladState, SandboxLike, drop_request_cache, get_state
+from .state import (
+    EXTENSION_NAME,
+    FlowgladState,
+    SandboxLike,
+    drop_request_cache,
+    forget_current_customer,
+    get_state,
+)
 from .storage import Store, open_store
 from .telemetry import watch_usage_outbox
 from .templating import register_templating
@@ -200,6 +208,9 @@ class Flowglad:
             shared = billing_cache.store if billing_cache is not None else None
             exempt.append(register_webhook_endpoint(app, settings, sandbox, shared))
         app.teardown_request(drop_request_cache)
+        # A view that logs someone in or out after a billing read gets the new customer's.
+        user_logged_in.connect(forget_current_customer, app, weak=False)
+        user_logged_out.connect(forget_current_customer, app, weak=False)
         register_templating(app)
         exempt_from_csrf(app, exempt)
 
@@ -272,6 +283,12 @@ class Flowglad:
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the logged-in customer, or ``None`` when anonymous."""
         return get_state().current_customer()
+
+    def forget_current_customer(self) -> None:
+        """Ask the customer loader again at the request's next billing read: after a view
+        switched the request's organization (flask-login's log in and log out do it
+        themselves). The loader is otherwise asked once per request."""
+        forget_current_customer()
 
     def for_customer(
         self, external_id: str, name: str | None = None, email: str | None = None

@@ -92,21 +92,20 @@ class FlowgladState:
     def current_customer(self) -> CustomerBilling | None:
         """The billing service of the request's customer, or ``None`` when anonymous.
 
-        The loader is asked every time (a view may log someone in or out); while it names
-        the same customer, the request keeps one service, so a page of feature checks
-        pays for one.
+        The loader is asked once per request, when billing is first needed, as
+        flask-login loads its user once: a page of feature checks pays for one. Logging
+        someone in or out (flask-login's signals) or
+        :meth:`~flask_flowglad.Flowglad.forget_current_customer` asks it again.
         """
-        identity = self.identify()
-        if identity is None:
-            return None
         if not has_request_context():
-            return self.for_identity(identity)
-        current: tuple[CustomerIdentity, CustomerBilling] | None = g.get(G_CURRENT_ATTRIBUTE)
-        if current is not None and current[0] == identity:
-            return current[1]
-        service = self.for_identity(identity)
-        setattr(g, G_CURRENT_ATTRIBUTE, (identity, service))
-        return service
+            identity = self.identify()
+            return None if identity is None else self.for_identity(identity)
+        current: tuple[CustomerBilling | None] | None = g.get(G_CURRENT_ATTRIBUTE)
+        if current is None:
+            identity = self.identify()
+            current = (None if identity is None else self.for_identity(identity),)
+            setattr(g, G_CURRENT_ATTRIBUTE, current)
+        return current[0]
 
     def for_customer(
         self, external_id: str, name: str | None = None, email: str | None = None
@@ -173,6 +172,13 @@ def request_cache() -> CustomerCache | None:
         cache = {}
         setattr(g, G_CACHE_ATTRIBUTE, cache)
     return cache
+
+
+def forget_current_customer(*_args: Any, **_kwargs: Any) -> None:
+    """Ask the customer loader again at the next billing read of this request (a receiver
+    of flask-login's ``user_logged_in`` and ``user_logged_out`` too)."""
+    if has_request_context():
+        g.pop(G_CURRENT_ATTRIBUTE, None)
 
 
 def drop_request_cache(exc: BaseException | None = None) -> None:

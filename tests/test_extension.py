@@ -133,6 +133,54 @@ def test_default_customer_is_the_flask_login_user(app: Flask) -> None:
         assert flowglad.current_identity() == CustomerIdentity("42", "Ada", "ada@example.com")
 
 
+def test_the_loader_is_asked_once_per_request_however_many_checks() -> None:
+    app = make_app()
+    flowglad = Flowglad(app)
+    asked: list[str] = []
+
+    @flowglad.customer_loader
+    def load() -> CustomerIdentity:
+        asked.append("asked")
+        return CustomerIdentity("u1")
+
+    with app.test_request_context():
+        services = {id(flowglad.current_customer()) for _ in range(50)}
+    with app.test_request_context():
+        flowglad.current_customer()
+    assert (len(services), len(asked)) == (1, 2)
+
+
+def test_logging_in_or_out_mid_request_changes_the_customer(app: Flask) -> None:
+    from flask_login import login_user, logout_user
+
+    flowglad = flowglad_of(app)
+    with app.test_request_context():
+        assert flowglad.current_customer() is None
+        login_user(User("u7"))
+        customer = flowglad.current_customer()
+        assert customer is not None and customer.external_id == "u7"
+        logout_user()
+        assert flowglad.current_customer() is None
+
+
+def test_forget_current_customer_asks_a_b2b_loader_again() -> None:
+    app = make_app()
+    flowglad = Flowglad(app)
+
+    @flowglad.customer_loader
+    def load() -> str:
+        return str(g.get("organization", "org-1"))
+
+    with app.test_request_context():
+        first = flowglad.current_customer()
+        g.organization = "org-2"  # the view switched the request's organization
+        assert flowglad.current_customer() is first
+        flowglad.forget_current_customer()
+        second = flowglad.current_customer()
+    assert first is not None and second is not None
+    assert (first.external_id, second.external_id) == ("org-1", "org-2")
+
+
 def test_anonymous_user_has_no_customer(app: Flask) -> None:
     with app.test_request_context():
         assert flowglad_of(app).current_customer() is None

@@ -380,6 +380,10 @@ def test_customer_and_pricing_over_http(sandbox_url: str) -> None:
     assert re.search(r"pro\s+pro_monthly\s+\$20\.00\s+month", priced.stdout)
 
 
+def _sigint_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_backfill_over_http_interrupted_by_sigint_and_resumed(
     sandbox_url: str, tmp_path: Path
 ) -> None:
@@ -388,7 +392,15 @@ def test_backfill_over_http_interrupted_by_sigint_and_resumed(
     env = flask_env(sandbox_url, CLI_APP_ACCOUNTS="1000")
     args = [*FLASK, "flowglad", "backfill", "--rate", "300", "--checkpoint", str(checkpoint)]
     started = time.monotonic()
-    first = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        # A shell's background job ignores SIGINT, and its children inherit that.
+        preexec_fn=_sigint_by_default,
+    )
     while not checkpoint.exists() or len(checkpoint.read_text().splitlines()) < 500:
         assert first.poll() is None, "finished before it could be interrupted"
         time.sleep(0.01)

@@ -14,6 +14,7 @@ from . import (
     pooling,
     sandbox_store,
     scale,
+    telemetry,
     upstream_costs,
     usage,
     vs_reference,
@@ -55,6 +56,16 @@ def main() -> None:
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale benchmark")
     parser.add_argument(
+        "--telemetry-only",
+        action="store_true",
+        help="run only the telemetry overhead benchmark (a few minutes)",
+    )
+    parser.add_argument(
+        "--telemetry-baseline",
+        metavar="REV",
+        help="also measure the package as it was at this git revision",
+    )
+    parser.add_argument(
         "--usage-only", action="store_true", help="run only the usage outbox benchmark"
     )
     parser.add_argument("--no-usage", action="store_true", help="skip the usage outbox benchmark")
@@ -71,18 +82,29 @@ def main() -> None:
     report.environment["settings"] = {**dataclasses.asdict(settings), "quick": args.quick}
     started = time.monotonic()
     costs: dict[str, float] = {}
-    if not args.no_usage and not args.scale_only:
+    only_one = args.scale_only or args.telemetry_only or args.usage_only
+    if not args.scale_only and not args.usage_only:
+        print(f"benchmark: {telemetry.NAME}", flush=True)
+        telemetry_settings = telemetry.Settings(baseline=args.telemetry_baseline)
+        if args.quick:
+            telemetry_settings = dataclasses.replace(
+                telemetry_settings, batch=50, pairs=10, warmup=50, rounds=1
+            )
+        telemetry.run(report, telemetry_settings)
+    if not args.no_usage and not args.scale_only and not args.telemetry_only:
         usage_settings = usage.Settings(latency_ms=args.scale_latency_ms)
         if args.quick:
             usage_settings = dataclasses.replace(
                 usage_settings, requests=50, events=2000, single_calls=20
             )
         usage.run(report, usage_settings, reference=not args.no_reference)
-    if not args.scale_only and not args.usage_only:
+    if not only_one:
         costs = _single_process(args, settings, report)
     scale_runs: list[scale.Run] = []
     scale_memory: dict[str, Any] = {}
-    if args.no_scale or args.usage_only:
+    if args.telemetry_only or args.usage_only:
+        pass
+    elif args.no_scale:
         report.skipped.append({"benchmark": scale.NAME, "reason": "--no-scale"})
     else:
         print(f"benchmark: {scale.NAME}", flush=True)
@@ -109,6 +131,14 @@ def main() -> None:
             "one upstream GET on its own (median ms): "
             + ", ".join(f"{k} {v}" for k, v in costs.items())
         )
+    for result in report.results:
+        if "median_ratio" in result.details:
+            details = result.details
+            print(
+                f"{result.name}: median ratio of the alternated pairs"
+                f" {details['median_ratio']:.3f}x (10th to 90th percentile"
+                f" {details['ratio_p10']:.3f}x to {details['ratio_p90']:.3f}x)"
+            )
     for finding in report.findings:
         print(f"finding: {finding}")
     for skipped in report.skipped:

@@ -15,6 +15,7 @@ from .errors import InvalidUpstreamAnswer
 from .summary import BillingSummary, Plan, Usage, summarize
 from .summary import as_object as _as_object
 from .summary import as_objects as _as_objects
+from .telemetry.recording import feature_checked
 
 JSONObject = dict[str, Any]
 
@@ -211,7 +212,11 @@ class BillingSnapshot:
         refused a feature they pay for. With ``subscription_id``, only that current
         subscription is consulted, as Flowglad does.
         """
-        return any(item["slug"] == feature_slug for item in self.granted_features(subscription_id))
+        granted = any(
+            item["slug"] == feature_slug for item in self.granted_features(subscription_id)
+        )
+        feature_checked(feature_slug, granted, self)
+        return granted
 
     def check_usage_balance(
         self, usage_meter_slug: str, subscription_id: str | None = None

@@ -60,6 +60,7 @@ from typing import Any
 
 from .errors import FlowgladError, is_outage
 from .storage import Store
+from .telemetry import billing_served_stale
 
 logger = logging.getLogger("flask_flowglad")
 
@@ -225,14 +226,14 @@ class SharedBillingCache:
         if entry is not None and usable and stale_ok and self._within_stale(entry):
             stale = entry
         if stale is not None and self._flowglad_failing():
-            return self._serve_stale(external_id, stale, mark is None, "Flowglad is failing")
+            return self._serve_stale(stale, mark is None, "Flowglad is failing")
         try:
             payload = self._fill(key, lambda: load(stale is not None), balances)
         except FlowgladError as exc:
             if stale is None or not is_outage(exc):
                 raise
             self._failed()
-            return self._serve_stale(external_id, stale, mark is None, type(exc).__name__)
+            return self._serve_stale(stale, mark is None, type(exc).__name__)
         self._answered()
         return Lookup(payload, Outcome.MISS)
 
@@ -254,12 +255,13 @@ class SharedBillingCache:
     def _within_stale(self, entry: _Entry) -> bool:
         return self.stale_if_error > 0 and self._clock() - entry.read_at < self._lifetime
 
-    def _serve_stale(self, external_id: str, entry: _Entry, current: bool, why: str) -> Lookup:
+    def _serve_stale(self, entry: _Entry, current: bool, why: str) -> Lookup:
         """Answer from an entry past its TTL: every such decision is logged."""
         age = max(0.0, self._clock() - entry.read_at)
         with self._lock:
             self._served_stale += 1
-        logger.info("Billing of %r served stale (%.0f s old): %s.", external_id, age, why)
+        # Logged by the read's telemetry, which names the customer by a keyed hash only.
+        billing_served_stale(age, why)
         return Lookup(entry.payload, Outcome.STALE, age, current, entry.seal)
 
     def _seal(self, key: str, payload: bytes, read_at: float | None = None) -> bytes:

@@ -35,6 +35,7 @@ from .errors import (
 )
 from .redaction import redact
 from .responses import api_error_from_response, parse_retry_after
+from .telemetry import ClientTelemetry, shown_path, shown_paths
 from .transport import Cutoff, DeadlineAdapter, cut_at_deadline
 
 __all__ = ["FlowgladClient", "JSONAnswer", "new_transaction_id"]
@@ -126,6 +127,8 @@ def _text(response: requests.Response, content: bytes) -> str:
 
 class _DeadlinePassed(Exception):
     """An attempt ended because the deadline passed (its cause says how it ended)."""
+
+    error_type = "timeout"
 
 
 class _SecretKeyAuth(AuthBase):
@@ -244,13 +247,18 @@ class FlowgladClient:
             "Accept": "application/json",
             "User-Agent": self.user_agent,
         }
+        #: Spans, metrics, log lines and debug toolbar records of every call
+        #: (:mod:`flask_flowglad.telemetry`); ``telemetry.customer_hash(external_id)`` is
+        #: how they name a customer.
+        self.telemetry = ClientTelemetry(secret_key, self.base_url)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url!r}>"
 
     def redact(self, text: str) -> str:
-        """``text`` with this client's secret key, and anything shaped like one, masked."""
-        return redact(text, (self._auth.secret_key,))
+        """``text`` with this client's secret key, and anything shaped like one, masked,
+        and any customer's id in a path of Flowglad's API replaced by ``REDACTED``."""
+        return redact(shown_paths(text), (self._auth.secret_key,))
 
     # -- sessions ---------------------------------------------------------
 
@@ -281,6 +289,7 @@ class FlowgladClient:
             http = DeadlineAdapter(pool_maxsize=self._pool_maxsize, max_retries=0)
             session.mount("https://", http)
             session.mount("http://", http)
+        self.telemetry.observe_session(session)
         return session
 
     @property
@@ -394,19 +403,20 @@ class FlowgladClient:
         retry = 0
         error: FlowgladError
 
-        with request_deadline(self.total_timeout):
+        with request_deadline(self.total_timeout), self.telemetry.call(method, path, body):
             while True:
                 remaining = time_remaining() or 0.0
                 if remaining <= 0:
                     raise FlowgladTimeout(
-                        f"The deadline passed before {method} {path} could be sent."
+                        f"The deadline passed before {method} {shown_path(path)} could be sent."
                     )
                 wait: float | None
                 try:
                     response, content = self._send(method, url, params, data, headers, remaining)
                 except _DeadlinePassed:
                     raise FlowgladTimeout(
-                        f"The deadline passed before Flowglad answered {method} {path}."
+                        f"The deadline passed before Flowglad answered {method}"
+                        f" {shown_path(path)}."
                     ) from None
                 except requests.RequestException as exc:
                     error = self._transport_error(exc)
@@ -433,15 +443,7 @@ class FlowgladClient:
                 if wait is None or not self._fits_deadline(wait):
                     raise error
                 retry += 1
-                logger.info(
-                    "Retrying %s %s after %s in %.2fs (retry %d of %d).",
-                    method,
-                    path,
-                    reason,
-                    wait,
-                    retry,
-                    self.max_retries,
-                )
+                self.telemetry.retrying(method, path, reason, wait, retry, self.max_retries)
                 self._sleep(wait)
 
     def _send(
@@ -473,7 +475,8 @@ class FlowgladClient:
             auth=self._auth,
         )
         cutoff: Cutoff | None
-        with cut_at_deadline() as cutoff:
+        attempt = self.telemetry.attempt(method, url, params)
+        with attempt, cut_at_deadline() as cutoff:
             try:
                 response = session.send(
                     prepared,
@@ -499,7 +502,7 @@ class FlowgladClient:
                 # Cut short, the answer may look whole (headers end at the closed
                 # connection, a body without a length ends there too): never use it.
                 raise _DeadlinePassed()
-            return response, content
+            return attempt.answered(response), content
 
     def _transport_error(self, exc: requests.RequestException) -> FlowgladConnectionError:
         if _timed_out(exc):
@@ -514,8 +517,9 @@ class FlowgladClient:
         if 300 <= status < 400:
             location = self.redact(response.headers.get("Location", ""))
             message = (
-                f"Flowglad answered {method} {path} with a redirect to {location!r}, which"
-                f" is not followed: check FLOWGLAD_BASE_URL ({self.base_url})."
+                f"Flowglad answered {method} {shown_path(path)} with a redirect to"
+                f" {location!r}, which is not followed: check FLOWGLAD_BASE_URL"
+                f" ({self.base_url})."
             )
             logger.error("%s", message)
             return FlowgladAPIError(status, None, message, response.headers.get("X-Request-Id"))
@@ -527,7 +531,7 @@ class FlowgladClient:
                 "Flowglad answered %s %s with a 404 that is not JSON: check"
                 " FLOWGLAD_BASE_URL (%s).",
                 method,
-                path,
+                shown_path(path),
                 self.base_url,
             )
         return error

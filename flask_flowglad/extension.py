@@ -35,6 +35,7 @@ from .state import (
     get_state,
 )
 from .storage import Store, open_store
+from .telemetry import watch_usage_outbox
 from .templating import register_templating
 from .usage import UsageOutbox, UsageStatus, UsageWorker, open_outbox
 from .webhooks.endpoint import register_webhook_endpoint
@@ -381,7 +382,10 @@ def _usage_outbox(
     if settings.usage_outbox is None:
         return None
     namespace = f"{key_mode(secret_key)}:{account_hash(secret_key, base_url)}"
-    return open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
+    outbox = open_outbox(settings.usage_outbox, root=app.instance_path, namespace=namespace)
+    # Its pending count, oldest age and dead letters as gauges, read when the SDK collects
+    # (in an app context: Flask-SQLAlchemy's engine exists only there).
+    return watch_usage_outbox(outbox, app.app_context)
 
 
 def _sandbox_client(settings: FlowgladSettings, app: Flask) -> tuple[Sandbox, FlowgladClient]:

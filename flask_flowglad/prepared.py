@@ -22,6 +22,7 @@ from typing import Any
 
 from . import wirejson
 from .billing import BillingSnapshot, JSONObject
+from .telemetry.recording import feature_checked
 
 __all__ = ["Prepared", "PreparedBilling", "prepared_billing"]
 
@@ -90,7 +91,9 @@ class PreparedBilling(BillingSnapshot):
         self._parsed = value
 
     def check_feature_access(self, feature_slug: str, subscription_id: str | None = None) -> bool:
-        return feature_slug in self._prepared.features.get(subscription_id, frozenset())
+        granted = feature_slug in self._prepared.features.get(subscription_id, frozenset())
+        feature_checked(feature_slug, granted, self)
+        return granted
 
     def check_usage_balance(
         self, usage_meter_slug: str, subscription_id: str | None = None

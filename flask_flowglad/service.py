@@ -48,6 +48,7 @@ from .intervals import IntervalChange, changes_interval, preview_interval_change
 from .prepared import prepared_billing
 from .summary import Interval as BillingInterval
 from .summary import price_of
+from .telemetry import BillingRead
 from .usage.record import PendingUsage, new_pending_usage
 
 if TYPE_CHECKING:
@@ -163,6 +164,12 @@ class CustomerBilling:
         not created: for workers acting on customers the app named earlier)."""
         read = self._billing_read(create_missing=False)
         return None if read is None else self._snapshot(read)
+
+    def billing_already_read(self) -> BillingSnapshot | None:
+        """The billing read for this customer so far (in this request), or ``None``: it
+        reads nothing, for tools that show what a request did (the debug toolbar)."""
+        read = self._cache.get(self.external_id, {}).get("read")
+        return read.snapshot() if isinstance(read, _BillingRead) else None
 
     def find_or_create(self) -> JSONObject:
         """The Flowglad customer record, created from the loader's details if missing."""
@@ -959,9 +966,10 @@ class CustomerBilling:
 
         assert self._shared is not None
         try:
-            lookup = self._shared.read(
-                self.external_id, load, balances=balances, stale_ok=stale_ok
-            )
+            with BillingRead(self.client.telemetry, self.external_id) as told:
+                lookup = told.found(
+                    self._shared.read(self.external_id, load, balances=balances, stale_ok=stale_ok)
+                )
         except _NoCustomer:
             return None
         if fetched and lookup.outcome is not Outcome.STALE:
@@ -1061,6 +1069,8 @@ def _price_not_found_message(
 
 class _NoCustomer(Exception):
     """The customer does not exist upstream and was not to be created."""
+
+    error_type = "customer_not_found"
 
 
 class _BillingRead:

@@ -4,7 +4,6 @@ billing cache in Redis. Real processes on 127.0.0.1 throughout."""
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -12,13 +11,11 @@ from pathlib import Path
 
 import pytest
 import redis
-import requests
 
 from .support.cache_support import RedisServer, free_port, running_redis
+from .support.example import EXAMPLE, gunicorn_argv, logged_in
 from .support.servers import running
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "saas"
 SANDBOX_KEY = "sk_test_sandbox"
 
 
@@ -58,22 +55,11 @@ def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_c
     tmp_path: Path, sandbox_url: str, redis_server: RedisServer
 ) -> None:
     port = free_port()
-    database = str(tmp_path / "saas.sqlite3")
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(EXAMPLE / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        # Which worker (pid) answered each request.
-        "--access-logfile",
-        str(tmp_path / "access.log"),
-        "--access-logformat",
-        "%(p)s %(U)s",
-        f"saas_app:create_app({{'DATABASE': {database!r}}})",
-    ]
+    access_log = ("--access-logfile", str(tmp_path / "access.log"))
+    # Which worker (pid) answered each request.
+    argv = gunicorn_argv(
+        port, str(tmp_path / "saas.sqlite3"), *access_log, "--access-logformat", "%(p)s %(U)s"
+    )
     env = {
         "FLOWGLAD_SECRET_KEY": SANDBOX_KEY,
         "FLOWGLAD_BASE_URL": sandbox_url,
@@ -84,16 +70,7 @@ def test_the_example_serves_billing_from_two_gunicorn_workers_with_the_shipped_c
     with running(argv, port, cwd=EXAMPLE, env=env, log=tmp_path / "gunicorn.log") as server:
         workers = _worker_pids(server.process.pid, 2)
         url = f"http://127.0.0.1:{port}"
-        browser = requests.Session()
-        page = browser.get(f"{url}/login", timeout=10)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token is not None
-        form = {
-            "email": "demo@example.com",
-            "password": "flowglad-demo",
-            "csrf_token": token.group(1),
-        }
-        assert browser.post(f"{url}/login", data=form, timeout=10).status_code == 200
+        browser = logged_in(url)
         answers = []
         served: set[str] = set()
         for _ in range(40):  # until both workers have answered (the kernel picks one)

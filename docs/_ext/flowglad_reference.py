@@ -314,6 +314,11 @@ SECTIONS = (
     Section("flask_flowglad.protocol.actions", ("ACTIONS",)),
     Section("flask_flowglad.protocol.openapi", ("openapi_document",)),
     Section("flask_flowglad.sandbox"),
+    Section(
+        "flask_flowglad.telemetry",
+        ("ClientTelemetry", "ROUTES", "CACHE_RESULTS", "WEBHOOK_OUTCOMES"),
+    ),
+    Section("flask_flowglad.debug_toolbar", ("FlowgladPanel",)),
 )
 
 

@@ -49,6 +49,7 @@ from ..errors import (
 )
 from ..identity import CustomerIdentity
 from ..service import CustomerBilling
+from ..telemetry import UsageFlush
 from .outbox import Claim, Refusal, UsageOutbox
 from .record import PendingUsage
 
@@ -215,10 +216,11 @@ class UsageWorker:
         # may have waited for a lock while the lease ran), so nobody else can take the
         # batch while it is still being sent.
         budget = settings.lease / 2 - (time.monotonic() - asked)
-        with request_deadline(max(budget, 0.0)):
+        # A span from the claim's sending to its settling (telemetry's UsageFlush).
+        with UsageFlush(len(claim.events)) as told, request_deadline(max(budget, 0.0)):
             ready = self._resolve(claim.events, settlement)
             self._send_batch(ready, settlement)
-        return self._settle(claim, settlement)
+        return told.settled(self._settle(claim, settlement))
 
     def _send_batch(self, ready: list[_Ready], settlement: _Settlement) -> None:
         if not ready:
@@ -442,10 +444,11 @@ class UsageWorker:
             result.retried,
         )
         for refusal in settlement.refused:
+            # The customer by the hash telemetry names it with: no customer's id in a log.
             logger.error(
-                "Usage event %s of %r refused for good: %s",
+                "Usage event %s of customer %s refused for good: %s",
                 refusal.event.transaction_id,
-                refusal.event.customer_external_id,
+                self.client.telemetry.customer_hash(refusal.event.customer_external_id),
                 refusal.reason,
             )
         if settlement.retry:

@@ -40,6 +40,7 @@ from ..identity import CustomerIdentity
 from ..signals import SIGNALS_BY_OBJECT, webhook_received
 from ..state import get_state
 from ..storage import Store, open_store
+from ..telemetry import Delivery
 from .event import WebhookEvent, parse_event
 from .ledger import ClaimState, DeliveryLedger
 from .signature import verify_webhook
@@ -69,13 +70,18 @@ class WebhookEndpoint:
 
     def receive(self) -> Response:
         """Answer one delivery; whatever escapes is a logged 500 envelope, not a page."""
-        try:
-            return self._receive()
-        except Exception:
-            logger.exception("flask-flowglad failed on the webhook %r", request.path)
-            return envelope.failure(500, "internal_error", "The webhook failed on the server.")
+        telemetry = get_state().client.telemetry
+        with Delivery(telemetry, request.headers.get("svix-id", "")) as delivery:
+            try:
+                response = self._receive(delivery)
+            except Exception:
+                logger.exception("flask-flowglad failed on the webhook %r", request.path)
+                message = "The webhook failed on the server."
+                response = envelope.failure(500, "internal_error", message)
+            delivery.answered(response.status_code)
+            return response
 
-    def _receive(self) -> Response:
+    def _receive(self, delivery: Delivery) -> Response:
         if request.method != "POST":
             return envelope.failure(
                 405, "method_not_allowed", "Method not allowed", headers={"Allow": "POST"}
@@ -93,6 +99,7 @@ class WebhookEndpoint:
                 exc,
             )
             return envelope.failure(400, "invalid_webhook", "The webhook could not be verified.")
+        delivery.verified(event.object, event.customer_external_id)
         try:
             claim = self.ledger.claim(event.id)
         except Exception:
@@ -100,6 +107,7 @@ class WebhookEndpoint:
             message = "The webhook cannot be handled right now."
             return envelope.failure(503, "webhook_store_unavailable", message)
         if claim.state is ClaimState.HANDLED:
+            delivery.duplicate = True
             logger.info("Flowglad webhook %s was handled before: acknowledged", event.id)
             return envelope.success({"received": True, "duplicate": True})
         if claim.state is ClaimState.IN_PROGRESS:

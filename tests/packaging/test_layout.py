@@ -14,7 +14,7 @@ import flask_flowglad
 PACKAGE = Path(flask_flowglad.__file__).parent
 #: Modules and packages that must import nothing of Flask, flask-login or marshmallow, and
 #: nothing above themselves: what a script or a worker uses without an app.
-CORE_PACKAGES = ("storage", "usage", "webhooks")
+CORE_PACKAGES = ("storage", "telemetry", "usage", "webhooks")
 CORE = {
     "_version",
     "authorization",

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import billing_activity, db, formatting, usage_worker
+from . import billing_activity, db, formatting, metrics, usage_worker
 from .analytics import bp as analytics_bp
 from .auth import bp as auth_bp
 from .billing_identity import BILLING_MODES
@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     flowglad.init_app(app)
     billing_activity.init_app(app)
+    metrics.init_app(app)
 
     for blueprint in (pages_bp, auth_bp, analytics_bp):
         app.register_blueprint(blueprint)

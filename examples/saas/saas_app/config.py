@@ -31,6 +31,8 @@ def default_config() -> dict[str, Any]:
         "SAAS_UI": os.environ.get("SAAS_UI", "react"),
         # htmx on the server-rendered pages (they work without it); None leaves it out.
         "SAAS_HTMX_URL": HTMX_URL,
+        # Prometheus metrics at /metrics (saas_app/metrics.py).
+        "SAAS_METRICS": bool(os.environ.get("SAAS_METRICS")),
         "SAAS_DEMO_USER": DEMO_USER,
         # The sandbox signs its webhooks with this secret and delivers them in process.
         "FLOWGLAD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),

@@ -1,0 +1,1 @@
+"""OpenTelemetry spans and metrics, log lines and the debug toolbar panel."""

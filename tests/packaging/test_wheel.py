@@ -218,3 +218,20 @@ def test_the_installed_wheel_serves_the_minimal_example(served_example: str) -> 
     hosted = browser.get(checkout.json()["data"]["url"], timeout=10)
     assert hosted.status_code == 200
     assert "4242" in hosted.text  # the sandbox's checkout template, from the wheel
+
+
+def test_the_sdist_leaves_out_what_npm_installed_for_the_browser_tests(
+    tmp_path: Path,
+) -> None:
+    """``graft tests`` would take the browser tests' node_modules along (tens of MB) once
+    scripts/test.sh has run npm: MANIFEST.in prunes them."""
+    import tarfile
+
+    pytest.importorskip("build")
+    run(sys.executable, "-m", "build", "--sdist", "-o", tmp_path, ROOT, cwd=ROOT)
+    (sdist,) = tmp_path.glob("flask_flowglad-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert any(n.endswith("tests/ui/test_ui_pages.py") for n in names)
+    assert not [n for n in names if "node_modules" in n or "__pycache__" in n]
+    assert sdist.stat().st_size < 5_000_000

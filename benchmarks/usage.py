@@ -91,8 +91,11 @@ class UsageUpstream:
                 meter = event.get("usageMeterSlug") or event.get("priceSlug")
                 self.recorded.add((event["transactionId"], meter))
         start_response("200 OK", [("Content-Type", "application/json")])
-        key = "usageEvents" if path.endswith("bulk") else "usageEvent"
-        return [json.dumps({key: [] if key == "usageEvents" else events[0]}).encode()]
+        if path.endswith("bulk"):
+            return [json.dumps({"usageEvents": []}).encode()]
+        # Flowglad answers the event it made, with its id (the client checks for it).
+        created = {**events[0], "id": f"usage_{events[0]['transactionId']}"}
+        return [json.dumps({"usageEvent": created}).encode()]
 
     def close(self) -> None:
         self._server.task_dispatcher.shutdown()

@@ -270,8 +270,9 @@ class WorkerProcess:
         self.process.wait(10)
         time.sleep(0.1)
         self.kills += 1
-        last = self.lines[-1] if self.lines else ""
-        mid = "Sending" in last
+        # The worker's own lines: a call's telemetry line may follow "Sending" in a batch.
+        own = [line for line in self.lines if "flask_flowglad.telemetry" not in line]
+        mid = bool(own) and "Sending" in own[-1]
         #: The worker's last lines at each kill, to tell why one missed the middle.
         self.kill_context.append(self.lines[-3:])
         self.mid_batch_kills += mid

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FunctionType, ModuleType
-from typing import Any
+from typing import Any, get_origin
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -534,7 +534,8 @@ class ApiWriter:
         value = entry.value
         if inspect.ismodule(value):
             self.module_table(entry)
-        elif inspect.isclass(value):
+        elif inspect.isclass(value) and get_origin(value) is None:
+            # (Python 3.10 calls an alias such as Callable[[X], Y] a class.)
             self.class_entry(entry)
         elif inspect.isfunction(value):
             self.heading(3, entry.name, entry.name)

@@ -59,8 +59,9 @@ class UIBlueprint(Blueprint):
         )
         self._generated = generated
 
+    # Flask 3.0 types the loader as a FileSystemLoader, 3.1 as any BaseLoader.
     @cached_property
-    def jinja_loader(self) -> BaseLoader | None:
+    def jinja_loader(self) -> BaseLoader | None:  # type: ignore[override,unused-ignore]
         return ChoiceLoader(
             [DictLoader(self._generated), FileSystemLoader(os.path.join(HERE, "templates"))]
         )

@@ -24,13 +24,19 @@ class Helpers:
 
     pricing: PricingModel
 
+    # Provided by :class:`~flask_flowglad.sandbox.core.Sandbox`, the one class that mixes
+    # these helpers in; declared here so the helpers type-check without importing it.
+
     def transaction(self, write: bool = False) -> AbstractContextManager[Account]:
+        """The sandbox's transaction (``Sandbox.transaction``)."""
         raise NotImplementedError
 
     def pages_url(self) -> str:
+        """Where the sandbox's hosted pages are served (``Sandbox.pages_url``)."""
         raise NotImplementedError
 
     def _forget_due(self) -> None:
+        """Drop what the clock had scheduled (``Sandbox._forget_due``)."""
         raise NotImplementedError
 
     # customers and plans ----------------------------------------------------------------
